@@ -1,0 +1,149 @@
+# vigil - eBPF node agent.  `make help` lists the targets.
+#
+# Layout of generated files: everything lands under $(BUILD)/, never in the
+# source tree, so `make clean` is `rm -rf build`.
+
+BUILD      ?= build
+ARCH       ?= x86
+CLANG      ?= clang
+BPFTOOL    ?= bpftool
+CC         ?= cc
+PREFIX     ?= /usr/local
+V          ?= 0
+VERSION    := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+
+ifeq ($(V),1)
+Q :=
+msg := @true
+else
+Q := @
+msg = @printf '  %-8s %s\n'
+endif
+
+# Warnings are errors in CI (CI=true) and with WERROR=1.
+ifneq ($(filter true 1,$(CI) $(WERROR)),)
+WERR := -Werror
+endif
+
+WARN      := -Wall -Wextra -Wno-unused-parameter $(WERR)
+CFLAGS    ?= -O2 -g
+AGENT_INC := -iquote $(BUILD) -iquote bpf -iquote agent -iquote exporters
+AGENT_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(AGENT_INC) \
+	-DVIGIL_VERSION='"$(VERSION)"' -MMD -MP
+LIBS        := -lbpf -lelf -lz -lyaml -ljson-c
+STATIC_LIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyaml -ljson-c
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+	-Wno-missing-field-initializers -Wno-unused-function \
+	-I$(BUILD) -Ivmlinux/$(ARCH) -Ibpf
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_OBJS   := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+LIB_SRCS   := $(filter-out agent/main.c,$(wildcard agent/*.c exporters/*.c))
+LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+MAIN_OBJ   := $(BUILD)/obj/agent/main.o
+
+# Unit tests: the same sources, rebuilt with ASan+UBSan.
+SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+UNIT_SRCS  := $(wildcard tests/unit/*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+ASAN_OBJS  := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
+
+# Debian packages every target here needs.  `make deps` installs the missing.
+DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcriterion-dev \
+	runc busybox-static libyaml-dev libjson-c-dev pkg-config jq make gcc \
+	libclang-rt-14-dev iproute2 procps util-linux
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps static test unit integration bench run install clean vmlinux help
+
+all: $(BUILD)/vigil
+
+help:
+	@echo 'make            build build/vigil (BPF objects embedded)'
+	@echo 'make deps       install build/test dependencies (Debian packages)'
+	@echo 'make run        deps + build + `vigil run` on the built-in default config'
+	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration tests'
+	@echo 'make static     build/vigil-static'
+	@echo 'make bench      exec-throughput benchmark, with vs without the agent'
+	@echo 'make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
+	@echo 'make install    install vigil into $$(PREFIX)/sbin (PREFIX=$(PREFIX))'
+	@echo 'V=1 shows commands; WERROR=1 (or CI=true) turns warnings into errors'
+
+# Quiet when everything is present; otherwise one apt-get run.
+deps:
+	@missing=$$(for p in $(DEPS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing:" $$missing; \
+		if [ "$$(id -u)" != 0 ]; then echo "deps: run as root (apt-get)" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(wildcard bpf/lib/*.h) vmlinux/$(ARCH)/vmlinux.h
+	$(msg) BPF $@
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(msg) SKEL $@
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/obj/%.o: %.c | $(SKELS)
+	$(msg) CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(AGENT_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/%.o: %.c | $(SKELS)
+	$(msg) CC-SAN $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(AGENT_CFLAGS) -O1 $(SAN) -c $< -o $@
+
+$(BUILD)/vigil: $(MAIN_OBJ) $(LIB_OBJS)
+	$(msg) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+static: $(BUILD)/vigil-static
+$(BUILD)/vigil-static: $(MAIN_OBJ) $(LIB_OBJS)
+	$(msg) LD $@
+	$(Q)$(CC) $(CFLAGS) -static -o $@ $^ $(STATIC_LIBS)
+
+$(BUILD)/unit/%: tests/unit/%.c $(ASAN_OBJS)
+	$(msg) CC-TEST $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(AGENT_CFLAGS) -O1 $(SAN) -o $@ $^ $(LIBS) -lcriterion
+
+unit: deps $(UNIT_BINS)
+	@fail=0; for t in $(UNIT_BINS); do \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t --jobs 1 || fail=1; \
+	done; exit $$fail
+
+integration: deps $(BUILD)/vigil
+	$(Q)tests/integration/run.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+bench: deps $(BUILD)/vigil
+	$(Q)tests/bench/exec_bench.sh
+
+run: deps $(BUILD)/vigil
+	$(BUILD)/vigil run
+
+install: $(BUILD)/vigil
+	install -D -m 0755 $(BUILD)/vigil $(DESTDIR)$(PREFIX)/sbin/vigil
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/asan/*/*.d)

@@ -1,0 +1,292 @@
+/*
+ * agent.c - the event loop.
+ *
+ * One epoll set: the ring buffer, a signalfd (SIGINT/SIGTERM), a timerfd
+ * that polls the per-CPU loss counters, and an optional timerfd for
+ * --duration.  Each ring-buffer wakeup drains everything available, then
+ * flushes the sink once, so output is batched under load and prompt when
+ * idle.  On exit the ring is drained once more and losses are read a final
+ * time, so nothing that reached the buffer is dropped at shutdown.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+int agent_pick_cgroup(const struct vigil_cgroup_layout *l, const char *want,
+		      enum vigil_cgroup_source *src, char *mount, size_t mountlen,
+		      char *why, size_t whylen)
+{
+	static const struct {
+		const char *name;
+		enum vigil_cgroup_source src;
+	} v1[] = {
+		{ "memory", VIGIL_CG_V1_MEMORY },
+		{ "pids", VIGIL_CG_V1_PIDS },
+		{ "cpu", VIGIL_CG_V1_CPU },
+	};
+	const char *m;
+
+	if (!want || !strcmp(want, "auto")) {
+		/* On v1 and hybrid nodes runtimes place containers in the v1
+		 * controllers; the v2 tree may hold nothing at all. */
+		if (l->mode == VIGIL_CGROUP_V1 || l->mode == VIGIL_CGROUP_HYBRID) {
+			for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++) {
+				m = cgroup_layout_v1_mount(l, v1[i].name);
+				if (m) {
+					*src = v1[i].src;
+					snprintf(mount, mountlen, "%s", m);
+					return 0;
+				}
+			}
+		}
+		want = "v2";
+	}
+	if (!strcmp(want, "v2")) {
+		if (!l->v2_mount[0]) {
+			snprintf(why, whylen, "no cgroup2 hierarchy is mounted");
+			return -ENOENT;
+		}
+		*src = VIGIL_CG_V2;
+		snprintf(mount, mountlen, "%s", l->v2_mount);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++) {
+		if (strcmp(want, v1[i].name))
+			continue;
+		m = cgroup_layout_v1_mount(l, want);
+		if (!m) {
+			snprintf(why, whylen, "no cgroup v1 hierarchy with the %s controller is mounted", want);
+			return -ENOENT;
+		}
+		*src = v1[i].src;
+		snprintf(mount, mountlen, "%s", m);
+		return 0;
+	}
+	snprintf(why, whylen, "unknown cgroup hierarchy '%s' (auto, v2, memory, pids, cpu)", want);
+	return -EINVAL;
+}
+
+static int on_sample(void *ctx, void *data, size_t len)
+{
+	struct vigil_agent *a = ctx;
+	struct vigil_event_view v;
+
+	if (enrich_event(&a->en, data, len, &v) < 0)
+		return 0;	/* counted in en.malformed / left for the next event */
+	a->seen[v.type]++;
+	if (event_matches(&a->o.filter, &v)) {
+		a->emitted++;
+		a->o.sink.event(a->o.sink.ctx, &v);
+	}
+	enrich_done(&a->en, &v);
+	return 0;
+}
+
+static int seed_one(const struct vigil_seed_record *r, void *ctx)
+{
+	return enricher_seed(ctx, r);
+}
+
+static int add_fd(int epfd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static int make_timer(double seconds, bool periodic)
+{
+	struct itimerspec its = { 0 };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	its.it_value.tv_sec = (time_t)seconds;
+	its.it_value.tv_nsec = (long)((seconds - (time_t)seconds) * 1e9);
+	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+		its.it_value.tv_nsec = 1;
+	if (periodic)
+		its.it_interval = its.it_value;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *why, size_t whylen)
+{
+	struct vigil_loader_opts lo = { 0 };
+	sigset_t mask;
+	int err;
+
+	memset(a, 0, sizeof(*a));
+	a->o = *o;
+	a->epfd = a->sigfd = a->tickfd = a->durfd = -1;
+
+	err = cgroup_layout_detect(&a->layout);
+	if (err) {
+		snprintf(why, whylen, "reading the cgroup layout: %s", strerror(-err));
+		return err;
+	}
+	err = agent_pick_cgroup(&a->layout, o->cgroup_hierarchy, &a->cg_source,
+				a->cg_mount, sizeof(a->cg_mount), why, whylen);
+	if (err)
+		return err;
+	err = enricher_init(&a->en, a->cg_mount);
+	if (err) {
+		snprintf(why, whylen, "allocating tables: %s", strerror(-err));
+		return err;
+	}
+
+	lo.observe = o->observe;
+	lo.ring_buffer_bytes = o->ring_buffer_bytes;
+	lo.cg_source = a->cg_source;
+	err = vigil_bpf_load(&a->bpf, &lo, why, whylen);
+	if (err)
+		goto fail;
+	/* Seed after attaching: a process born in between shows up in both, harmlessly. */
+	err = vigil_bpf_seed(&a->bpf, seed_one, &a->en);
+	if (err) {
+		snprintf(why, whylen, "seeding the process table (iter/task): %s", strerror(-err));
+		goto fail;
+	}
+	a->rb = ring_buffer__new(vigil_bpf_ringbuf_fd(&a->bpf), on_sample, a, NULL);
+	if (!a->rb) {
+		err = -errno;
+		snprintf(why, whylen, "opening the ring buffer: %s", strerror(-err));
+		goto fail;
+	}
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	a->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	a->tickfd = make_timer((o->loss_interval_ms ? o->loss_interval_ms : 1000) / 1000.0, true);
+	if (a->sigfd < 0 || a->epfd < 0 || a->tickfd < 0) {
+		err = -errno;
+		snprintf(why, whylen, "setting up the event loop: %s", strerror(-err));
+		goto fail;
+	}
+	if (o->duration_s > 0) {
+		a->durfd = make_timer(o->duration_s, false);
+		if (a->durfd < 0) {
+			err = a->durfd;
+			snprintf(why, whylen, "setting up --duration: %s", strerror(-err));
+			goto fail;
+		}
+	}
+	if ((err = add_fd(a->epfd, ring_buffer__epoll_fd(a->rb))) ||
+	    (err = add_fd(a->epfd, a->sigfd)) || (err = add_fd(a->epfd, a->tickfd)) ||
+	    (a->durfd >= 0 && (err = add_fd(a->epfd, a->durfd)))) {
+		snprintf(why, whylen, "setting up the event loop: %s", strerror(-err));
+		goto fail;
+	}
+	return 0;
+fail:
+	agent_close(a);
+	return err;
+}
+
+static void check_losses(struct vigil_agent *a)
+{
+	uint64_t now[VIGIL_EV__MAX], delta[VIGIL_EV__MAX];
+	bool grew = false;
+	struct timespec ts;
+
+	if (vigil_bpf_lost(&a->bpf, now) < 0)
+		return;
+	for (int t = 0; t < VIGIL_EV__MAX; t++) {
+		delta[t] = now[t] - a->lost[t];
+		grew |= delta[t] != 0;
+		a->lost[t] = now[t];
+	}
+	if (grew && a->o.sink.lost) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		a->o.sink.lost(a->o.sink.ctx, ts.tv_sec * 1000000000ull + ts.tv_nsec, delta, a->lost);
+	}
+}
+
+static void drain(struct vigil_agent *a)
+{
+	ring_buffer__consume(a->rb);
+	if (a->o.sink.flush)
+		a->o.sink.flush(a->o.sink.ctx);
+}
+
+int agent_run(struct vigil_agent *a)
+{
+	struct epoll_event evs[4];
+	struct signalfd_siginfo si;
+	uint64_t ticks;
+	bool stop = false;
+	int n, i;
+
+	while (!stop) {
+		n = epoll_wait(a->epfd, evs, 4, -1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == a->sigfd) {
+				if (read(a->sigfd, &si, sizeof(si)) == sizeof(si))
+					a->stop_signal = si.ssi_signo;
+				stop = true;
+			} else if (fd == a->tickfd) {
+				if (read(a->tickfd, &ticks, sizeof(ticks)) > 0)
+					check_losses(a);
+			} else if (fd == a->durfd) {
+				stop = true;
+			} else {
+				drain(a);
+			}
+		}
+	}
+	drain(a);
+	check_losses(a);
+	if (a->o.sink.flush)
+		a->o.sink.flush(a->o.sink.ctx);
+	return 0;
+}
+
+uint64_t agent_lost_total(const struct vigil_agent *a)
+{
+	uint64_t total = 0;
+
+	for (int t = 0; t < VIGIL_EV__MAX; t++)
+		total += a->lost[t];
+	return total;
+}
+
+void agent_close(struct vigil_agent *a)
+{
+	ring_buffer__free(a->rb);
+	a->rb = NULL;
+	vigil_bpf_destroy(&a->bpf);
+	enricher_free(&a->en);
+	if (a->epfd >= 0)
+		close(a->epfd);
+	if (a->sigfd >= 0)
+		close(a->sigfd);
+	if (a->tickfd >= 0)
+		close(a->tickfd);
+	if (a->durfd >= 0)
+		close(a->durfd);
+	a->epfd = a->sigfd = a->tickfd = a->durfd = -1;
+}

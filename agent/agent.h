@@ -1,0 +1,64 @@
+/*
+ * agent.h - the running agent: BPF object + enrichment + epoll loop, feeding
+ * one sink.  Shared by `vigil run` and `vigil trace`, which differ only in
+ * filter, sink and stop conditions.
+ */
+#ifndef VIGIL_AGENT_H
+#define VIGIL_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <bpf/libbpf.h>
+
+#include "cgroup.h"
+#include "events.h"
+#include "loader.h"
+
+struct vigil_sink {
+	void (*event)(void *ctx, const struct vigil_event_view *v);
+	/* Called when loss counters grow: delta since the last call, and totals. */
+	void (*lost)(void *ctx, uint64_t time_ns, const uint64_t delta[VIGIL_EV__MAX],
+		     const uint64_t total[VIGIL_EV__MAX]);
+	void (*flush)(void *ctx);
+	void *ctx;
+};
+
+struct vigil_agent_opts {
+	unsigned observe;		/* VIGIL_OBS bits: which programs load */
+	uint32_t ring_buffer_bytes;
+	const char *cgroup_hierarchy;	/* "auto", "v2", "memory", "pids", "cpu" */
+	struct vigil_filter filter;
+	double duration_s;		/* 0 = until a signal */
+	uint32_t loss_interval_ms;
+	struct vigil_sink sink;
+};
+
+struct vigil_agent {
+	struct vigil_agent_opts o;
+	struct vigil_bpf bpf;
+	struct vigil_enricher en;
+	struct ring_buffer *rb;
+	struct vigil_cgroup_layout layout;
+	enum vigil_cgroup_source cg_source;
+	char cg_mount[256];
+	int epfd, sigfd, tickfd, durfd;
+	uint64_t seen[VIGIL_EV__MAX];	/* decoded from the ring buffer */
+	uint64_t emitted;		/* passed the filter, handed to the sink */
+	uint64_t lost[VIGIL_EV__MAX];	/* last totals read from the BPF counters */
+	int stop_signal;		/* the signal that ended the loop, or 0 */
+};
+
+/* Choose the hierarchy cgroup ids are read from. 0 or -ENOENT (why filled). */
+int agent_pick_cgroup(const struct vigil_cgroup_layout *l, const char *want,
+		      enum vigil_cgroup_source *src, char *mount, size_t mountlen,
+		      char *why, size_t whylen);
+
+int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *why, size_t whylen);
+/* Runs until SIGINT/SIGTERM or the duration. 0 or -errno. */
+int agent_run(struct vigil_agent *a);
+void agent_close(struct vigil_agent *a);
+
+uint64_t agent_lost_total(const struct vigil_agent *a);
+
+#endif

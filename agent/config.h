@@ -1,0 +1,44 @@
+/*
+ * config.h - the agent's YAML configuration (`vigil run --config FILE`).
+ *
+ * Parsing never prints: errors come back in struct vigil_config_error with
+ * file, line and column (1-based) so the caller decides what the user sees.
+ */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vigil_config {
+	char node_name[256];		/* "" = use the host name */
+	char output[PATH_MAX];		/* "-" = stdout, else a file path (appended to) */
+	unsigned observe;		/* VIGIL_OBS(...) bits from bpf/trace.h */
+	uint32_t ring_buffer_bytes;	/* power of two, 4096..1 GiB */
+	char cgroup_hierarchy[16];	/* "auto", "v2", "memory", "pids", "cpu" */
+	uint32_t loss_report_interval_ms;	/* how often lost-event counters are checked */
+};
+
+struct vigil_config_error {
+	char file[PATH_MAX];
+	int line;	/* 1-based; 0 if not tied to a position */
+	int column;	/* 1-based */
+	char msg[256];
+};
+
+/* The YAML text compiled into the binary; `vigil run` uses it without --config. */
+extern const char vigil_default_config_yaml[];
+
+void config_defaults(struct vigil_config *cfg);
+/* Parse YAML text on top of the current contents of *cfg. 0, or -EINVAL with *err filled. */
+int config_load_string(struct vigil_config *cfg, const char *text, size_t len,
+		       const char *name, struct vigil_config_error *err);
+/* Same, from a file; -errno for I/O errors (err->msg says what). */
+int config_load_file(struct vigil_config *cfg, const char *path,
+		     struct vigil_config_error *err);
+/* "file:line:column: msg" (or "file: msg" when line is 0). */
+void config_error_format(const struct vigil_config_error *err, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * containers.h - cgroup id -> (cgroup path, container attribution) cache.
+ * A miss resolves the id through the cgroup filesystem once; hits are O(1).
+ */
+#ifndef VIGIL_CONTAINERS_H
+#define VIGIL_CONTAINERS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "cgroup.h"
+#include "idmap.h"
+
+struct vigil_ctr {
+	uint64_t cgroup_id;
+	bool resolved;		/* false: the cgroup could not be found (already removed?) */
+	char cgroup[512];	/* path relative to the hierarchy root, "" if unresolved */
+	struct vigil_container info;
+};
+
+struct vigil_ctr_cache {
+	struct vigil_idmap map;	/* cgroup id -> struct vigil_ctr * */
+	char mount[256];	/* hierarchy the ids come from; "" = none */
+	struct vigil_ctr unknown;	/* returned for ids that cannot be resolved */
+	uint64_t misses;	/* resolutions attempted */
+	uint64_t failures;	/* resolutions that failed */
+};
+
+int ctr_cache_init(struct vigil_ctr_cache *c, const char *mount);
+void ctr_cache_free(struct vigil_ctr_cache *c);
+/* Never NULL.  Failed resolutions are not cached, so a later event retries. */
+const struct vigil_ctr *ctr_lookup(struct vigil_ctr_cache *c, uint64_t cgroup_id);
+/* Number of distinct containers (runtime != host) currently cached. */
+unsigned long ctr_cache_containers(const struct vigil_ctr_cache *c);
+
+#endif

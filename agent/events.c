@@ -1,0 +1,258 @@
+/*
+ * events.c - decode + enrich (see events.h).
+ *
+ * The process table is updated before sinks run (exec sets the new image,
+ * fork copies the parent's image to the child) and pruned after them (exit),
+ * so a sink always sees the process as it was at the event.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "events.h"
+
+static const char *const type_names[VIGIL_EV__MAX] = {
+	[VIGIL_EV_FORK] = "fork",
+	[VIGIL_EV_EXEC] = "exec",
+	[VIGIL_EV_EXIT] = "exit",
+	[VIGIL_EV_SIGNAL_GENERATE] = "signal",
+	[VIGIL_EV_SIGNAL_DELIVER] = "signal_deliver",
+};
+
+static const size_t type_sizes[VIGIL_EV__MAX] = {
+	[VIGIL_EV_FORK] = sizeof(struct vigil_fork_event),
+	[VIGIL_EV_EXEC] = sizeof(struct vigil_exec_event),
+	[VIGIL_EV_EXIT] = sizeof(struct vigil_exit_event),
+	[VIGIL_EV_SIGNAL_GENERATE] = sizeof(struct vigil_signal_event),
+	[VIGIL_EV_SIGNAL_DELIVER] = sizeof(struct vigil_signal_event),
+};
+
+const char *event_type_name(uint32_t type)
+{
+	return type < VIGIL_EV__MAX ? type_names[type] : NULL;
+}
+
+int event_type_parse(const char *name)
+{
+	for (int t = 1; t < VIGIL_EV__MAX; t++)
+		if (type_names[t] && !strcmp(name, type_names[t]))
+			return t;
+	return -1;
+}
+
+const char *signal_result_name(int32_t result)
+{
+	static const char *const names[] = {
+		"delivered", "ignored", "already_pending", "overflow_fail", "lose_info",
+	};
+
+	return result >= 0 && result < (int32_t)(sizeof(names) / sizeof(names[0])) ?
+	       names[result] : "unknown";
+}
+
+const char *signal_handler_name(uint32_t handler)
+{
+	switch (handler) {
+	case VIGIL_SIG_HANDLER_DEFAULT: return "default";
+	case VIGIL_SIG_HANDLER_IGNORE: return "ignore";
+	case VIGIL_SIG_HANDLER_USER: return "user";
+	}
+	return "unknown";
+}
+
+const char *signal_name(int sig, char buf[16])
+{
+	const char *abbrev = sig > 0 ? sigabbrev_np(sig) : NULL;
+
+	if (sig == 0)
+		buf[0] = 0;
+	else if (abbrev)
+		snprintf(buf, 16, "SIG%s", abbrev);
+	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+		snprintf(buf, 16, "SIGRTMIN+%d", sig - SIGRTMIN);
+	else
+		snprintf(buf, 16, "SIG%d", sig);
+	return buf;
+}
+
+int enricher_init(struct vigil_enricher *e, const char *cgroup_mount)
+{
+	struct timespec rt, mono;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	e->mono_to_real_ns = (int64_t)(rt.tv_sec - mono.tv_sec) * 1000000000LL +
+			     (rt.tv_nsec - mono.tv_nsec);
+	err = proc_table_init(&e->procs, 1024);
+	if (err)
+		return err;
+	err = ctr_cache_init(&e->ctrs, cgroup_mount);
+	if (err)
+		proc_table_free(&e->procs);
+	return err;
+}
+
+void enricher_free(struct vigil_enricher *e)
+{
+	proc_table_free(&e->procs);
+	ctr_cache_free(&e->ctrs);
+}
+
+/*
+ * The iterator cannot read another task's memory, so the argv of processes
+ * that predate the agent comes from /proc, once, at start-up.  Kernel
+ * threads have an empty cmdline.
+ */
+static size_t read_cmdline(uint32_t pid, char *buf, size_t len, bool *truncated)
+{
+	char path[32];
+	ssize_t n;
+	int fd;
+
+	*truncated = false;
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, len);
+	if (n == (ssize_t)len) {
+		char extra;
+
+		*truncated = read(fd, &extra, 1) == 1;
+	}
+	close(fd);
+	return n > 0 ? (size_t)n : 0;
+}
+
+int enricher_seed(struct vigil_enricher *e, const struct vigil_seed_record *r)
+{
+	struct vigil_proc *p = proc_upsert(&e->procs, &r->task);
+	char args[VIGIL_ARGS_LEN];
+	bool truncated;
+	size_t n;
+
+	if (!p)
+		return -ENOMEM;
+	if (!r->path_len || r->path_len >= sizeof(r->path))
+		return 0;
+	n = read_cmdline(r->task.pid, args, sizeof(args), &truncated);
+	return proc_set_image(p, r->path, r->path_len, args, n, truncated);
+}
+
+static int subject_of(struct vigil_enricher *e, const struct vigil_task *t,
+		      struct vigil_subject *s)
+{
+	struct vigil_proc *p = proc_upsert(&e->procs, t);
+
+	if (!p)
+		return -ENOMEM;
+	s->proc = p;
+	s->ctr = ctr_lookup(&e->ctrs, t->cgroup_id);
+	return 0;
+}
+
+int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
+		 struct vigil_event_view *v)
+{
+	const struct vigil_event_hdr *h = data;
+	struct vigil_proc *child, *parent;
+	int err = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (len < sizeof(*h) || h->type == 0 || h->type >= VIGIL_EV__MAX ||
+	    len < type_sizes[h->type]) {
+		e->malformed++;
+		return -EINVAL;
+	}
+	v->type = h->type;
+	v->time_ns = h->ts_ns + e->mono_to_real_ns;
+	v->raw = data;
+
+	switch (h->type) {
+	case VIGIL_EV_FORK: {
+		const struct vigil_fork_event *f = data;
+
+		err = subject_of(e, &f->parent, &v->subject);
+		if (!err)
+			err = subject_of(e, &f->child, &v->other);
+		if (!err) {
+			/* Look the parent up again: the child's insert may have grown the table. */
+			parent = proc_lookup(&e->procs, f->parent.pid);
+			child = proc_lookup(&e->procs, f->child.pid);
+			if (parent && child)
+				err = proc_inherit_image(child, parent);
+		}
+		break;
+	}
+	case VIGIL_EV_EXEC: {
+		const struct vigil_exec_event *x = data;
+		size_t plen = x->path_len < VIGIL_PATH_LEN ? x->path_len : VIGIL_PATH_LEN - 1;
+		size_t alen = x->args_len <= VIGIL_ARGS_LEN ? x->args_len : VIGIL_ARGS_LEN;
+
+		/* A non-leader thread's exec takes over the leader's pid. */
+		if (x->old_pid != x->task.pid)
+			proc_remove(&e->procs, x->old_pid);
+		err = subject_of(e, &x->task, &v->subject);
+		if (!err)
+			err = proc_set_image((struct vigil_proc *)v->subject.proc, x->path, plen,
+					     x->args, alen,
+					     x->flags & VIGIL_EXEC_ARGS_TRUNCATED);
+		break;
+	}
+	case VIGIL_EV_EXIT: {
+		const struct vigil_exit_event *x = data;
+
+		err = subject_of(e, &x->task, &v->subject);
+		break;
+	}
+	case VIGIL_EV_SIGNAL_GENERATE: {
+		const struct vigil_signal_event *s = data;
+
+		err = subject_of(e, &s->sender, &v->subject);
+		if (!err)
+			err = subject_of(e, &s->target, &v->other);
+		break;
+	}
+	case VIGIL_EV_SIGNAL_DELIVER: {
+		const struct vigil_signal_event *s = data;
+
+		err = subject_of(e, &s->target, &v->subject);
+		break;
+	}
+	}
+	return err;
+}
+
+void enrich_done(struct vigil_enricher *e, const struct vigil_event_view *v)
+{
+	if (v->type == VIGIL_EV_EXIT && v->subject.proc)
+		proc_remove(&e->procs, v->subject.proc->pid);
+}
+
+static bool subject_matches(const struct vigil_filter *f, const struct vigil_subject *s)
+{
+	if (!s->proc)
+		return false;
+	if (f->pid && s->proc->pid != f->pid)
+		return false;
+	if (f->host_only && s->ctr->info.runtime != VIGIL_RT_HOST)
+		return false;
+	if (f->container && (!s->ctr->info.id[0] ||
+			     strncmp(s->ctr->info.id, f->container, strlen(f->container))))
+		return false;
+	return true;
+}
+
+bool event_matches(const struct vigil_filter *f, const struct vigil_event_view *v)
+{
+	if (!(f->types & VIGIL_OBS(v->type)))
+		return false;
+	/* An event matches if either end does: a signal into a container counts. */
+	return subject_matches(f, &v->subject) || subject_matches(f, &v->other);
+}

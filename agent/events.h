@@ -1,0 +1,70 @@
+/*
+ * events.h - decoding raw ring-buffer records (bpf/trace.h) and enriching
+ * them with the process table and container attribution, into a view the
+ * sinks format.  Also the event filter used by `vigil trace`.
+ *
+ * Engines and sinks receive a const view; only this module mutates the
+ * process table.
+ */
+#ifndef VIGIL_EVENTS_H
+#define VIGIL_EVENTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "containers.h"
+#include "proc.h"
+#include "trace.h"
+
+struct vigil_subject {
+	const struct vigil_proc *proc;	/* NULL only for fork's/signal's other side when absent */
+	const struct vigil_ctr *ctr;
+};
+
+struct vigil_event_view {
+	uint32_t type;		/* enum vigil_event_type */
+	uint64_t time_ns;	/* CLOCK_REALTIME ns */
+	const void *raw;	/* the struct from trace.h matching type */
+	/*
+	 * subject: exec -> the new image; exit -> the process; fork -> the
+	 * parent; signal -> the sender; signal_deliver -> the target.
+	 * other: fork -> the child; signal -> the target.
+	 */
+	struct vigil_subject subject;
+	struct vigil_subject other;
+};
+
+struct vigil_enricher {
+	struct vigil_proc_table procs;
+	struct vigil_ctr_cache ctrs;
+	int64_t mono_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start */
+	uint64_t malformed;		/* records too short for their type */
+};
+
+int enricher_init(struct vigil_enricher *e, const char *cgroup_mount);
+void enricher_free(struct vigil_enricher *e);
+int enricher_seed(struct vigil_enricher *e, const struct vigil_seed_record *r);
+/* 0, -EINVAL for a malformed record, -ENOMEM. */
+int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
+		 struct vigil_event_view *out);
+/* Call after every sink has seen the view: forgets exited processes. */
+void enrich_done(struct vigil_enricher *e, const struct vigil_event_view *v);
+
+const char *event_type_name(uint32_t type);	/* "exec", ...; NULL if unknown */
+int event_type_parse(const char *name);		/* VIGIL_EV_*, or -1 */
+const char *signal_result_name(int32_t result);	/* "delivered", ... */
+const char *signal_handler_name(uint32_t handler);
+/* "SIGKILL"; "SIG37" style for unnamed numbers; buf must hold 16 bytes. */
+const char *signal_name(int sig, char buf[16]);
+
+struct vigil_filter {
+	unsigned types;		/* VIGIL_OBS bits */
+	uint32_t pid;		/* 0 = any */
+	const char *container;	/* id or id prefix; NULL = any */
+	bool host_only;
+};
+
+bool event_matches(const struct vigil_filter *f, const struct vigil_event_view *v);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * loader.h - lifecycle of the tracing BPF object: open, configure rodata and
+ * map sizes, load, attach, and tear down in reverse.  Returns 0 or -errno and
+ * leaves a one-line reason in the caller's buffer; never prints.
+ */
+#ifndef VIGIL_LOADER_H
+#define VIGIL_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "trace.h"
+
+struct trace_bpf;
+struct ring_buffer;
+
+struct vigil_loader_opts {
+	unsigned observe;		/* VIGIL_OBS(...) bits */
+	uint32_t ring_buffer_bytes;	/* 0 = the object's default */
+	enum vigil_cgroup_source cg_source;
+};
+
+struct vigil_bpf {
+	struct trace_bpf *skel;
+	int ncpus;
+};
+
+int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
+		   char *why, size_t whylen);
+int vigil_bpf_ringbuf_fd(const struct vigil_bpf *b);
+
+typedef int (*vigil_seed_fn)(const struct vigil_seed_record *r, void *ctx);
+/* Run the task iterator once; calls fn for every live process. */
+int vigil_bpf_seed(struct vigil_bpf *b, vigil_seed_fn fn, void *ctx);
+
+/* Sum of per-CPU reserve failures, indexed by enum vigil_event_type. */
+int vigil_bpf_lost(const struct vigil_bpf *b, uint64_t lost[VIGIL_EV__MAX]);
+
+void vigil_bpf_destroy(struct vigil_bpf *b);
+
+#endif

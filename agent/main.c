@@ -1,0 +1,600 @@
+/*
+ * main.c - the `vigil` command line: subcommand dispatch, option parsing,
+ * privilege checks, and wiring the agent to a sink.  Everything the user
+ * sees on stderr is decided here; modules return errors and reasons.
+ *
+ * Exit codes: 0 ok, 1 runtime failure (or bad config), 2 usage error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "config.h"
+#include "features.h"
+#include "jsonl.h"
+#include "table.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "unknown"
+#endif
+
+#define EXIT_USAGE 2
+
+static bool verbose;
+
+static const char main_usage[] =
+	"Usage: vigil COMMAND [OPTIONS]\n"
+	"\n"
+	"eBPF node agent: traces container process launches, exits and signals.\n"
+	"\n"
+	"Commands:\n"
+	"  run        run the agent (JSON lines; built-in default config)\n"
+	"  trace      live tracing of exec/exit/fork/signal events\n"
+	"  features   what this kernel supports, and the mode each module runs in\n"
+	"  version    print the version\n"
+	"\n"
+	"Run `vigil COMMAND --help` for a command's options.\n"
+	"\n"
+	"Examples:\n"
+	"  sudo vigil trace                      # exec, exit and signals, as columns\n"
+	"  sudo vigil trace exec --json          # execs as JSON lines\n"
+	"  sudo vigil run --output /var/log/vigil/events.jsonl\n"
+	"  sudo vigil features\n";
+
+static const char trace_usage[] =
+	"Usage: vigil trace [exec|exit|fork|signal|all]... [OPTIONS]\n"
+	"\n"
+	"Print process and signal events live.  Default: exec exit signal.\n"
+	"`signal` covers signal generation (sender -> target) and delivery.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --container ID     only events where either end is in container ID\n"
+	"                         (a full id or a unique prefix)\n"
+	"  -H, --host             only events where either end is a host process\n"
+	"  -p, --pid PID          only events where either end is process PID\n"
+	"  -j, --json             one JSON object per line instead of columns\n"
+	"  -d, --duration SECS    stop after SECS seconds (fractions allowed)\n"
+	"      --ringbuf-bytes N  ring buffer size (power of two; K/M/G suffixes)\n"
+	"      --cgroup-hierarchy auto|v2|memory|pids|cpu\n"
+	"                         where container attribution reads cgroups\n"
+	"  -v, --verbose          show libbpf's messages\n"
+	"  -h, --help             this help\n"
+	"\n"
+	"Ctrl-C or SIGTERM stops tracing and prints a summary on stderr; lost\n"
+	"events (ring buffer full) are reported there too.\n"
+	"\n"
+	"Examples:\n"
+	"  sudo vigil trace                            # all default events\n"
+	"  sudo vigil trace exec --container 3f2a9c    # execs in one container\n"
+	"  sudo vigil trace signal --json -d 10        # signals for 10 s, JSON\n"
+	"  sudo vigil trace all --pid 1234             # everything about pid 1234\n";
+
+static const char run_usage[] =
+	"Usage: vigil run [OPTIONS]\n"
+	"\n"
+	"Run the agent.  Without --config it uses the built-in default: every\n"
+	"observer this kernel supports, JSON lines to stdout, no enforcement.\n"
+	"`vigil run --print-default-config` shows that default.\n"
+	"\n"
+	"Options:\n"
+	"  -c, --config FILE         YAML config (see docs/CONFIG.md)\n"
+	"  -o, --output FILE|-       where JSON lines go (overrides the config)\n"
+	"      --ringbuf-bytes N     ring buffer size (overrides the config)\n"
+	"      --print-default-config\n"
+	"                            print the built-in config and exit\n"
+	"  -v, --verbose             show libbpf's messages\n"
+	"  -h, --help                this help\n"
+	"\n"
+	"Examples:\n"
+	"  sudo vigil run\n"
+	"  sudo vigil run --config /etc/vigil/vigil.yaml\n"
+	"  sudo vigil run --output /var/log/vigil/events.jsonl\n";
+
+static const char features_usage[] =
+	"Usage: vigil features [--json]\n"
+	"\n"
+	"Probe the kernel by loading and attaching tiny BPF programs, then report\n"
+	"what works and the mode each vigil module will run in, with the reason.\n"
+	"Run as root: without privileges every BPF probe fails.\n"
+	"\n"
+	"Options:\n"
+	"  -j, --json   one JSON object\n"
+	"  -h, --help   this help\n"
+	"\n"
+	"Examples:\n"
+	"  sudo vigil features\n"
+	"  sudo vigil features --json | jq .modules\n";
+
+static const char version_usage[] =
+	"Usage: vigil version\n"
+	"\n"
+	"Print vigil's version and the kernel it runs on.\n"
+	"\n"
+	"Examples:\n"
+	"  vigil version\n";
+
+static void die_usage(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vigil: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	fprintf(stderr, "%.*s", (int)(strchr(usage, '\n') - usage + 1), usage);
+	fputs("Try --help for more.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Parse "16777216", "16M", "16MiB", "4k". Returns 0 on error. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return 0;
+	switch (*end) {
+	case 'k': case 'K': v <<= 10; end++; break;
+	case 'm': case 'M': v <<= 20; end++; break;
+	case 'g': case 'G': v <<= 30; end++; break;
+	}
+	if (!strcasecmp(end, "ib") || !strcasecmp(end, "b"))
+		end += strlen(end);
+	return *end ? 0 : v;
+}
+
+static bool cap_effective(int cap)
+{
+	char line[256];
+	unsigned long long mask = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return mask & (1ull << cap);
+}
+
+/* One clear line and exit 1 when vigil cannot possibly work here. */
+static void require_bpf_env(void)
+{
+	const int CAP_SYS_ADMIN_ = 21, CAP_BPF_ = 39, CAP_PERFMON_ = 38;
+
+	if (geteuid() != 0 && !cap_effective(CAP_SYS_ADMIN_) &&
+	    !(cap_effective(CAP_BPF_) && cap_effective(CAP_PERFMON_))) {
+		fprintf(stderr, "vigil: needs root (or CAP_BPF, CAP_PERFMON and "
+				"CAP_DAC_READ_SEARCH): run it with sudo\n");
+		exit(1);
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		fprintf(stderr, "vigil: this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s); "
+				"vigil needs a kernel built with CONFIG_DEBUG_INFO_BTF=y\n",
+			strerror(errno));
+		exit(1);
+	}
+}
+
+static void node_name(const char *configured, char *buf, size_t len)
+{
+	if (configured && configured[0]) {
+		snprintf(buf, len, "%s", configured);
+		return;
+	}
+	if (gethostname(buf, len) != 0)
+		snprintf(buf, len, "unknown");
+	buf[len - 1] = 0;
+}
+
+/* ---- sinks ---------------------------------------------------------- */
+
+struct cli_sink {
+	bool json;
+	FILE *out;
+	struct vigil_jsonl jsonl;
+};
+
+static void sink_event(void *ctx, const struct vigil_event_view *v)
+{
+	struct cli_sink *s = ctx;
+
+	if (s->json)
+		jsonl_write_event(&s->jsonl, v);
+	else
+		table_write_event(s->out, v);
+}
+
+static void print_lost_line(const uint64_t n[VIGIL_EV__MAX], const char *what)
+{
+	uint64_t total = 0;
+
+	for (int t = 1; t < VIGIL_EV__MAX; t++)
+		total += n[t];
+	fprintf(stderr, "vigil: lost %llu events %s (ring buffer full):",
+		(unsigned long long)total, what);
+	for (int t = 1; t < VIGIL_EV__MAX; t++)
+		if (n[t])
+			fprintf(stderr, " %s=%llu", event_type_name(t), (unsigned long long)n[t]);
+	fputs("; a larger --ringbuf-bytes helps\n", stderr);
+}
+
+/* `vigil run`: report losses as they happen, as events and on stderr. */
+static void sink_lost_live(void *ctx, uint64_t time_ns, const uint64_t delta[VIGIL_EV__MAX],
+			   const uint64_t total[VIGIL_EV__MAX])
+{
+	struct cli_sink *s = ctx;
+
+	jsonl_write_lost(&s->jsonl, time_ns, total);
+	print_lost_line(delta, "since the last report");
+}
+
+static void sink_flush(void *ctx)
+{
+	struct cli_sink *s = ctx;
+
+	if (s->json)
+		jsonl_flush(&s->jsonl);
+	else
+		fflush(s->out);
+}
+
+static void observe_list(unsigned observe, char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int t = 1; t < VIGIL_EV__MAX && n < len; t++)
+		if (observe & VIGIL_OBS(t))
+			n += snprintf(buf + n, len - n, "%s%s", n ? "," : "", event_type_name(t));
+}
+
+static int run_agent(const char *cmd, struct vigil_agent_opts *o, struct cli_sink *sink,
+		     const char *banner)
+{
+	struct vigil_agent a;
+	struct timespec ts;
+	char why[512];
+	int err;
+
+	err = agent_open(&a, o, why, sizeof(why));
+	if (err) {
+		fprintf(stderr, "vigil: %s\n", why);
+		return 1;
+	}
+	fprintf(stderr, "%s\n", banner);
+	err = agent_run(&a);
+	if (err)
+		fprintf(stderr, "vigil: event loop failed: %s\n", strerror(-err));
+	if (agent_lost_total(&a)) {
+		print_lost_line(a.lost, "in total");
+		/* `run` already wrote events_lost as losses happened. */
+		if (sink->json && !o->sink.lost) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			jsonl_write_lost(&sink->jsonl, ts.tv_sec * 1000000000ull + ts.tv_nsec, a.lost);
+			jsonl_flush(&sink->jsonl);
+		}
+	}
+	if (sink->jsonl.write_errors)
+		fprintf(stderr, "vigil: %llu events could not be written to the output\n",
+			(unsigned long long)sink->jsonl.write_errors);
+	fprintf(stderr, "vigil %s: %llu events, %llu lost\n", cmd,
+		(unsigned long long)a.emitted, (unsigned long long)agent_lost_total(&a));
+	agent_close(&a);
+	return err ? 1 : 0;
+}
+
+/* ---- trace ---------------------------------------------------------- */
+
+enum { OPT_RINGBUF = 0x100, OPT_CGH, OPT_PRINT_DEFAULT };
+
+static int cmd_trace(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "container", required_argument, NULL, 'c' },
+		{ "host", no_argument, NULL, 'H' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "ringbuf-bytes", required_argument, NULL, OPT_RINGBUF },
+		{ "cgroup-hierarchy", required_argument, NULL, OPT_CGH },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct vigil_agent_opts o = { 0 };
+	struct cli_sink sink = { .out = stdout };
+	unsigned types = 0;
+	char node[256], what[128], banner[256], *end;
+	long pid;
+	int c, t;
+
+	o.cgroup_hierarchy = "auto";
+	o.loss_interval_ms = 1000;
+	o.ring_buffer_bytes = 16u << 20;
+	while ((c = getopt_long(argc, argv, "c:Hp:jd:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (!optarg[0] || strspn(optarg, "0123456789abcdef") != strlen(optarg))
+				die_usage(trace_usage, "--container wants a hex container id (or prefix), got '%s'", optarg);
+			o.filter.container = optarg;
+			break;
+		case 'H':
+			o.filter.host_only = true;
+			break;
+		case 'p':
+			errno = 0;
+			pid = strtol(optarg, &end, 10);
+			if (errno || *end || pid <= 0 || pid > INT32_MAX)
+				die_usage(trace_usage, "--pid wants a positive process id, got '%s'", optarg);
+			o.filter.pid = pid;
+			break;
+		case 'j':
+			sink.json = true;
+			break;
+		case 'd':
+			o.duration_s = strtod(optarg, &end);
+			if (*end || o.duration_s <= 0)
+				die_usage(trace_usage, "--duration wants seconds > 0, got '%s'", optarg);
+			break;
+		case OPT_RINGBUF: {
+			uint64_t n = parse_size(optarg);
+
+			if (!n || n > (1u << 30) || (n & (n - 1)) || n < 4096)
+				die_usage(trace_usage, "--ringbuf-bytes wants a power of two from 4096 to 1G, got '%s'", optarg);
+			o.ring_buffer_bytes = n;
+			break;
+		}
+		case OPT_CGH:
+			o.cgroup_hierarchy = optarg;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(trace_usage, stdout);
+			return 0;
+		default:
+			die_usage(trace_usage, "bad option");
+		}
+	}
+	if (o.filter.container && o.filter.host_only)
+		die_usage(trace_usage, "--container and --host exclude each other");
+	for (int i = optind; i < argc; i++) {
+		if (!strcmp(argv[i], "all")) {
+			types |= VIGIL_OBS_ALL;
+		} else if (!strcmp(argv[i], "signal")) {
+			types |= VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE) | VIGIL_OBS(VIGIL_EV_SIGNAL_DELIVER);
+		} else if ((t = event_type_parse(argv[i])) > 0) {
+			types |= VIGIL_OBS(t);
+		} else {
+			die_usage(trace_usage, "unknown event type '%s' (exec, exit, fork, signal, all)", argv[i]);
+		}
+	}
+	if (!types)
+		types = VIGIL_OBS(VIGIL_EV_EXEC) | VIGIL_OBS(VIGIL_EV_EXIT) |
+			VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE) | VIGIL_OBS(VIGIL_EV_SIGNAL_DELIVER);
+	o.observe = types;
+	o.filter.types = types;
+
+	require_bpf_env();
+	node_name(NULL, node, sizeof(node));
+	jsonl_init(&sink.jsonl, stdout, node);
+	o.sink = (struct vigil_sink){ .event = sink_event, .flush = sink_flush, .ctx = &sink };
+	observe_list(types, what, sizeof(what));
+	snprintf(banner, sizeof(banner), "vigil: tracing %s (Ctrl-C to stop)", what);
+	if (!sink.json)
+		table_header(stdout);
+	return run_agent("trace", &o, &sink, banner);
+}
+
+/* ---- run ------------------------------------------------------------ */
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "ringbuf-bytes", required_argument, NULL, OPT_RINGBUF },
+		{ "print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *config_path = NULL, *output = NULL;
+	struct vigil_config cfg;
+	struct vigil_config_error cerr;
+	struct vigil_agent_opts o = { 0 };
+	struct cli_sink sink = { .json = true };
+	uint64_t ringbuf = 0;
+	char node[256], msg[PATH_MAX + 300], what[128], banner[PATH_MAX + 600];
+	FILE *out = stdout;
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "c:o:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case OPT_RINGBUF:
+			ringbuf = parse_size(optarg);
+			if (!ringbuf || ringbuf > (1u << 30) || (ringbuf & (ringbuf - 1)) || ringbuf < 4096)
+				die_usage(run_usage, "--ringbuf-bytes wants a power of two from 4096 to 1G, got '%s'", optarg);
+			break;
+		case OPT_PRINT_DEFAULT:
+			fputs(vigil_default_config_yaml, stdout);
+			return 0;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			fputs(run_usage, stdout);
+			return 0;
+		default:
+			die_usage(run_usage, "bad option");
+		}
+	}
+	if (optind < argc)
+		die_usage(run_usage, "unexpected argument '%s'", argv[optind]);
+
+	config_defaults(&cfg);
+	if (config_path) {
+		err = config_load_file(&cfg, config_path, &cerr);
+		if (err) {
+			config_error_format(&cerr, msg, sizeof(msg));
+			fprintf(stderr, "%s\n", msg);
+			return 1;
+		}
+	}
+	if (output)
+		snprintf(cfg.output, sizeof(cfg.output), "%s", output);
+	if (ringbuf)
+		cfg.ring_buffer_bytes = ringbuf;
+
+	require_bpf_env();
+	if (strcmp(cfg.output, "-")) {
+		int fd = open(cfg.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+		if (fd < 0 || !(out = fdopen(fd, "a"))) {
+			fprintf(stderr, "vigil: cannot open output %s: %s\n", cfg.output, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+	}
+	node_name(cfg.node_name, node, sizeof(node));
+	jsonl_init(&sink.jsonl, out, node);
+	sink.out = out;
+
+	o.observe = cfg.observe;
+	o.filter.types = cfg.observe;
+	o.ring_buffer_bytes = cfg.ring_buffer_bytes;
+	o.cgroup_hierarchy = cfg.cgroup_hierarchy;
+	o.loss_interval_ms = cfg.loss_report_interval_ms;
+	o.sink = (struct vigil_sink){ .event = sink_event, .lost = sink_lost_live,
+				      .flush = sink_flush, .ctx = &sink };
+	observe_list(cfg.observe, what, sizeof(what));
+	snprintf(banner, sizeof(banner), "vigil: running on %s: observing %s; JSON lines to %s%s",
+		 node, what, strcmp(cfg.output, "-") ? cfg.output : "stdout",
+		 config_path ? "" : " (built-in default config)");
+	err = run_agent("run", &o, &sink, banner);
+	if (out != stdout && fclose(out) != 0) {
+		fprintf(stderr, "vigil: closing %s: %s\n", cfg.output, strerror(errno));
+		err = 1;
+	}
+	return err;
+}
+
+/* ---- features / version --------------------------------------------- */
+
+static int cmd_features(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct vigil_features f;
+	bool json = false;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			fputs(features_usage, stdout);
+			return 0;
+		default:
+			die_usage(features_usage, "bad option");
+		}
+	}
+	if (optind < argc)
+		die_usage(features_usage, "unexpected argument '%s'", argv[optind]);
+	if (geteuid() != 0)
+		fprintf(stderr, "vigil: not running as root: BPF probes will report "
+				"'Operation not permitted'; run with sudo for the real answer\n");
+	features_probe(&f);
+	if (json)
+		features_print_json(stdout, &f);
+	else
+		features_print_text(stdout, &f);
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	struct utsname u;
+
+	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		fputs(version_usage, stdout);
+		return 0;
+	}
+	if (argc > 1)
+		die_usage(version_usage, "unexpected argument '%s'", argv[1]);
+	uname(&u);
+	printf("vigil %s (libbpf %s; kernel %s %s)\n", VIGIL_VERSION, libbpf_version_string(),
+	       u.release, u.machine);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int argc, char **argv);
+	} cmds[] = {
+		{ "run", cmd_run },
+		{ "trace", cmd_trace },
+		{ "features", cmd_features },
+		{ "version", cmd_version },
+	};
+
+	libbpf_set_print(libbpf_log);
+	/* A closed pipe (`vigil trace | head`) ends output; write errors are counted. */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		die_usage(main_usage, "no command given");
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		fputs(main_usage, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(1, argv + 1);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	die_usage(main_usage, "unknown command '%s'", argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,115 @@
+/*
+ * table.c - human columns for `vigil trace` (see table.h).  The fixed
+ * columns take 66 characters so the detail column starts inside 80.
+ */
+#include <ctype.h>
+#include <string.h>
+#include <time.h>
+
+#include "table.h"
+
+void table_header(FILE *out)
+{
+	fprintf(out, "%-8s %-7s %-7s %-7s %-5s %-15s %-12s %s\n",
+		"TIME", "EVENT", "PID", "PPID", "UID", "COMM", "CONTAINER", "DETAIL");
+}
+
+static const char *ctr_label(const struct vigil_ctr *c, char buf[16])
+{
+	if (!c || !c->resolved)
+		return "?";
+	if (c->info.id[0]) {
+		snprintf(buf, 16, "%.12s", c->info.id);
+		return buf;
+	}
+	if (c->info.pod_uid[0]) {
+		snprintf(buf, 16, "pod:%.8s", c->info.pod_uid);
+		return buf;
+	}
+	return cgroup_runtime_name(c->info.runtime);
+}
+
+/* Printable copy: control bytes become '?', so a hostile comm can't move the cursor. */
+static void put_safe(FILE *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && s[i]; i++)
+		fputc(isprint((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80 ? s[i] : '?', out);
+}
+
+static void put_args(FILE *out, const struct vigil_proc *p)
+{
+	size_t i = 0, n;
+
+	if (!p || !p->args) {
+		put_safe(out, p && p->binary ? p->binary : "", 4096);
+		return;
+	}
+	while (i < p->args_len) {
+		n = strnlen(p->args + i, p->args_len - i);
+		if (i)
+			fputc(' ', out);
+		put_safe(out, p->args + i, n);
+		i += n + 1;
+	}
+	if (p->args_truncated)
+		fputs(" ...", out);
+}
+
+void table_write_event(FILE *out, const struct vigil_event_view *v)
+{
+	const struct vigil_proc *p = v->subject.proc;
+	time_t sec = v->time_ns / 1000000000ull;
+	char ts[16], cbuf[16], sbuf[16];
+	struct tm tm;
+
+	localtime_r(&sec, &tm);
+	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
+	fprintf(out, "%-8s %-7.7s %-7u %-7u %-5u ", ts, event_type_name(v->type),
+		p ? p->pid : 0, p ? p->ppid : 0, p ? p->uid : 0);
+	put_safe(out, p ? p->comm : "", 15);
+	fprintf(out, "%*s %-12s ", (int)(15 - strnlen(p ? p->comm : "", 15)), "",
+		ctr_label(v->subject.ctr, cbuf));
+
+	switch (v->type) {
+	case VIGIL_EV_FORK:
+		fprintf(out, "child=%u", v->other.proc ? v->other.proc->pid : 0);
+		break;
+	case VIGIL_EV_EXEC: {
+		const struct vigil_exec_event *x = v->raw;
+
+		put_safe(out, x->path, VIGIL_PATH_LEN);
+		fputs(" [", out);
+		put_args(out, p);
+		fputc(']', out);
+		break;
+	}
+	case VIGIL_EV_EXIT: {
+		const struct vigil_exit_event *x = v->raw;
+
+		if (x->signal)
+			fprintf(out, "killed by %s%s", signal_name(x->signal, sbuf),
+				x->core_dumped ? " (core dumped)" : "");
+		else
+			fprintf(out, "code=%u", x->exit_code);
+		fprintf(out, " after %.3fs", x->lifetime_ns / 1e9);
+		break;
+	}
+	case VIGIL_EV_SIGNAL_GENERATE: {
+		const struct vigil_signal_event *s = v->raw;
+		const struct vigil_proc *t = v->other.proc;
+
+		fprintf(out, "%s -> %u (", signal_name(s->sig, sbuf), t ? t->pid : 0);
+		put_safe(out, t ? t->comm : "", 15);
+		fprintf(out, ", %s) %s", ctr_label(v->other.ctr, cbuf), signal_result_name(s->result));
+		break;
+	}
+	case VIGIL_EV_SIGNAL_DELIVER: {
+		const struct vigil_signal_event *s = v->raw;
+
+		fprintf(out, "%s handler=%s", signal_name(s->sig, sbuf),
+			signal_handler_name(s->handler));
+		break;
+	}
+	}
+	fputc('\n', out);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * ringbuf.h - the event ring buffer and its loss counters.
+ *
+ * Every program that emits events reserves through vigil_reserve(), so a
+ * failed reserve is always counted: per CPU (no atomics on the hot path),
+ * indexed by event type.  The agent sums the CPUs when it reports losses.
+ * The ring size here is only the default; the agent resizes the map between
+ * open and load.
+ */
+#ifndef VIGIL_BPF_LIB_RINGBUF_H
+#define VIGIL_BPF_LIB_RINGBUF_H
+
+#define VIGIL_LOST_SLOTS 16
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIGIL_LOST_SLOTS);
+	__type(key, u32);
+	__type(value, u64);
+} lost SEC(".maps");
+
+static __always_inline void *vigil_reserve(u32 size, u32 type)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e) {
+		u64 *cnt = bpf_map_lookup_elem(&lost, &type);
+
+		if (cnt)
+			*cnt += 1;
+	}
+	return e;
+}
+
+#endif

@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * trace.bpf.c - process lifecycle and signal tracing.
+ *
+ * Only tp_btf tracepoints and a task iterator: both kernels this project
+ * targets (the 6.18 dev host without kprobes/trampolines, and stock 6.1)
+ * have them.  This file observes; it never denies or kills.  Unused
+ * programs are switched off by the agent (autoload), not by runtime checks.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "trace.h"
+#include "lib/ringbuf.h"
+#include "lib/task.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SEND_SIG_NOINFO_PTR 0UL
+#define SEND_SIG_PRIV_PTR 1UL
+#define SI_USER_CODE 0
+#define SI_KERNEL_CODE 0x80
+
+static __always_inline void fill_hdr(struct vigil_event_hdr *h, u32 type)
+{
+	h->type = type;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct vigil_fork_event *e;
+
+	/* New threads are not new processes. */
+	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
+		return 0;
+	e = vigil_reserve(sizeof(*e), VIGIL_EV_FORK);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, VIGIL_EV_FORK);
+	vigil_fill_task(&e->parent, parent);
+	vigil_fill_task(&e->child, child);
+	/* The child's leader start time is its own; group_leader may still be the parent's view. */
+	e->child.start_ns = BPF_CORE_READ(child, start_time);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(vigil_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	struct vigil_exec_event *e;
+	unsigned long arg_start, arg_end, n;
+	struct file *file;
+	int len;
+
+	e = vigil_reserve(sizeof(*e), VIGIL_EV_EXEC);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, VIGIL_EV_EXEC);
+	vigil_fill_task(&e->task, p);
+	e->old_pid = old_pid;
+	e->flags = 0;
+	e->argc = BPF_CORE_READ(bprm, argc);
+	e->_pad = 0;
+
+	file = BPF_CORE_READ(bprm, file);
+	len = vigil_path_of(p, &file->f_path, e->path, &e->flags);
+	if (len <= 0) {
+		/* Fall back to the name execve() was given (may be relative). */
+		len = bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+						BPF_CORE_READ(bprm, filename));
+		e->flags |= VIGIL_EXEC_PATH_FROM_FILENAME;
+		len = len > 0 ? len - 1 : 0;
+	}
+	e->path_len = len;
+
+	/* argv of the new image, NUL separated, straight from its stack. */
+	arg_start = BPF_CORE_READ(p, mm, arg_start);
+	arg_end = BPF_CORE_READ(p, mm, arg_end);
+	n = arg_end > arg_start ? arg_end - arg_start : 0;
+	if (n > VIGIL_ARGS_LEN) {
+		n = VIGIL_ARGS_LEN;
+		e->flags |= VIGIL_EXEC_ARGS_TRUNCATED;
+	}
+	e->args_len = 0;
+	if (n && bpf_probe_read_user(e->args, n, (void *)arg_start) == 0)
+		e->args_len = n;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(vigil_exit, struct task_struct *p)
+{
+	struct vigil_exit_event *e;
+	u32 code;
+
+	/* Report the process, not each thread: only the last thread to exit. */
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+		return 0;
+	e = vigil_reserve(sizeof(*e), VIGIL_EV_EXIT);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, VIGIL_EV_EXIT);
+	vigil_fill_task(&e->task, p);
+	code = BPF_CORE_READ(p, exit_code);
+	e->signal = code & 0x7f;
+	e->core_dumped = !!(code & 0x80);
+	e->exit_code = (code >> 8) & 0xff;
+	e->_pad = 0;
+	e->lifetime_ns = e->hdr.ts_ns - e->task.start_ns;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(vigil_signal_generate, int sig, struct kernel_siginfo *info,
+	     struct task_struct *task, int group, int result)
+{
+	struct vigil_signal_event *e;
+
+	e = vigil_reserve(sizeof(*e), VIGIL_EV_SIGNAL_GENERATE);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, VIGIL_EV_SIGNAL_GENERATE);
+	vigil_fill_task(&e->sender, bpf_get_current_task_btf());
+	vigil_fill_task(&e->target, task);
+	e->sig = sig;
+	if ((unsigned long)info == SEND_SIG_NOINFO_PTR)
+		e->si_code = SI_USER_CODE;
+	else if ((unsigned long)info == SEND_SIG_PRIV_PTR)
+		e->si_code = SI_KERNEL_CODE;
+	else
+		e->si_code = BPF_CORE_READ(info, si_code);
+	e->result = result;
+	e->group = group;
+	e->handler = 0;
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/signal_deliver")
+int BPF_PROG(vigil_signal_deliver, int sig, struct kernel_siginfo *info,
+	     struct k_sigaction *ka)
+{
+	struct vigil_signal_event *e;
+	unsigned long handler;
+
+	e = vigil_reserve(sizeof(*e), VIGIL_EV_SIGNAL_DELIVER);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, VIGIL_EV_SIGNAL_DELIVER);
+	__builtin_memset(&e->sender, 0, sizeof(e->sender));
+	vigil_fill_task(&e->target, bpf_get_current_task_btf());
+	e->sig = sig;
+	e->si_code = info ? BPF_CORE_READ(info, si_code) : 0;
+	e->result = 0;
+	e->group = 0;
+	handler = (unsigned long)BPF_CORE_READ(ka, sa.sa_handler);
+	e->handler = handler == 0 ? VIGIL_SIG_HANDLER_DEFAULT :
+		     handler == 1 ? VIGIL_SIG_HANDLER_IGNORE : VIGIL_SIG_HANDLER_USER;
+	e->_pad = 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* Seed the agent's process table: one record per live thread-group leader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct vigil_seed_record);
+} seed_scratch SEC(".maps");
+
+SEC("iter/task")
+int vigil_seed(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct vigil_seed_record *r;
+	struct file *exe;
+	u32 zero = 0;
+	int len;
+
+	if (!task || task->pid != task->tgid)
+		return 0;
+	r = bpf_map_lookup_elem(&seed_scratch, &zero);
+	if (!r)
+		return 0;
+	vigil_fill_task(&r->task, task);
+	r->flags = 0;
+	r->path_len = 0;
+	r->path[0] = 0;
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	if (exe) {
+		len = vigil_path_of(task, &exe->f_path, r->path, &r->flags);
+		r->path_len = len > 0 ? len : 0;
+	}
+	bpf_seq_write(ctx->meta->seq, r, sizeof(*r));
+	return 0;
+}

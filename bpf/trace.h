@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * trace.h - the process/signal tracing events, shared by bpf/trace.bpf.c and
+ * the agent.  Each event type has exactly one struct, defined here and
+ * nowhere else.  Keep the layout free of implicit padding surprises: both
+ * sides are compiled for the same 64-bit little-endian target, but the BPF
+ * side is built by clang -target bpf, so stick to fixed-width types.
+ */
+#ifndef VIGIL_BPF_TRACE_H
+#define VIGIL_BPF_TRACE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s32 s32;
+#endif
+
+#define VIGIL_COMM_LEN 16
+/* Binary path as resolved from the exec'd file's dentry chain. */
+#define VIGIL_PATH_LEN 256
+/* argv bytes copied from the new image's stack, NUL-separated. */
+#define VIGIL_ARGS_LEN 512
+
+enum vigil_event_type {
+	VIGIL_EV_FORK = 1,
+	VIGIL_EV_EXEC = 2,
+	VIGIL_EV_EXIT = 3,
+	VIGIL_EV_SIGNAL_GENERATE = 4,
+	VIGIL_EV_SIGNAL_DELIVER = 5,
+	VIGIL_EV__MAX,
+};
+
+/* Which cgroup hierarchy a task's cgroup id is read from. */
+enum vigil_cgroup_source {
+	VIGIL_CG_V2 = 0,	/* the default (unified) hierarchy */
+	VIGIL_CG_V1_MEMORY = 1,
+	VIGIL_CG_V1_PIDS = 2,
+	VIGIL_CG_V1_CPU = 3,
+};
+
+/* Event-type bits for the `observe` config mask. */
+#define VIGIL_OBS(type) (1u << (type))
+#define VIGIL_OBS_ALL                                                          \
+	(VIGIL_OBS(VIGIL_EV_FORK) | VIGIL_OBS(VIGIL_EV_EXEC) |                 \
+	 VIGIL_OBS(VIGIL_EV_EXIT) | VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE) |      \
+	 VIGIL_OBS(VIGIL_EV_SIGNAL_DELIVER))
+
+/* vigil_exec_event.flags */
+#define VIGIL_EXEC_ARGS_TRUNCATED (1u << 0)
+#define VIGIL_EXEC_PATH_TRUNCATED (1u << 1)
+#define VIGIL_EXEC_PATH_FROM_FILENAME (1u << 2) /* dentry walk failed */
+
+/* Identity of one task, as seen at the moment of the event. */
+struct vigil_task {
+	u32 pid;	/* thread-group id: what user space calls the pid */
+	u32 tid;
+	u32 ppid;	/* real parent's tgid */
+	u32 uid;
+	u32 gid;
+	u32 _pad;
+	u64 cgroup_id;	/* kernfs id of the cgroup, in the hierarchy of cgroup_source */
+	u64 start_ns;	/* group leader's start, CLOCK_MONOTONIC ns */
+	char comm[VIGIL_COMM_LEN];
+};
+
+struct vigil_event_hdr {
+	u32 type;	/* enum vigil_event_type */
+	u32 cpu;
+	u64 ts_ns;	/* CLOCK_MONOTONIC ns */
+};
+
+struct vigil_fork_event {
+	struct vigil_event_hdr hdr;
+	struct vigil_task parent;
+	struct vigil_task child;
+};
+
+struct vigil_exec_event {
+	struct vigil_event_hdr hdr;
+	struct vigil_task task;
+	u32 old_pid;	/* tid that called execve (differs if a non-leader thread exec'd) */
+	u32 flags;	/* VIGIL_EXEC_* */
+	u32 path_len;	/* bytes in path, without the NUL */
+	u32 args_len;	/* bytes in args, NUL separators included */
+	u32 argc;	/* from mm; may exceed what fits in args */
+	u32 _pad;
+	char path[VIGIL_PATH_LEN];
+	char args[VIGIL_ARGS_LEN];
+};
+
+struct vigil_exit_event {
+	struct vigil_event_hdr hdr;
+	struct vigil_task task;
+	u32 exit_code;	/* valid when signal == 0 */
+	u32 signal;	/* terminating signal, 0 if exited normally */
+	u32 core_dumped;
+	u32 _pad;
+	u64 lifetime_ns;
+};
+
+struct vigil_signal_event {
+	struct vigil_event_hdr hdr;
+	struct vigil_task sender;	/* generate: current; deliver: unused (zero) */
+	struct vigil_task target;
+	s32 sig;
+	s32 si_code;	/* SI_USER (0), SI_KERNEL (0x80), SI_TKILL (-6), ... */
+	s32 result;	/* generate: enum trace_sig_result; deliver: 0 */
+	u32 group;	/* generate: sent to the whole thread group */
+	u32 handler;	/* deliver: enum vigil_sig_handler */
+	u32 _pad;
+};
+
+enum vigil_sig_handler {
+	VIGIL_SIG_HANDLER_DEFAULT = 0,
+	VIGIL_SIG_HANDLER_IGNORE = 1,
+	VIGIL_SIG_HANDLER_USER = 2,
+};
+
+/* Mirrors the kernel's enum trace_sig_result (include/trace/events/signal.h). */
+enum vigil_sig_result {
+	VIGIL_SIG_DELIVERED = 0,
+	VIGIL_SIG_IGNORED = 1,
+	VIGIL_SIG_ALREADY_PENDING = 2,
+	VIGIL_SIG_OVERFLOW_FAIL = 3,
+	VIGIL_SIG_LOSE_INFO = 4,
+};
+
+/*
+ * Seed record written by the iter/task program, one per thread-group leader
+ * alive when the agent starts.  Not a ring-buffer event: it is read from the
+ * iterator's seq_file.
+ */
+struct vigil_seed_record {
+	struct vigil_task task;
+	u32 path_len;
+	u32 flags;	/* VIGIL_EXEC_PATH_* */
+	char path[VIGIL_PATH_LEN];
+};
+
+#endif /* VIGIL_BPF_TRACE_H */

@@ -1,0 +1,35 @@
+/*
+ * jsonl.h - the JSON-lines sink: one object per event, the common fields of
+ * DESIGN.md §5 plus the type's own.  It formats and writes; it decides
+ * nothing.  Output is flushed by jsonl_flush(), which the event loop calls
+ * after every batch it drains from the ring buffer.
+ */
+#ifndef VIGIL_JSONL_H
+#define VIGIL_JSONL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "events.h"
+
+struct json_object;
+
+struct vigil_jsonl {
+	FILE *out;
+	char node[256];
+	uint64_t write_errors;
+};
+
+void jsonl_init(struct vigil_jsonl *j, FILE *out, const char *node);
+int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v);
+/* {"type":"events_lost", "lost": {"total":N, "<type>":N...}} with per-type totals. */
+int jsonl_write_lost(struct vigil_jsonl *j, uint64_t time_ns, const uint64_t lost[VIGIL_EV__MAX]);
+int jsonl_flush(struct vigil_jsonl *j);
+
+/* Helpers shared with other JSON producers (features, tests). */
+/* A json string from arbitrary bytes: invalid UTF-8 becomes U+FFFD. */
+struct json_object *json_string_from_bytes(const char *s, size_t len);
+/* RFC 3339 UTC with nanoseconds; buf needs 40 bytes. */
+char *format_rfc3339_ns(uint64_t realtime_ns, char *buf, size_t len);
+
+#endif
