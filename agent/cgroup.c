@@ -638,10 +638,8 @@ static int walk_find(int fd, uint64_t id, char *path, size_t len, size_t at,
 			err = -E2BIG;
 			break;
 		}
-		if (at + 1 + n + 1 > len) {
-			err = -ENAMETOOLONG;
-			break;
-		}
+		if (at + 1 + n + 1 > len)
+			continue;	/* deeper than PATH_MAX: unreachable by path */
 		path[at] = '/';
 		memcpy(path + at + 1, de->d_name, n + 1);
 		if ((uint64_t)de->d_ino == id) {
@@ -657,7 +655,8 @@ static int walk_find(int fd, uint64_t id, char *path, size_t len, size_t at,
 	return err;
 }
 
-static int path_by_walk(int mfd, uint64_t id, char *buf, size_t len)
+/* Fills `path` (PATH_MAX bytes) with the path relative to the mount. */
+static int path_by_walk(int mfd, uint64_t id, char *path)
 {
 	struct stat st;
 	unsigned budget = WALK_MAX_ENTRIES;
@@ -666,15 +665,13 @@ static int path_by_walk(int mfd, uint64_t id, char *buf, size_t len)
 	if (fstat(mfd, &st))
 		return -errno;
 	if ((uint64_t)st.st_ino == id) {
-		if (len < 2)
-			return -ENAMETOOLONG;
-		strcpy(buf, "/");
+		strcpy(path, "/");
 		return 0;
 	}
 	dfd = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
-	return walk_find(dfd, id, buf, len, 0, 0, &budget);
+	return walk_find(dfd, id, path, PATH_MAX, 0, 0, &budget);
 }
 
 static int fd_path(int fd, char *buf, size_t len)
@@ -692,80 +689,84 @@ static int fd_path(int fd, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The path of the handle's fd relative to the mount, computed from the
+ * kernel's own d_path() of both, so the caller's spelling of `mount` (a
+ * trailing slash, a symlink) does not matter.
+ */
+static int path_of_fd(int mfd, int fd, char *full, const char **rel)
+{
+	char root[PATH_MAX];
+	size_t n;
+	int err;
+
+	err = fd_path(mfd, root, sizeof(root));
+	if (!err)
+		err = fd_path(fd, full, PATH_MAX);
+	if (err)
+		return err;
+	/*
+	 * Removed after the lookup: d_path() then appends " (deleted)".  A
+	 * directory really named so still resolves to our inode.
+	 */
+	n = strlen(full);
+	if (n > 10 && !strcmp(full + n - 10, " (deleted)")) {
+		struct stat a, b;
+
+		if (fstat(fd, &a) || stat(full, &b) || a.st_ino != b.st_ino ||
+		    a.st_dev != b.st_dev)
+			return -ENOENT;
+	}
+	n = strcmp(root, "/") ? strlen(root) : 0;
+	if (strncmp(full, root, n) || (full[n] && full[n] != '/'))
+		return -EXDEV;	/* outside this mount's root (a bind-mounted subtree) */
+	*rel = full[n] ? full + n : "/";
+	return 0;
+}
+
 int cgroup_path_from_id(const char *mount, uint64_t id, char *buf, size_t len)
 {
 	union {
 		struct file_handle fh;
 		char raw[sizeof(struct file_handle) + sizeof(uint64_t)];
 	} h;
-	char root[PATH_MAX], *full = NULL;
-	const char *rel;
-	size_t rlen;
-	int mfd, fd = -1, err;
+	const char *rel = NULL;
+	char *full;
+	int mfd, fd, err;
 
 	if (!mount || !buf || !len)
 		return -EINVAL;
+	buf[0] = '\0';
 	mfd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (mfd < 0)
 		return -errno;
+	full = malloc(PATH_MAX);
+	if (!full) {
+		close(mfd);
+		return -ENOMEM;
+	}
 
 	h.fh.handle_bytes = sizeof(uint64_t);
 	h.fh.handle_type = FILEID_KERNFS;
 	memcpy(h.fh.f_handle, &id, sizeof(id));
 	fd = open_by_handle_at(mfd, &h.fh, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		if (err == -EPERM || err == -EACCES || err == -ENOSYS ||
-		    err == -EOPNOTSUPP)
-			err = path_by_walk(mfd, id, buf, len);
-		else if (err == -ESTALE)
-			err = -ENOENT;	/* kernfs: no live node with this id */
-		goto out;
-	}
-
-	/* Compare against the canonical mount path, not the caller's spelling. */
-	full = malloc(PATH_MAX);
-	if (!full) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = fd_path(mfd, root, sizeof(root));
-	if (!err)
-		err = fd_path(fd, full, PATH_MAX);
-	if (err)
-		goto out;
-	/*
-	 * Removed after the lookup: d_path() then appends " (deleted)".  A
-	 * directory really named so still resolves to our inode.
-	 */
-	rlen = strlen(full);
-	if (rlen > 10 && !strcmp(full + rlen - 10, " (deleted)")) {
-		struct stat a, b;
-
-		if (fstat(fd, &a) || stat(full, &b) || a.st_ino != b.st_ino ||
-		    a.st_dev != b.st_dev) {
-			err = -ENOENT;
-			goto out;
-		}
-	}
-
-	rlen = strcmp(root, "/") ? strlen(root) : 0;
-	if (strncmp(full, root, rlen) || (full[rlen] && full[rlen] != '/')) {
-		/* Outside this mount's root (e.g. a bind-mounted subtree). */
-		err = -EXDEV;
-		goto out;
-	}
-	rel = full[rlen] ? full + rlen : "/";
-	if (strlen(rel) >= len) {
-		err = -ENAMETOOLONG;
-		goto out;
-	}
-	strcpy(buf, rel);
-	err = 0;
-out:
-	free(full);
-	if (fd >= 0)
+	if (fd >= 0) {
+		err = path_of_fd(mfd, fd, full, &rel);
 		close(fd);
+	} else if (errno == EPERM || errno == EACCES || errno == ENOSYS ||
+		   errno == EOPNOTSUPP) {
+		err = path_by_walk(mfd, id, full);
+		rel = full;
+	} else {
+		/* ESTALE: kernfs has no live node with this id. */
+		err = errno == ESTALE ? -ENOENT : -errno;
+	}
+
+	if (!err && strlen(rel) >= len)
+		err = -ENAMETOOLONG;
+	if (!err)
+		strcpy(buf, rel);
+	free(full);
 	close(mfd);
 	return err;
 }

@@ -53,6 +53,9 @@ const char vigil_default_config_yaml[] =
 /* A config file is a few hundred bytes; the cap only stops `--config /dev/zero`. */
 #define CONFIG_MAX_BYTES	(1u << 20)
 
+/* Far deeper than the schema's two levels; see check_syntax(). */
+#define MAX_DEPTH		32
+
 /* How much of a user's key or value is echoed back in a message. */
 #define SHOW_MAX		40
 
@@ -666,14 +669,34 @@ static int parse_stream(struct ctx *c)
 	return 0;
 }
 
+/*
+ * libyaml's scanner rechecks every open flow level for each token, so deep
+ * flow nesting costs quadratic time (200k '[' take minutes).  The schema is
+ * two levels deep; stop long before that cost shows.
+ */
 static int check_syntax(struct ctx *c)
 {
+	unsigned depth = 0;
 	int err;
 
 	do {
 		err = next(c);
 		if (err)
 			return err;
+		switch (c->ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > MAX_DEPTH)
+				return fail(c, &c->ev.start_mark,
+					    "nested too deeply (more than %u levels)", MAX_DEPTH);
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
 	} while (c->ev.type != YAML_STREAM_END_EVENT);
 	return 0;
 }
