@@ -168,6 +168,13 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		goto fail;
 	}
 
+	/*
+	 * A non-interactive shell starts background jobs with SIGINT ignored,
+	 * and an ignored signal never reaches a signalfd.  Restore the default
+	 * disposition; the signals are blocked, so it never runs.
+	 */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);

@@ -128,8 +128,9 @@ static bool parse_pod_uid(struct seg g, char sep, char out[VIGIL_POD_UID_LEN + 1
 	}
 	memcpy(out, g.s, g.n);
 	out[g.n] = '\0';
-	for (char *p = out; (p = strchr(p, sep));)
-		*p = '-';
+	if (sep != '-')
+		for (char *p = out; (p = strchr(p, sep));)
+			*p = '-';
 	return true;
 }
 

@@ -1,4 +1,3 @@
-// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * config.c - parse the agent's YAML configuration into struct vigil_config.
  *
@@ -24,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <yaml.h>
@@ -156,6 +154,25 @@ static void offset_to_pos(const char *text, size_t len, size_t off, int *line, i
 	*column = col;
 }
 
+/* The byte that starts the character at a mark, or -1 past the end. */
+static int char_at(const char *text, size_t len, const yaml_mark_t *m)
+{
+	size_t i = 0, line = 0, col = 0;
+
+	while (i < len && line < m->line) {
+		if (text[i] == '\n' || (text[i] == '\r' && (i + 1 >= len || text[i + 1] != '\n')))
+			line++;
+		i++;
+	}
+	while (i < len && col < m->column) {
+		i++;
+		while (i < len && ((unsigned char)text[i] & 0xc0) == 0x80)
+			i++;
+		col++;
+	}
+	return i < len ? (unsigned char)text[i] : -1;
+}
+
 static int syntax_error(struct ctx *c)
 {
 	yaml_parser_t *p = &c->parser;
@@ -173,6 +190,16 @@ static int syntax_error(struct ctx *c)
 				       problem, (unsigned)p->problem_value & 0xff);
 		return fail_at(c, line, column, "invalid input: %s", problem);
 	default:
+		/* Tabs are the classic YAML mistake and libyaml's wording hides it. */
+		if (char_at(c->text, c->len, &p->problem_mark) == '\t' && !strstr(problem, "tab"))
+			return fail(c, &p->problem_mark,
+				    "syntax error: %s (a tab; indent YAML with spaces)", problem);
+		/* `output: -` reads as a sequence entry; say what was probably meant. */
+		if (char_at(c->text, c->len, &p->problem_mark) == '-' &&
+		    strstr(problem, "block sequence entries"))
+			return fail(c, &p->problem_mark,
+				    "syntax error: %s (a lone - starts a list; write \"-\" in quotes for stdout)",
+				    problem);
 		if (p->context)
 			return fail(c, &p->problem_mark,
 				    "syntax error: %s (%s at line %zu, column %zu)",
@@ -480,6 +507,10 @@ static int parse_observe(struct ctx *c, const struct field *f, const char *path,
 	if (c->ev.type == YAML_ALIAS_EVENT)
 		return fail(c, &c->ev.start_mark,
 			    "'%s': aliases are not supported in the config", path);
+	if (c->ev.type == YAML_SCALAR_EVENT && scalar_is_null(&c->ev))
+		return fail(c, key_mark,
+			    "'%s' has no value (expected a mapping of event types to booleans)",
+			    path);
 	if (c->ev.type != YAML_MAPPING_START_EVENT)
 		return fail(c, &c->ev.start_mark,
 			    "'%s' must be a mapping of event types to booleans, found %s",
@@ -632,6 +663,7 @@ static int parse_mapping(struct ctx *c, const struct field *fields, size_t nfiel
 /* The top of the stream: at most one document, and it must be a mapping. */
 static int parse_stream(struct ctx *c)
 {
+	yaml_mark_t doc_mark;
 	int err;
 
 	err = next(c);				/* STREAM-START */
@@ -643,11 +675,13 @@ static int parse_stream(struct ctx *c)
 	if (c->ev.type == YAML_STREAM_END_EVENT)
 		return 0;			/* no document at all: keep what we have */
 
+	doc_mark = c->ev.start_mark;
 	err = next(c);				/* past DOCUMENT-START, to the root node */
 	if (err)
 		return err;
+	/* A lone "---" has a null root whose mark lies past the marker; point at the marker. */
 	if (c->ev.type == YAML_SCALAR_EVENT && scalar_is_null(&c->ev))
-		return fail(c, &c->ev.start_mark,
+		return fail(c, &doc_mark,
 			    "the document is empty; expected a mapping of config keys");
 	if (c->ev.type != YAML_MAPPING_START_EVENT)
 		return fail(c, &c->ev.start_mark,

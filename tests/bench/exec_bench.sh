@@ -77,7 +77,7 @@ cpu_ticks() {
 agent_start() {
 	local deadline=$((SECONDS + 30))
 	: >"$tmp/agent.err"
-	"$VIGIL" run --output /dev/null >/dev/null 2>"$tmp/agent.err" </dev/null &
+	env --default-signal "$VIGIL" run --output /dev/null >/dev/null 2>"$tmp/agent.err" </dev/null &
 	agent_pid=$!
 	until grep -q '^vigil: running' "$tmp/agent.err"; do
 		if ! kill -0 "$agent_pid" 2>/dev/null; then

@@ -122,7 +122,9 @@ vigil_start() {
 	local out=$1 err=$2 rc deadline
 	shift 2
 	[[ -x $VIGIL ]] || fail "vigil binary not found at $VIGIL (run make)"
-	"$VIGIL" "$@" >"$out" 2>"$err" </dev/null &
+	# A non-interactive shell starts background jobs with SIGINT ignored;
+	# give vigil the dispositions it would get from a terminal.
+	env --default-signal "$VIGIL" "$@" >"$out" 2>"$err" </dev/null &
 	VIGIL_PID=$!
 	T_PIDS+=("$VIGIL_PID")
 	deadline=$((SECONDS + 20))
@@ -462,15 +464,23 @@ cleanup() {
 			fi
 		done
 	fi
-	# Deepest first; rmdir only succeeds on empty cgroups, which is the point.
+	# Deepest first; rmdir only succeeds on empty cgroups, which is the
+	# point: /kubepods and its QoS dirs may meanwhile hold other users' pods.
+	# A parent's rmdir can briefly fail with EBUSY while its just-removed
+	# child is still going offline, so our own pod/container dirs get retries.
 	if ((${#T_CG_CREATED[@]})); then
 		while read -r d; do
 			[[ -d $d ]] || continue
-			for _ in 1 2 3 4 5 6 7 8 9 10; do
-				rmdir "$d" 2>/dev/null && break
-				sleep 0.1
-			done
-			[[ -d $d ]] && log "cleanup: could not remove cgroup $d"
+			if [[ ${d##*/} == pod* || ${d##*/} =~ ^[0-9a-f]{64}$ ]]; then
+				for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+					rmdir "$d" 2>/dev/null && break
+					sleep 0.1
+				done
+				[[ -d $d ]] && log "cleanup: could not remove cgroup $d"
+			else
+				rmdir "$d" 2>/dev/null || sleep 0.2
+				rmdir "$d" 2>/dev/null
+			fi
 		done < <(printf '%s\n' "${T_CG_CREATED[@]}" | sort -u | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-)
 	fi
 	if [[ -n $T_TMP && -d $T_TMP ]]; then
