@@ -6,10 +6,12 @@
 # `vigil run --output /dev/null` attached (started before the burst, stopped
 # after).  Pairs alternate their order (AB, BA, AB, ...) so slow drift of the
 # machine falls on both sides equally.  Per pair it prints the throughput of
-# each run and the ratio B/A; at the end the median ratio, and the agent's CPU
-# time during the burst (utime+stime from /proc/PID/stat, sampled just before
-# and just after it) and peak RSS (VmHWM from /proc/PID/status, read before
-# stopping it).
+# each run and the ratio B/A, the CPU time the burst itself used per exec
+# (driver + children, user + system: where in-kernel hook cost lands, and
+# less sensitive than wall time to other load on the machine), the agent's
+# CPU time during the burst (utime+stime from /proc/PID/stat, sampled just
+# before and just after it) and its peak RSS (VmHWM from /proc/PID/status,
+# read before stopping it).  At the end: medians.
 #
 # Environment: BENCH_PAIRS (default 10), BENCH_EXECS (default 5000, about
 # 2-3 s per run here), BENCH_JOBS (parallel children, default 1),
@@ -58,11 +60,14 @@ trap 'exit 143' TERM
 
 hz=$(getconf CLK_TCK)
 
-# burst: run forkexec; prints elapsed seconds.
+# burst: run forkexec; prints "ELAPSED_S CPU_S".
 burst() {
 	local out=$tmp/burst.txt
 	"$forkexec" -j "$jobs" "$execs" >"$out" || { cat "$out" >&2; die "forkexec failed"; }
-	awk '/^elapsed / {print $2}' "$out"
+	awk '/^elapsed / {e = $2} /^cpu / {c = $2} END {
+		if (e == "" || c == "") exit 1
+		print e, c
+	}' "$out" || { cat "$out" >&2; die "forkexec printed no elapsed/cpu lines"; }
 }
 
 # CPU ticks (utime + stime) of a pid.  comm may contain spaces, so the
@@ -98,29 +103,42 @@ agent_stop() {
 	((rc == 0)) || { cat "$tmp/agent.err" >&2; die "agent exited $rc after SIGTERM"; }
 }
 
-# Results, one line per pair: pair a_rate b_rate ratio cpu_s hwm_kib
+# Results, one line per pair:
+#   pair a_rate b_rate ratio a_us_per_exec b_us_per_exec agent_cpu_s hwm_kib
 results=$tmp/results.txt
 : >"$results"
 
-run_a() { a_el=$(burst); }
+run_a() {
+	local r
+	r=$(burst) || exit 1
+	read -r a_el a_cpu <<<"$r"
+}
 
 run_b() {
-	local c0 c1
+	local c0 c1 r
 	agent_start
 	c0=$(cpu_ticks "$agent_pid")
-	b_el=$(burst)
+	r=$(burst) || exit 1
+	read -r b_el b_cpu <<<"$r"
 	c1=$(cpu_ticks "$agent_pid")
-	b_cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.3f", (b - a) / hz }')
+	agent_cpu=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.3f", (b - a) / hz }')
 	b_hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$agent_pid/status")
 	agent_stop
 }
 
 printf 'exec benchmark: %d pairs x %d execs of /bin/true, %d in flight, %d CPUs, kernel %s\n' \
 	"$pairs" "$execs" "$jobs" "$(nproc)" "$(uname -r)"
-printf 'agent: %s run --output /dev/null (%s)\n\n' "$VIGIL" \
+printf 'agent: %s run --output /dev/null (%s)\n' "$VIGIL" \
 	"$("$VIGIL" version 2>/dev/null | head -n 1)"
-printf '%-5s %-5s %12s %12s %8s %12s %10s\n' pair order "A execs/s" "B execs/s" "B/A" "agent CPU s" "peak RSS"
-printf '%-5s %-5s %12s %12s %8s %12s %10s\n' ---- ----- --------- --------- ---- ----------- --------
+read -r load1 _ </proc/loadavg
+printf 'load average before the run: %s\n' "$load1"
+awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }' &&
+	echo "warning: the machine is busy; wall-clock ratios will be noisy (compare the CPU columns)"
+echo
+printf '%-4s %-5s %10s %10s %7s %9s %9s %9s %9s\n' \
+	pair order "A exec/s" "B exec/s" "B/A" "A us/ex" "B us/ex" "agent s" "RSS MiB"
+printf '%-4s %-5s %10s %10s %7s %9s %9s %9s %9s\n' \
+	---- ----- -------- -------- --- ------- ------- ------- -------
 
 # One warm-up burst so the first A run doesn't pay for cold caches.
 burst >/dev/null
@@ -135,15 +153,17 @@ for ((i = 1; i <= pairs; i++)); do
 		run_b
 		run_a
 	fi
-	line=$(awk -v n="$execs" -v a="$a_el" -v b="$b_el" -v cpu="$b_cpu" -v hwm="$b_hwm" -v i="$i" '
+	line=$(awk -v n="$execs" -v a="$a_el" -v b="$b_el" -v ac="$a_cpu" -v bc="$b_cpu" \
+		-v cpu="$agent_cpu" -v hwm="$b_hwm" -v i="$i" '
 		BEGIN {
 			ra = n / a; rb = n / b
-			printf "%d %.1f %.1f %.4f %s %s", i, ra, rb, rb / ra, cpu, hwm
+			printf "%d %.1f %.1f %.4f %.1f %.1f %s %s", i, ra, rb, rb / ra, \
+				ac * 1e6 / n, bc * 1e6 / n, cpu, hwm
 		}')
 	echo "$line" >>"$results"
-	read -r _ ra rb ratio cpu hwm <<<"$line"
-	printf '%-5s %-5s %12s %12s %8s %12s %7s MiB\n' "$i" "$order" "$ra" "$rb" "$ratio" "$cpu" \
-		"$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')"
+	read -r _ ra rb ratio aus bus cpu hwm <<<"$line"
+	printf '%-4s %-5s %10s %10s %7s %9s %9s %9s %9s\n' "$i" "$order" "$ra" "$rb" "$ratio" \
+		"$aus" "$bus" "$cpu" "$(awk -v k="$hwm" 'BEGIN { printf "%.1f", k / 1024 }')"
 done
 
 echo
@@ -156,16 +176,19 @@ awk -v goal="$goal" -v n="$execs" '
 		return cnt % 2 ? arr[(cnt + 1) / 2] : (arr[cnt / 2] + arr[cnt / 2 + 1]) / 2
 	}
 	{
-		c++; ra[c] = $2; rb[c] = $3; r[c] = $4; cpu[c] = $5; hwm[c] = $6
-		if ($6 > maxhwm) maxhwm = $6
+		c++; ra[c] = $2; rb[c] = $3; r[c] = $4; au[c] = $5; bu[c] = $6; cr[c] = $6 / $5
+		cpu[c] = $7
+		if ($8 > maxhwm) maxhwm = $8
+		if (c == 1 || $4 < minr) minr = $4
+		if (c == 1 || $4 > maxr) maxr = $4
 	}
 	END {
 		mr = median(r, c); ma = median(ra, c); mb = median(rb, c); mc = median(cpu, c)
-		for (i = 1; i <= c; i++) if (r[i] < minr || i == 1) minr = r[i]
-		for (i = 1; i <= c; i++) if (r[i] > maxr || i == 1) maxr = r[i]
-		printf "median throughput   A (no agent) %.1f execs/s, B (agent) %.1f execs/s\n", ma, mb
-		printf "median ratio B/A    %.4f (range %.4f .. %.4f), goal >= %.2f: %s\n", mr, minr, maxr, goal, \
-			((mr >= goal) ? "met" : "NOT met")
-		printf "agent CPU per burst median %.3f s (%.1f us per exec)\n", mc, mc * 1e6 / n
-		printf "agent peak RSS      max %.1f MiB (VmHWM)\n", maxhwm / 1024
+		mau = median(au, c); mbu = median(bu, c); mcr = median(cr, c)
+		printf "throughput, median    A (no agent) %.1f execs/s, B (agent) %.1f execs/s\n", ma, mb
+		printf "ratio B/A, median     %.4f (range %.4f .. %.4f); goal >= %.2f: %s\n", \
+			mr, minr, maxr, goal, ((mr >= goal) ? "met" : "NOT met")
+		printf "burst CPU per exec    A %.1f us, B %.1f us; median B/A %.4f\n", mau, mbu, mcr
+		printf "agent CPU per burst   median %.3f s (%.1f us per exec)\n", mc, mc * 1e6 / n
+		printf "agent peak RSS        max %.1f MiB (VmHWM)\n", maxhwm / 1024
 	}' "$results"

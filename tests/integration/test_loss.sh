@@ -5,6 +5,7 @@
 #      says so on stderr, in the summary and in a final events_lost line;
 #  (b) with the default ring buffer, a 20,000-exec burst loses nothing:
 #      every exec is reported, and the summary says 0 lost.
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 forkexec=$(need_helper forkexec)
@@ -30,7 +31,7 @@ check_summary() {
 # ---------------------------------------------------------------- (a)
 out=$T_TMP/small.json err=$T_TMP/small.err
 vigil_start "$out" "$err" trace exec exit --json --ringbuf-bytes 4096
-driver=$(burst 4000 2 "$T_TMP/burst-a.txt")
+driver=$(burst 5000 3 "$T_TMP/burst-a.txt")
 log "burst (a) driver pid $driver: $(tail -n 1 "$T_TMP/burst-a.txt")"
 sleep 1
 rc=0
@@ -40,7 +41,7 @@ assert_json_lines "$out"
 
 read -r n_a lost_a < <(check_summary "$err" "$out")
 log "(a) summary: $n_a events, $lost_a lost"
-((lost_a > 0)) || { dump_file "$err"; fail "(a) 4000 execs through a 4 KiB ring buffer: summary reports 0 lost"; }
+((lost_a > 0)) || { dump_file "$err"; fail "(a) 5000 execs through a 4 KiB ring buffer: summary reports 0 lost"; }
 ((n_a > 0)) || fail "(a) no events at all got through"
 
 assert_grep "$err" "^vigil: lost $lost_a events" "(a) stderr has 'vigil: lost $lost_a events' matching the summary"

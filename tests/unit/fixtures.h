@@ -2,9 +2,9 @@
  * fixtures.h - hand-built tasks, raw ring-buffer records, processes,
  * containers and event views, shared by the enrichment and sink tests.
  *
- * Header-only on purpose: the Makefile builds every tests/unit/*.c into its
- * own binary, so this must not be a .c file.  Records are zeroed first so
- * padding and unused fields never carry stack garbage into a test.
+ * Header-only on purpose: the Makefile builds every .c file in tests/unit
+ * into its own test binary, so this must not be one.  Records are zeroed
+ * first so padding and unused fields never carry stack garbage into a test.
  */
 #ifndef VIGIL_TEST_FIXTURES_H
 #define VIGIL_TEST_FIXTURES_H
@@ -20,10 +20,13 @@
 /* A NUL-separated argv literal and its length, final NUL included. */
 #define FX_ARGS(lit)	(lit), sizeof(lit)
 
+/* Bounded copy that always terminates; src may be longer than dst. */
 static inline void fx_copy(char *dst, size_t cap, const char *src)
 {
-	size_t n = strnlen(src, cap - 1);
+	size_t n = 0;
 
+	while (n + 1 < cap && src[n])
+		n++;
 	memcpy(dst, src, n);
 	dst[n] = 0;
 }

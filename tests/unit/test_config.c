@@ -830,7 +830,7 @@ Test(config, flipped_bytes_in_a_valid_file_never_crash_and_errors_have_positions
 	cr_assert_gt(failures, 2000, "only %d of 3000 mutated files were rejected", failures);
 }
 
-Test(config, a_million_open_brackets_fail_fast)
+Test(config, a_million_open_brackets_fail_fast, .timeout = 10)
 {
 	size_t len = 1u << 20;
 	char *text = malloc(len);
@@ -866,7 +866,7 @@ Test(config, a_deep_value_under_observe_is_a_type_error_not_a_crash)
 	expect_error(text, 2, 9, "'observe.fork' must be a boolean, found a sequence");
 }
 
-Test(config, an_alias_bomb_is_rejected_without_expanding_it)
+Test(config, an_alias_bomb_is_rejected_without_expanding_it, .timeout = 10)
 {
 	/* Expanded, this is 9^9 (387 million) scalars; walked as events it is a few hundred. */
 	const char *text =
