@@ -3,9 +3,10 @@
  *
  * One epoll set: the ring buffer, a signalfd (SIGINT/SIGTERM), a timerfd
  * that polls the per-CPU loss counters, and an optional timerfd for
- * --duration.  Each ring-buffer wakeup drains everything available, then
- * flushes the sink once, so output is batched under load and prompt when
- * idle.  On exit the ring is drained once more and losses are read a final
+ * --duration.  The BPF side wakes us only once a batch has built up; each
+ * loop turn (a wakeup, another fd, or the VIGIL_DRAIN_MS timeout) drains
+ * everything available and flushes the sink once, so output is batched
+ * under load and at most VIGIL_DRAIN_MS late when idle.  On exit the ring is drained once more and losses are read a final
  * time, so nothing that reached the buffer is dropped at shutdown.
  */
 #include <errno.h>
@@ -19,6 +20,9 @@
 #include <unistd.h>
 
 #include "agent.h"
+
+/* Longest an event waits in the ring when the BPF side skips the wakeup. */
+#define VIGIL_DRAIN_MS 100
 
 int agent_pick_cgroup(const struct vigil_cgroup_layout *l, const char *want,
 		      enum vigil_cgroup_source *src, char *mount, size_t mountlen,
@@ -79,8 +83,8 @@ static int on_sample(void *ctx, void *data, size_t len)
 	struct vigil_agent *a = ctx;
 	struct vigil_event_view v;
 
-	if (enrich_event(&a->en, data, len, &v) < 0)
-		return 0;	/* counted in en.malformed / left for the next event */
+	if (enrich_event(&a->en, data, len, &v) != 0)
+		return 0;	/* internal record, or malformed (counted in en.malformed) */
 	a->seen[v.type]++;
 	if (event_matches(&a->o.filter, &v)) {
 		a->emitted++;
@@ -127,6 +131,7 @@ static int make_timer(double seconds, bool periodic)
 int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *why, size_t whylen)
 {
 	struct vigil_loader_opts lo = { 0 };
+	uint64_t rb_bytes;
 	sigset_t mask;
 	int err;
 
@@ -143,6 +148,21 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 				a->cg_mount, sizeof(a->cg_mount), why, whylen);
 	if (err)
 		return err;
+	if (a->cg_source != VIGIL_CG_V2) {
+		static const char *const ctl[] = {
+			[VIGIL_CG_V1_MEMORY] = "memory",
+			[VIGIL_CG_V1_PIDS] = "pids",
+			[VIGIL_CG_V1_CPU] = "cpu",
+		};
+
+		err = cgroup_v1_hierarchy_id(ctl[a->cg_source]);
+		if (err < 0) {
+			snprintf(why, whylen, "finding the %s hierarchy in /proc/cgroups: %s",
+				 ctl[a->cg_source], strerror(-err));
+			return err;
+		}
+		a->cg_hierarchy_id = err;
+	}
 	err = enricher_init(&a->en, a->cg_mount);
 	if (err) {
 		snprintf(why, whylen, "allocating tables: %s", strerror(-err));
@@ -152,6 +172,14 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 	lo.observe = o->observe;
 	lo.ring_buffer_bytes = o->ring_buffer_bytes;
 	lo.cg_source = a->cg_source;
+	lo.cg_hierarchy_id = a->cg_hierarchy_id;
+	/*
+	 * Wake only when the ring is an eighth full (capped at 256 KiB); the
+	 * loop's VIGIL_DRAIN_MS timeout picks up everything else.  Under load
+	 * that turns one wakeup per event into one per batch.
+	 */
+	rb_bytes = o->ring_buffer_bytes ? o->ring_buffer_bytes : 16u << 20;
+	lo.wakeup_bytes = rb_bytes / 8 < 256u << 10 ? rb_bytes / 8 : 256u << 10;
 	err = vigil_bpf_load(&a->bpf, &lo, why, whylen);
 	if (err)
 		goto fail;
@@ -242,7 +270,7 @@ int agent_run(struct vigil_agent *a)
 	int n, i;
 
 	while (!stop) {
-		n = epoll_wait(a->epfd, evs, 4, -1);
+		n = epoll_wait(a->epfd, evs, 4, VIGIL_DRAIN_MS);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -260,10 +288,14 @@ int agent_run(struct vigil_agent *a)
 					check_losses(a);
 			} else if (fd == a->durfd) {
 				stop = true;
-			} else {
-				drain(a);
 			}
 		}
+		/*
+		 * Drain on every turn, wakeup or timeout: the BPF side skips
+		 * wakeups below its threshold, so the timeout is what bounds
+		 * an event's wait.  Consuming an empty ring costs two loads.
+		 */
+		drain(a);
 	}
 	drain(a);
 	check_losses(a);

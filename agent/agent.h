@@ -41,6 +41,7 @@ struct vigil_agent {
 	struct ring_buffer *rb;
 	struct vigil_cgroup_layout layout;
 	enum vigil_cgroup_source cg_source;
+	uint32_t cg_hierarchy_id;
 	char cg_mount[256];
 	int epfd, sigfd, tickfd, durfd;
 	uint64_t seen[VIGIL_EV__MAX];	/* decoded from the ring buffer */

@@ -771,3 +771,36 @@ int cgroup_path_from_id(const char *mount, uint64_t id, char *buf, size_t len)
 	close(mfd);
 	return err;
 }
+
+int cgroup_v1_hierarchy_id_parse(const char *text, const char *controller)
+{
+	const char *line = text;
+	char name[64];
+	int id, n;
+
+	while (line && *line) {
+		if (*line != '#' && sscanf(line, "%63s %d%n", name, &id, &n) == 2 &&
+		    !strcmp(name, controller))
+			return id > 0 ? id : -ENOENT;
+		line = strchr(line, '\n');
+		if (line)
+			line++;
+	}
+	return -ENOENT;
+}
+
+int cgroup_v1_hierarchy_id(const char *controller)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open("/proc/cgroups", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return cgroup_v1_hierarchy_id_parse(buf, controller);
+}

@@ -79,6 +79,14 @@ const char *cgroup_mode_name(enum vigil_cgroup_mode mode);
 const char *cgroup_layout_v1_mount(const struct vigil_cgroup_layout *l, const char *controller);
 
 /*
+ * Hierarchy id of the v1 hierarchy carrying `controller`, from the text of
+ * /proc/cgroups ("#subsys_name hierarchy num_cgroups enabled").  The v2
+ * hierarchy's id is 0.  Returns the id (>0), or -ENOENT.
+ */
+int cgroup_v1_hierarchy_id_parse(const char *proc_cgroups, const char *controller);
+int cgroup_v1_hierarchy_id(const char *controller);	/* reads /proc/cgroups */
+
+/*
  * Resolve a cgroup's kernfs id (what bpf_get_current_cgroup_id() returns, and
  * the inode number of the cgroup directory) to its path relative to the
  * hierarchy mounted at `mount`, e.g. "/kubepods/burstable/pod.../abc".

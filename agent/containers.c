@@ -1,11 +1,14 @@
 /*
  * containers.c - cgroup id cache (see containers.h).
  *
- * Entries are never revalidated: a kernfs id is not reused while the
- * cgroup exists, and ids only grow, so a stale entry can only describe a
- * cgroup that is gone.  The cache is cleared wholesale when it reaches
- * CTR_CACHE_MAX entries, which bounds memory on nodes that churn through
- * many short-lived cgroups; the cost is one re-resolution per live cgroup.
+ * Two ways in.  Cgroups created while the agent runs are learnt from the
+ * cgroup_mkdir tracepoint, whose record reaches us through the ring buffer
+ * before any event of a process inside that cgroup, so even a container
+ * that lives for a millisecond is attributed.  Cgroups that predate the
+ * agent are resolved on first sight through the filesystem
+ * (cgroup_path_from_id), which can fail only if the cgroup is already gone.
+ * cgroup_rmdir evicts, which keeps the cache the size of the live cgroup
+ * tree; CTR_CACHE_MAX is a backstop should rmdir records be lost.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -35,6 +38,43 @@ void ctr_cache_free(struct vigil_ctr_cache *c)
 	idmap_free(&c->map);
 }
 
+/* Takes e (its id and cgroup path set); 0 or -ENOMEM (e freed). */
+static int insert(struct vigil_ctr_cache *c, struct vigil_ctr *e)
+{
+	e->resolved = true;
+	cgroup_parse_path(e->cgroup, &e->info);
+	free(idmap_get(&c->map, e->cgroup_id));
+	if (c->map.len >= CTR_CACHE_MAX) {
+		idmap_each(&c->map, free_one, NULL);
+		idmap_free(&c->map);
+		if (idmap_init(&c->map, 256) < 0) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	if (idmap_put(&c->map, e->cgroup_id, e) < 0) {
+		free(e);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int ctr_cache_learn(struct vigil_ctr_cache *c, uint64_t cgroup_id, const char *path)
+{
+	struct vigil_ctr *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->cgroup_id = cgroup_id;
+	snprintf(e->cgroup, sizeof(e->cgroup), "%s", path[0] ? path : "/");
+	return insert(c, e);
+}
+
+void ctr_cache_forget(struct vigil_ctr_cache *c, uint64_t cgroup_id)
+{
+	free(idmap_del(&c->map, cgroup_id));
+}
+
 const struct vigil_ctr *ctr_lookup(struct vigil_ctr_cache *c, uint64_t cgroup_id)
 {
 	struct vigil_ctr *e = idmap_get(&c->map, cgroup_id);
@@ -52,20 +92,8 @@ const struct vigil_ctr *ctr_lookup(struct vigil_ctr_cache *c, uint64_t cgroup_id
 		free(e);
 		goto fail;
 	}
-	e->resolved = true;
-	cgroup_parse_path(e->cgroup, &e->info);
-	if (c->map.len >= CTR_CACHE_MAX) {
-		idmap_each(&c->map, free_one, NULL);
-		idmap_free(&c->map);
-		if (idmap_init(&c->map, 256) < 0) {
-			free(e);
-			goto fail;
-		}
-	}
-	if (idmap_put(&c->map, cgroup_id, e) < 0) {
-		free(e);
+	if (insert(c, e) < 0)
 		goto fail;
-	}
 	return e;
 fail:
 	c->failures++;

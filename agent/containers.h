@@ -29,6 +29,9 @@ int ctr_cache_init(struct vigil_ctr_cache *c, const char *mount);
 void ctr_cache_free(struct vigil_ctr_cache *c);
 /* Never NULL.  Failed resolutions are not cached, so a later event retries. */
 const struct vigil_ctr *ctr_lookup(struct vigil_ctr_cache *c, uint64_t cgroup_id);
+/* A cgroup was created (path relative to the hierarchy root) / removed. */
+int ctr_cache_learn(struct vigil_ctr_cache *c, uint64_t cgroup_id, const char *path);
+void ctr_cache_forget(struct vigil_ctr_cache *c, uint64_t cgroup_id);
 /* Number of distinct containers (runtime != host) currently cached. */
 unsigned long ctr_cache_containers(const struct vigil_ctr_cache *c);
 

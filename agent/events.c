@@ -21,6 +21,8 @@ static const char *const type_names[VIGIL_EV__MAX] = {
 	[VIGIL_EV_EXIT] = "exit",
 	[VIGIL_EV_SIGNAL_GENERATE] = "signal",
 	[VIGIL_EV_SIGNAL_DELIVER] = "signal_deliver",
+	[VIGIL_EV_CGROUP_MKDIR] = "cgroup_mkdir",
+	[VIGIL_EV_CGROUP_RMDIR] = "cgroup_rmdir",
 };
 
 static const size_t type_sizes[VIGIL_EV__MAX] = {
@@ -29,6 +31,8 @@ static const size_t type_sizes[VIGIL_EV__MAX] = {
 	[VIGIL_EV_EXIT] = sizeof(struct vigil_exit_event),
 	[VIGIL_EV_SIGNAL_GENERATE] = sizeof(struct vigil_signal_event),
 	[VIGIL_EV_SIGNAL_DELIVER] = sizeof(struct vigil_signal_event),
+	[VIGIL_EV_CGROUP_MKDIR] = sizeof(struct vigil_cgroup_event),
+	[VIGIL_EV_CGROUP_RMDIR] = sizeof(struct vigil_cgroup_event),
 };
 
 const char *event_type_name(uint32_t type)
@@ -39,7 +43,7 @@ const char *event_type_name(uint32_t type)
 int event_type_parse(const char *name)
 {
 	for (int t = 1; t < VIGIL_EV__MAX; t++)
-		if (type_names[t] && !strcmp(name, type_names[t]))
+		if ((VIGIL_OBS_ALL & VIGIL_OBS(t)) && !strcmp(name, type_names[t]))
 			return t;
 	return -1;
 }
@@ -224,6 +228,20 @@ int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 
 		err = subject_of(e, &s->target, &v->subject);
 		break;
+	}
+	case VIGIL_EV_CGROUP_MKDIR:
+	case VIGIL_EV_CGROUP_RMDIR: {
+		const struct vigil_cgroup_event *c = data;
+		char path[VIGIL_CGROUP_PATH_LEN];
+
+		if (h->type == VIGIL_EV_CGROUP_RMDIR) {
+			ctr_cache_forget(&e->ctrs, c->cgroup_id);
+			return 1;
+		}
+		snprintf(path, sizeof(path), "%.*s",
+			 (int)(c->path_len < sizeof(path) ? c->path_len : sizeof(path) - 1), c->path);
+		err = ctr_cache_learn(&e->ctrs, c->cgroup_id, path);
+		return err < 0 ? err : 1;
 	}
 	}
 	return err;

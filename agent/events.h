@@ -45,7 +45,11 @@ struct vigil_enricher {
 int enricher_init(struct vigil_enricher *e, const char *cgroup_mount);
 void enricher_free(struct vigil_enricher *e);
 int enricher_seed(struct vigil_enricher *e, const struct vigil_seed_record *r);
-/* 0, -EINVAL for a malformed record, -ENOMEM. */
+/*
+ * 0: *out is an event for the sinks.  1: an internal record (cgroup
+ * mkdir/rmdir) was consumed; nothing to emit.  -EINVAL for a malformed
+ * record, -ENOMEM.
+ */
 int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 		 struct vigil_event_view *out);
 /* Call after every sink has seen the view: forgets exited processes. */

@@ -50,6 +50,8 @@ int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
 		return err;
 	}
 	skel->rodata->vigil_cg_source = o->cg_source;
+	skel->rodata->vigil_wakeup_bytes = o->wakeup_bytes;
+	skel->rodata->vigil_cg_hierarchy_id = o->cg_hierarchy_id;
 
 	if (o->ring_buffer_bytes) {
 		if (!ringbuf_size_ok(o->ring_buffer_bytes)) {

@@ -17,6 +17,8 @@ struct vigil_loader_opts {
 	unsigned observe;		/* VIGIL_OBS(...) bits */
 	uint32_t ring_buffer_bytes;	/* 0 = the object's default */
 	enum vigil_cgroup_source cg_source;
+	uint32_t cg_hierarchy_id;	/* of cg_source's hierarchy; 0 for v2 */
+	uint64_t wakeup_bytes;		/* see vigil_wakeup_bytes in bpf/lib/ringbuf.h */
 };
 
 struct vigil_bpf {

@@ -46,7 +46,7 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 	vigil_fill_task(&e->child, child);
 	/* The child's leader start time is its own; group_leader may still be the parent's view. */
 	e->child.start_ns = BPF_CORE_READ(child, start_time);
-	bpf_ringbuf_submit(e, 0);
+	vigil_submit(e);
 	return 0;
 }
 
@@ -90,7 +90,7 @@ int BPF_PROG(vigil_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	e->args_len = 0;
 	if (n && bpf_probe_read_user(e->args, n, (void *)arg_start) == 0)
 		e->args_len = n;
-	bpf_ringbuf_submit(e, 0);
+	vigil_submit(e);
 	return 0;
 }
 
@@ -114,7 +114,7 @@ int BPF_PROG(vigil_exit, struct task_struct *p)
 	e->exit_code = (code >> 8) & 0xff;
 	e->_pad = 0;
 	e->lifetime_ns = e->hdr.ts_ns - e->task.start_ns;
-	bpf_ringbuf_submit(e, 0);
+	vigil_submit(e);
 	return 0;
 }
 
@@ -141,7 +141,7 @@ int BPF_PROG(vigil_signal_generate, int sig, struct kernel_siginfo *info,
 	e->group = group;
 	e->handler = 0;
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	vigil_submit(e);
 	return 0;
 }
 
@@ -166,8 +166,39 @@ int BPF_PROG(vigil_signal_deliver, int sig, struct kernel_siginfo *info,
 	e->handler = handler == 0 ? VIGIL_SIG_HANDLER_DEFAULT :
 		     handler == 1 ? VIGIL_SIG_HANDLER_IGNORE : VIGIL_SIG_HANDLER_USER;
 	e->_pad = 0;
-	bpf_ringbuf_submit(e, 0);
+	vigil_submit(e);
 	return 0;
+}
+
+static __always_inline int cgroup_event(struct cgroup *cgrp, const char *path, u32 type)
+{
+	struct vigil_cgroup_event *e;
+	int len;
+
+	if ((u32)BPF_CORE_READ(cgrp, root, hierarchy_id) != vigil_cg_hierarchy_id)
+		return 0;
+	e = vigil_reserve(sizeof(*e), type);
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, type);
+	e->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+	e->hierarchy_id = vigil_cg_hierarchy_id;
+	len = bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
+	e->path_len = len > 0 ? len - 1 : 0;
+	vigil_submit(e);
+	return 0;
+}
+
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(vigil_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	return cgroup_event(cgrp, path, VIGIL_EV_CGROUP_MKDIR);
+}
+
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(vigil_cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	return cgroup_event(cgrp, path, VIGIL_EV_CGROUP_RMDIR);
 }
 
 /* Seed the agent's process table: one record per live thread-group leader. */

@@ -30,6 +30,13 @@ enum vigil_event_type {
 	VIGIL_EV_EXIT = 3,
 	VIGIL_EV_SIGNAL_GENERATE = 4,
 	VIGIL_EV_SIGNAL_DELIVER = 5,
+	/*
+	 * Internal: cgroup creation/removal in the attribution hierarchy.  They
+	 * let the agent learn a cgroup's path while it exists; sinks never
+	 * see them.
+	 */
+	VIGIL_EV_CGROUP_MKDIR = 6,
+	VIGIL_EV_CGROUP_RMDIR = 7,
 	VIGIL_EV__MAX,
 };
 
@@ -40,6 +47,9 @@ enum vigil_cgroup_source {
 	VIGIL_CG_V1_PIDS = 2,
 	VIGIL_CG_V1_CPU = 3,
 };
+
+/* cgroup path as the cgroup:cgroup_mkdir tracepoint gives it. */
+#define VIGIL_CGROUP_PATH_LEN 512
 
 /* Event-type bits for the `observe` config mask. */
 #define VIGIL_OBS(type) (1u << (type))
@@ -111,6 +121,14 @@ struct vigil_signal_event {
 	u32 group;	/* generate: sent to the whole thread group */
 	u32 handler;	/* deliver: enum vigil_sig_handler */
 	u32 _pad;
+};
+
+struct vigil_cgroup_event {
+	struct vigil_event_hdr hdr;
+	u64 cgroup_id;		/* kernfs id, as in vigil_task.cgroup_id */
+	u32 hierarchy_id;	/* 0 = the v2 hierarchy */
+	u32 path_len;		/* bytes in path, without the NUL */
+	char path[VIGIL_CGROUP_PATH_LEN];	/* relative to the hierarchy root */
 };
 
 enum vigil_sig_handler {

@@ -25,6 +25,24 @@ struct {
 	__type(value, u64);
 } lost SEC(".maps");
 
+/*
+ * Wakeup batching: waking the agent for every event costs a context switch
+ * per event.  Below this many unread bytes, submit without a wakeup; the
+ * agent drains on a short timer anyway (VIGIL_DRAIN_MS in the agent), so an
+ * event waits at most that long.  0 = wake for every event.
+ */
+const volatile u64 vigil_wakeup_bytes = 0;
+
+static __always_inline void vigil_submit(void *e)
+{
+	u64 flags = 0;
+
+	if (vigil_wakeup_bytes)
+		flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= vigil_wakeup_bytes ?
+			BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
 static __always_inline void *vigil_reserve(u32 size, u32 type)
 {
 	void *e = bpf_ringbuf_reserve(&events, size, 0);

@@ -11,6 +11,8 @@
 
 /* Which hierarchy cgroup ids come from (enum vigil_cgroup_source); set by the agent. */
 const volatile u32 vigil_cg_source = VIGIL_CG_V2;
+/* The same hierarchy's id (0 for v2), for filtering cgroup mkdir/rmdir. */
+const volatile u32 vigil_cg_hierarchy_id = 0;
 
 static __always_inline u64 vigil_task_cgroup_id(struct task_struct *t)
 {

@@ -4,7 +4,7 @@
 # command, exit 2 for usage errors, a version, a features report in JSON,
 # config errors that name FILE:LINE:COL, `vigil trace --duration`, and
 # `vigil run` writing JSON lines to --output (honouring the config file).
-# shellcheck source=tests/integration/lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 [[ -x $VIGIL ]] || fail "vigil binary not found at $VIGIL (run make)"

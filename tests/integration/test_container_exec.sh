@@ -4,7 +4,7 @@
 # container (id, pod UID, QoS class, runtime), and an exec on the host is
 # attributed to the host.  A second tracer with --container ID sees only that
 # container, and one with --host sees only the host.
-# shellcheck source=tests/integration/lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 pod_uid=$(rand_pod_uid)

@@ -3,7 +3,7 @@
 # Exit events say how a process ended: killed by a signal (signal number and
 # name), or exited normally (exit code, signal 0); a container's exit is
 # attributed to its pod.  `--pid PID` limits the trace to that process.
-# shellcheck source=tests/integration/lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 # Started before the tracers so `--pid` can name it.

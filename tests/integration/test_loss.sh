@@ -5,7 +5,7 @@
 #      says so on stderr, in the summary and in a final events_lost line;
 #  (b) with the default ring buffer, a 20,000-exec burst loses nothing:
 #      every exec is reported, and the summary says 0 lost.
-# shellcheck source=tests/integration/lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 forkexec=$(need_helper forkexec)

@@ -8,7 +8,7 @@
 #   container A (pod A, burstable, host pid namespace): the sender
 #   container B (pod B, besteffort, own pid namespace): USR1 has a handler
 #   host process H (`sleep`, USR1 ignored): the kernel drops the signal
-# shellcheck source=tests/integration/lib.sh
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 pod_a=$(rand_pod_uid) id_a=$(rand_container_id)
