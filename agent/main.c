@@ -169,6 +169,16 @@ static uint64_t parse_size(const char *s)
 	return *end ? 0 : v;
 }
 
+/* --ringbuf-bytes: the same range the config's ring_buffer_bytes accepts. */
+static uint32_t ringbuf_opt(const char *usage, const char *arg)
+{
+	uint64_t n = parse_size(arg);
+
+	if (!n || n > (1u << 30) || (n & (n - 1)) || n < 4096)
+		die_usage(usage, "--ringbuf-bytes wants a power of two from 4096 to 1G, got '%s'", arg);
+	return n;
+}
+
 static bool cap_effective(int cap)
 {
 	char line[256];
@@ -364,14 +374,9 @@ static int cmd_trace(int argc, char **argv)
 			if (*end || o.duration_s <= 0)
 				die_usage(trace_usage, "--duration wants seconds > 0, got '%s'", optarg);
 			break;
-		case OPT_RINGBUF: {
-			uint64_t n = parse_size(optarg);
-
-			if (!n || n > (1u << 30) || (n & (n - 1)) || n < 4096)
-				die_usage(trace_usage, "--ringbuf-bytes wants a power of two from 4096 to 1G, got '%s'", optarg);
-			o.ring_buffer_bytes = n;
+		case OPT_RINGBUF:
+			o.ring_buffer_bytes = ringbuf_opt(trace_usage, optarg);
 			break;
-		}
 		case OPT_CGH:
 			o.cgroup_hierarchy = optarg;
 			break;
@@ -447,9 +452,7 @@ static int cmd_run(int argc, char **argv)
 			output = optarg;
 			break;
 		case OPT_RINGBUF:
-			ringbuf = parse_size(optarg);
-			if (!ringbuf || ringbuf > (1u << 30) || (ringbuf & (ringbuf - 1)) || ringbuf < 4096)
-				die_usage(run_usage, "--ringbuf-bytes wants a power of two from 4096 to 1G, got '%s'", optarg);
+			ringbuf = ringbuf_opt(run_usage, optarg);
 			break;
 		case OPT_PRINT_DEFAULT:
 			fputs(vigil_default_config_yaml, stdout);
