@@ -169,7 +169,14 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		return err;
 	}
 
-	lo.observe = o->observe;
+	/*
+	 * fork, exec and exit always run whatever the caller selected: they keep
+	 * the process table true (exec gives binary and args, exit prunes), so
+	 * `vigil trace exit` can still say what exited.  The filter decides what
+	 * reaches the sink.
+	 */
+	lo.observe = o->observe | VIGIL_OBS(VIGIL_EV_FORK) | VIGIL_OBS(VIGIL_EV_EXEC) |
+		     VIGIL_OBS(VIGIL_EV_EXIT);
 	lo.ring_buffer_bytes = o->ring_buffer_bytes;
 	lo.cg_source = a->cg_source;
 	lo.cg_hierarchy_id = a->cg_hierarchy_id;

@@ -25,7 +25,7 @@ struct vigil_sink {
 };
 
 struct vigil_agent_opts {
-	unsigned observe;		/* VIGIL_OBS bits: which programs load */
+	unsigned observe;		/* VIGIL_OBS bits: which programs load (fork/exec/exit always do) */
 	uint32_t ring_buffer_bytes;
 	const char *cgroup_hierarchy;	/* "auto", "v2", "memory", "pids", "cpu" */
 	struct vigil_filter filter;

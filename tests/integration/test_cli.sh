@@ -91,6 +91,13 @@ assert_grep "$e" '^vigil: tracing' "trace --duration prints the tracing line"
 assert_grep "$e" '^vigil trace: [0-9]+ events, [0-9]+ lost' "trace --duration prints the summary"
 ((SECONDS - start >= 2)) || fail "vigil trace --duration 2 returned after $((SECONDS - start)) s"
 
+# --- trace stops cleanly on SIGTERM too
+vigil_start "$T_TMP/term.json" "$T_TMP/term.err" trace exec --json
+rc=0
+vigil_stop TERM || rc=$?
+[[ $rc == 0 ]] || { dump_file "$T_TMP/term.err"; fail "vigil trace exited $rc after SIGTERM"; }
+assert_grep "$T_TMP/term.err" '^vigil trace: [0-9]+ events, [0-9]+ lost' "trace prints the summary on SIGTERM"
+
 # --- run --output FILE with a config (node name; exec events only)
 node=it-node-${T_MARK#vigil-it-}
 cfg=$T_TMP/good.yaml

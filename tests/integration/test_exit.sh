@@ -40,7 +40,7 @@ while ((SECONDS - t_k < 1)); do sleep 0.2; done
 sleep 0.2
 kill -s KILL "$pid_k"
 rc=0
-reap "$pid_k" || rc=$?
+reap "$pid_k" 2>/dev/null || rc=$?	# (no "Killed" job notice)
 assert_eq "$rc" 137 "sleep killed by SIGKILL, shell status"
 
 sel_k=".type == \"exit\" and .process.pid == $pid_k"
@@ -79,6 +79,12 @@ assert_event "$ev" 'common' "exit event has the common fields"
 assert_event "$ev" '.exit_code == 3 and .signal == 0' "normal exit: exit_code 3, signal 0"
 assert_event "$ev" '.core_dumped == false' "no core dump"
 assert_event "$ev" '.lifetime_seconds | type == "number" and . >= 0 and . < 60' "lifetime_seconds is small"
+# The tracer shows only exits, but the process began after it started: its
+# exec must still have been recorded, or "what exited?" has no answer.
+assert_event "$ev" ".process.binary == \"$(readlink -f /bin/sh)\"" \
+	"exit event names the binary of a process exec'd after the tracer started (trace exit only)"
+assert_event "$ev" '.process.args == ["/bin/sh", "-c", "exit 3"]' \
+	"exit event carries the args of a process exec'd after the tracer started (trace exit only)"
 
 # --- container exit 7
 ev=$(jq_lines "$out" "$sel_c and .exit_code == 7" | head -n 1)

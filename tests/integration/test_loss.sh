@@ -8,9 +8,10 @@
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-forkexec=$(need_helper forkexec)
+forkexec=$(need_helper forkexec) || exit 1
 
 # burst N JOBS OUTFILE: run the exec burst; prints the driver's pid.
+# (Called in $(...): fail only ends that subshell, so callers add || exit 1.)
 burst() {
 	local rc=0
 	"$forkexec" -j "$2" "$1" >"$3" || rc=$?
@@ -31,7 +32,7 @@ check_summary() {
 # ---------------------------------------------------------------- (a)
 out=$T_TMP/small.json err=$T_TMP/small.err
 vigil_start "$out" "$err" trace exec exit --json --ringbuf-bytes 4096
-driver=$(burst 5000 3 "$T_TMP/burst-a.txt")
+driver=$(burst 5000 3 "$T_TMP/burst-a.txt") || exit 1
 log "burst (a) driver pid $driver: $(tail -n 1 "$T_TMP/burst-a.txt")"
 sleep 1
 rc=0
@@ -39,7 +40,8 @@ vigil_stop INT || rc=$?
 [[ $rc == 0 ]] || { dump_file "$err"; fail "vigil trace exited $rc after SIGINT"; }
 assert_json_lines "$out"
 
-read -r n_a lost_a < <(check_summary "$err" "$out")
+s=$(check_summary "$err" "$out") || exit 1
+read -r n_a lost_a <<<"$s"
 log "(a) summary: $n_a events, $lost_a lost"
 ((lost_a > 0)) || { dump_file "$err"; fail "(a) 5000 execs through a 4 KiB ring buffer: summary reports 0 lost"; }
 ((n_a > 0)) || fail "(a) no events at all got through"
@@ -64,7 +66,7 @@ assert_eq "$n" 1 "(a) number of events_lost lines"
 # ---------------------------------------------------------------- (b)
 out=$T_TMP/default.json err=$T_TMP/default.err
 vigil_start "$out" "$err" trace exec --json
-driver=$(burst 20000 2 "$T_TMP/burst-b.txt")
+driver=$(burst 20000 2 "$T_TMP/burst-b.txt") || exit 1
 log "burst (b) driver pid $driver: $(tail -n 1 "$T_TMP/burst-b.txt")"
 # Let the reader drain, but don't wait forever: the count decides.
 deadline=$((SECONDS + 15))
@@ -78,7 +80,8 @@ vigil_stop INT || rc=$?
 [[ $rc == 0 ]] || { dump_file "$err"; fail "vigil trace exited $rc after SIGINT"; }
 assert_json_lines "$out"
 
-read -r n_b lost_b < <(check_summary "$err" "$out")
+s=$(check_summary "$err" "$out") || exit 1
+read -r n_b lost_b <<<"$s"
 log "(b) summary: $n_b events, $lost_b lost"
 n=$(count_jq "$out" ".type == \"exec\" and .process.ppid == $driver")
 if [[ $lost_b != 0 || $n != 20000 ]]; then

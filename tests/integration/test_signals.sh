@@ -32,12 +32,15 @@ sigign=$(awk '/^SigIgn:/ {print $2}' "/proc/$pid_h/status")
 (((16#$sigign >> 9) & 1)) || fail "host target does not ignore SIGUSR1 (SigIgn $sigign)"
 grep -q ready "$T_TMP/b/out.log" 2>/dev/null || sleep 0.5
 
+# --- A: sends from inside a container that can see host pids, then exits
+# at once (its cgroup is gone right after: attribution must not depend on it
+# still being there when the event is read)
+make_bundle --host-pid "$T_TMP/a" "$id_a" "$(kubepods_cgroup "$pod_a" "$id_a" burstable)" \
+	/bin/sh -c "kill -USR1 $pid_b && kill -USR1 $pid_h && echo sent"
+
 out=$T_TMP/trace.json err=$T_TMP/trace.err
 vigil_start "$out" "$err" trace signal --json
 
-# --- A: sends from inside a container that can see host pids
-make_bundle --host-pid "$T_TMP/a" "$id_a" "$(kubepods_cgroup "$pod_a" "$id_a" burstable)" \
-	/bin/sh -c "kill -USR1 $pid_b && kill -USR1 $pid_h && echo sent"
 rc=0
 run_container_fg "$T_TMP/a" || rc=$?
 [[ $rc == 0 ]] || { dump_file "$T_TMP/a/out.log"; fail "sender container exited $rc"; }
