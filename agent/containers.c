@@ -43,7 +43,7 @@ static int insert(struct vigil_ctr_cache *c, struct vigil_ctr *e)
 {
 	e->resolved = true;
 	cgroup_parse_path(e->cgroup, &e->info);
-	free(idmap_get(&c->map, e->cgroup_id));
+	free(idmap_del(&c->map, e->cgroup_id));
 	if (c->map.len >= CTR_CACHE_MAX) {
 		idmap_each(&c->map, free_one, NULL);
 		idmap_free(&c->map);

@@ -318,6 +318,7 @@ static int run_agent(const char *cmd, struct vigil_agent_opts *o, struct cli_sin
 	fprintf(stderr, "vigil %s: %llu events, %llu lost\n", cmd,
 		(unsigned long long)a.emitted, (unsigned long long)agent_lost_total(&a));
 	agent_close(&a);
+	jsonl_free(&sink->jsonl);
 	return err ? 1 : 0;
 }
 

@@ -12,23 +12,24 @@
 
 #include "events.h"
 
-struct json_object;
+#include "jsonw.h"
 
 struct vigil_jsonl {
 	FILE *out;
 	char node[256];
 	uint64_t write_errors;
+	struct jsonw w;		/* reused for every line */
+	uint64_t ts_sec;	/* second that ts_prefix formats */
+	char ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 };
 
 void jsonl_init(struct vigil_jsonl *j, FILE *out, const char *node);
+void jsonl_free(struct vigil_jsonl *j);
 int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v);
 /* {"type":"events_lost", "lost": {"total":N, "<type>":N...}} with per-type totals. */
 int jsonl_write_lost(struct vigil_jsonl *j, uint64_t time_ns, const uint64_t lost[VIGIL_EV__MAX]);
 int jsonl_flush(struct vigil_jsonl *j);
 
-/* Helpers shared with other JSON producers (features, tests). */
-/* A json string from arbitrary bytes: invalid UTF-8 becomes U+FFFD. */
-struct json_object *json_string_from_bytes(const char *s, size_t len);
 /* RFC 3339 UTC with nanoseconds; buf needs 40 bytes. */
 char *format_rfc3339_ns(uint64_t realtime_ns, char *buf, size_t len);
 

@@ -28,6 +28,12 @@
 #define UID_	"17e6e95c_d075_470c_998c_7ec555c01cac"	/* systemd slice spelling */
 #define STATIC_UID "6d5e3c0dd3a7a4cbc7e0b1c7ed7e3c6a"	/* static pod: manifest hash */
 
+/* A parser that loops forever must fail the run, not hang it. */
+TestSuite(cgroup_path, .timeout = 10);
+TestSuite(cgroup_names, .timeout = 10);
+TestSuite(cgroup_layout, .timeout = 10);
+TestSuite(cgroup_live, .timeout = 30);
+
 #define RT(x)	VIGIL_RT_##x
 #define QOS(x)	VIGIL_QOS_##x
 
