@@ -120,7 +120,7 @@ $(BUILD)/vigil-static: $(MAIN_OBJ) $(LIB_OBJS)
 $(BUILD)/unit/%: tests/unit/%.c $(ASAN_OBJS)
 	$(msg) CC-TEST $@
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(AGENT_CFLAGS) -O1 $(SAN) -o $@ $^ $(LIBS) -lcriterion
+	$(Q)$(CC) $(AGENT_CFLAGS) -iquote tests/unit -O1 $(SAN) -o $@ $^ $(LIBS) -lcriterion
 
 unit: deps $(UNIT_BINS)
 	@fail=0; for t in $(UNIT_BINS); do \
@@ -146,4 +146,4 @@ install: $(BUILD)/vigil
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/asan/*/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/asan/*/*.d $(BUILD)/unit/*.d)

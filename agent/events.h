@@ -59,7 +59,7 @@ const char *event_type_name(uint32_t type);	/* "exec", ...; NULL if unknown */
 int event_type_parse(const char *name);		/* VIGIL_EV_*, or -1 */
 const char *signal_result_name(int32_t result);	/* "delivered", ... */
 const char *signal_handler_name(uint32_t handler);
-/* "SIGKILL"; "SIG37" style for unnamed numbers; buf must hold 16 bytes. */
+/* "SIGKILL", "SIGRTMIN+3", "" for 0, "SIG99" past SIGRTMAX; buf holds 16 bytes. */
 const char *signal_name(int sig, char buf[16]);
 
 struct vigil_filter {

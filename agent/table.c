@@ -1,11 +1,12 @@
 /*
  * table.c - human columns for `vigil trace` (see table.h).  The fixed
- * columns take 66 characters so the detail column starts inside 80.
+ * columns take 68 characters so the detail column starts inside 80.
  */
 #include <ctype.h>
 #include <string.h>
 #include <time.h>
 
+#include "jsonw.h"
 #include "table.h"
 
 void table_header(FILE *out)
@@ -29,11 +30,33 @@ static const char *ctr_label(const struct vigil_ctr *c, char buf[16])
 	return cgroup_runtime_name(c->info.runtime);
 }
 
-/* Printable copy: control bytes become '?', so a hostile comm can't move the cursor. */
-static void put_safe(FILE *out, const char *s, size_t n)
+/*
+ * Printable copy: C0 and C1 controls (U+0080..U+009F include CSI) and
+ * invalid UTF-8 become '?', so a hostile comm can't drive the terminal.
+ */
+static size_t put_safe(FILE *out, const char *s, size_t n)
 {
-	for (size_t i = 0; i < n && s[i]; i++)
-		fputc(isprint((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80 ? s[i] : '?', out);
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k, cols = 0;
+
+	n = strnlen(s, n);
+	/* Returns the columns printed (one per character), for padding. */
+	for (; i < n; cols++) {
+		if (u[i] < 0x80) {
+			fputc(isprint(u[i]) ? u[i] : '?', out);
+			i++;
+			continue;
+		}
+		k = jsonw_utf8_seq(u + i, n - i);
+		if (!k || (k == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0)) {
+			fputc('?', out);
+			i += k ? k : 1;
+			continue;
+		}
+		fwrite(s + i, 1, k, out);
+		i += k;
+	}
+	return cols;
 }
 
 static void put_args(FILE *out, const struct vigil_proc *p)
@@ -61,14 +84,15 @@ void table_write_event(FILE *out, const struct vigil_event_view *v)
 	time_t sec = v->time_ns / 1000000000ull;
 	char ts[16], cbuf[16], sbuf[16];
 	struct tm tm;
+	size_t cols;
 
 	localtime_r(&sec, &tm);
 	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
-	fprintf(out, "%-8s %-7.7s %-7u %-7u %-5u ", ts, event_type_name(v->type),
+	fprintf(out, "%-8s %-7.7s %-7u %-7u %-5u ", ts,
+		v->type == VIGIL_EV_SIGNAL_DELIVER ? "deliver" : event_type_name(v->type),
 		p ? p->pid : 0, p ? p->ppid : 0, p ? p->uid : 0);
-	put_safe(out, p ? p->comm : "", 15);
-	fprintf(out, "%*s %-12s ", (int)(15 - strnlen(p ? p->comm : "", 15)), "",
-		ctr_label(v->subject.ctr, cbuf));
+	cols = put_safe(out, p ? p->comm : "", 15);
+	fprintf(out, "%*s %-12s ", (int)(15 - cols), "", ctr_label(v->subject.ctr, cbuf));
 
 	switch (v->type) {
 	case VIGIL_EV_FORK:

@@ -151,7 +151,7 @@ int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v)
 		jsonw_int(w, "exit_code", x->exit_code);
 		put_signal(w, x->signal);
 		jsonw_bool(w, "core_dumped", x->core_dumped);
-		jsonw_double(w, "lifetime_seconds", x->lifetime_ns / 1e9);
+		jsonw_seconds(w, "lifetime_seconds", x->lifetime_ns);
 		break;
 	}
 	case VIGIL_EV_SIGNAL_GENERATE: {

@@ -222,6 +222,15 @@ void jsonw_double(struct jsonw *w, const char *key, double v)
 	put(w, b, snprintf(b, sizeof(b), "%.9g", v));
 }
 
+void jsonw_seconds(struct jsonw *w, const char *key, uint64_t ns)
+{
+	char b[32];
+
+	member(w, key);
+	put(w, b, snprintf(b, sizeof(b), "%" PRIu64 ".%09" PRIu64, ns / 1000000000u,
+			   ns % 1000000000u));
+}
+
 void jsonw_bool(struct jsonw *w, const char *key, bool v)
 {
 	member(w, key);

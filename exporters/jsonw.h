@@ -42,6 +42,8 @@ void jsonw_string_len(struct jsonw *w, const char *key, const char *s, size_t le
 void jsonw_int(struct jsonw *w, const char *key, int64_t v);
 void jsonw_uint(struct jsonw *w, const char *key, uint64_t v);
 void jsonw_double(struct jsonw *w, const char *key, double v);
+/* A duration in ns as exact decimal seconds ("0.926093431"). */
+void jsonw_seconds(struct jsonw *w, const char *key, uint64_t ns);
 void jsonw_bool(struct jsonw *w, const char *key, bool v);
 void jsonw_null(struct jsonw *w, const char *key);
 

@@ -115,6 +115,7 @@ static void cap_close(struct capture *c)
 	cr_assert_eq(fclose(c->f), 0);
 	c->f = NULL;
 	cr_expect_eq(c->j.write_errors, 0);
+	jsonl_free(&c->j);
 }
 
 /* Split the capture into lines, each ending in '\n'; parse each. */
@@ -539,6 +540,7 @@ Test(jsonl, a_stream_that_fails_is_reported_and_counted)
 	v = fx_view(VIGIL_EV_EXIT, &x, &p, NULL, NULL, NULL);
 	cr_expect_lt(jsonl_write_event(&j, &v), 0);
 	cr_expect_eq(j.write_errors, 1);
+	jsonl_free(&j);
 	fclose(f);
 }
 
@@ -605,41 +607,57 @@ static const char *const valid[] = {
 	FFFD,				/* a real U+FFFD stays one */
 };
 
+/* The binary field of an exec line for process binary bin, as parsed back. */
+static char *binary_written(const char *bin)
+{
+	struct vigil_exec_event x;
+	struct vigil_proc p = fx_proc(7, 1, "x", bin, NULL, 0);
+	struct vigil_event_view v;
+	struct json_object *o;
+	char *out;
+
+	fx_exec(&x, fx_task(7, 1, 1, "x"), "/x", FX_ARGS("x"), 0);
+	v = fx_view(VIGIL_EV_EXEC, &x, &p, NULL, NULL, NULL);
+	o = emit(&v);
+	out = strdup(str_at(o, "process.binary"));
+	cr_assert_not_null(out);
+	json_object_put(o);
+	return out;
+}
+
 Test(jsonl, each_invalid_utf8_byte_becomes_one_replacement_character)
 {
 	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
-		struct json_object *s = json_string_from_bytes(invalid[i].in, strlen(invalid[i].in));
+		char *got = binary_written(invalid[i].in);
 
-		cr_assert_not_null(s);
-		cr_expect_str_eq(json_object_get_string(s), invalid[i].out, "case %zu", i);
-		cr_expect_eq((size_t)json_object_get_string_len(s), strlen(invalid[i].out),
-			     "case %zu", i);
-		json_object_put(s);
+		cr_expect_str_eq(got, invalid[i].out, "case %zu", i);
+		free(got);
 	}
 }
 
 Test(jsonl, valid_multibyte_utf8_is_kept_byte_for_byte)
 {
 	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
-		struct json_object *s = json_string_from_bytes(valid[i], strlen(valid[i]));
+		char *got = binary_written(valid[i]);
 
-		cr_assert_not_null(s);
-		cr_expect_str_eq(json_object_get_string(s), valid[i], "case %zu", i);
-		json_object_put(s);
+		cr_expect_str_eq(got, valid[i], "case %zu", i);
+		free(got);
 	}
 }
 
-Test(jsonl, string_conversion_stops_at_the_given_length)
+Test(jsonl, an_argument_cut_mid_sequence_by_args_len_is_repaired)
 {
-	struct json_object *s = json_string_from_bytes("abc\xe2\x82\xac", 5);
+	static const char *const argv[] = { "abc" FFFD FFFD };
+	struct vigil_exec_event x;
+	struct vigil_proc p = fx_proc(7, 1, "x", "/x", "abc\xe2\x82\xac", 5);
+	struct vigil_event_view v;
+	struct json_object *o;
 
-	cr_assert_not_null(s);
-	cr_expect_str_eq(json_object_get_string(s), "abc" FFFD FFFD, "a sequence cut by len");
-	json_object_put(s);
-	s = json_string_from_bytes("", 0);
-	cr_assert_not_null(s);
-	cr_expect_str_eq(json_object_get_string(s), "");
-	json_object_put(s);
+	fx_exec(&x, fx_task(7, 1, 1, "x"), "/x", FX_ARGS("x"), 0);
+	v = fx_view(VIGIL_EV_EXEC, &x, &p, NULL, NULL, NULL);
+	o = emit(&v);
+	expect_args(o, "process.args", argv, 1);
+	json_object_put(o);
 }
 
 Test(jsonl, invalid_utf8_in_every_string_field_still_gives_a_valid_line)
@@ -737,6 +755,42 @@ Test(jsonl, rfc3339_times_are_utc_whatever_the_local_time_zone)
 	setenv("TZ", "Asia/Kolkata", 1);
 	tzset();
 	expect_time(1700000000123456789ull, VIEW_TIME);
+}
+
+Test(jsonl, lines_in_different_seconds_each_get_their_own_time)
+{
+	static const struct {
+		uint64_t ns;
+		const char *want;
+	} t[] = {
+		{ 1700000000123456789ull, VIEW_TIME },
+		{ 1700000000999999999ull, "2023-11-14T22:13:20.999999999Z" },
+		{ 1700000001000000000ull, "2023-11-14T22:13:21.000000000Z" },
+		{ 0, "1970-01-01T00:00:00.000000000Z" },
+		{ 1700000000000000001ull, "2023-11-14T22:13:20.000000001Z" },
+		{ 86400000000000ull, "1970-01-02T00:00:00.000000000Z" },
+	};
+	enum { N = sizeof(t) / sizeof(t[0]) };
+	struct vigil_exit_event x;
+	struct vigil_proc p = fx_proc(7, 1, "a", NULL, NULL, 0);
+	struct json_object *o[N + 1];
+	struct capture c;
+
+	fx_exit(&x, fx_task(7, 1, 1, "a"), 0, 0);
+	cap_open(&c, "n");
+	for (size_t i = 0; i < N; i++) {
+		struct vigil_event_view v = fx_view(VIGIL_EV_EXIT, &x, &p, NULL, NULL, NULL);
+
+		v.time_ns = t[i].ns;
+		cr_assert_eq(jsonl_write_event(&c.j, &v), 0);
+	}
+	cap_close(&c);
+	cr_assert_eq(parse_lines(&c, o, N + 1), N);
+	for (size_t i = 0; i < N; i++) {
+		cr_expect_str_eq(str_at(o[i], "time"), t[i].want, "line %zu", i);
+		json_object_put(o[i]);
+	}
+	free(c.buf);
 }
 
 /* ---- losses ---------------------------------------------------------------- */
