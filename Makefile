@@ -54,11 +54,11 @@ ASAN_OBJS  := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
 # Debian packages every target here needs.  `make deps` installs the missing.
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcriterion-dev \
 	runc busybox-static libyaml-dev libjson-c-dev pkg-config jq make gcc \
-	libclang-rt-14-dev iproute2 procps util-linux
+	libclang-rt-14-dev iproute2 procps util-linux qemu-system-x86 cpio gzip
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps static test unit integration bench run install clean vmlinux help
+.PHONY: all deps static test unit integration vmtest bench run install clean vmlinux help
 
 all: $(BUILD)/vigil
 
@@ -66,7 +66,8 @@ help:
 	@echo 'make            build build/vigil (BPF objects embedded)'
 	@echo 'make deps       install build/test dependencies (Debian packages)'
 	@echo 'make run        deps + build + `vigil run` on the built-in default config'
-	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration tests'
+	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration + VM tests'
+	@echo 'make vmtest     boot a stock Debian kernel under qemu and run tests/vm/cases'
 	@echo 'make static     build/vigil-static'
 	@echo 'make bench      exec-throughput benchmark, with vs without the agent'
 	@echo 'make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
@@ -130,9 +131,17 @@ unit: deps $(UNIT_BINS)
 integration: deps $(BUILD)/vigil
 	$(Q)tests/integration/run.sh
 
+vmtest: deps $(BUILD)/vigil-static
+	$(Q)tests/vm/run.sh
+
+# Every tier runs even if an earlier one fails, so one CI run shows all
+# failures; the target fails if any tier did.
 test: deps
-	$(Q)$(MAKE) --no-print-directory unit
-	$(Q)$(MAKE) --no-print-directory integration
+	@rc=0; \
+	$(MAKE) --no-print-directory unit || rc=1; \
+	$(MAKE) --no-print-directory integration || rc=1; \
+	$(MAKE) --no-print-directory vmtest || rc=1; \
+	exit $$rc
 
 bench: deps $(BUILD)/vigil
 	$(Q)tests/bench/exec_bench.sh
