@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "features.h"
 
 /* Longest an event waits in the ring when the BPF side skips the wakeup. */
 #define VIGIL_DRAIN_MS 100
@@ -187,7 +188,27 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 	 */
 	rb_bytes = o->ring_buffer_bytes ? o->ring_buffer_bytes : 16u << 20;
 	lo.wakeup_bytes = rb_bytes / 8 < 256u << 10 ? rb_bytes / 8 : 256u << 10;
-	err = vigil_bpf_load(&a->bpf, &lo, why, whylen);
+	/*
+	 * Richer hooks by probe: with BPF LSM usable, exec paths come from
+	 * bpf_d_path.  Should that program still fail to load, run without it
+	 * rather than not at all, and say so.
+	 */
+	{
+		struct vigil_probe lsm;
+
+		lo.exec_path_lsm = features_probe_lsm(&lsm);
+		err = vigil_bpf_load(&a->bpf, &lo, why, whylen);
+		if (err && lo.exec_path_lsm) {
+			snprintf(a->hooks, sizeof(a->hooks),
+				 "exec paths: dentry walk (lsm.s/bprm_check_security failed: %s)", why);
+			lo.exec_path_lsm = false;
+			err = vigil_bpf_load(&a->bpf, &lo, why, whylen);
+		} else if (!err) {
+			snprintf(a->hooks, sizeof(a->hooks), "exec paths: %s",
+				 lo.exec_path_lsm ? "bpf_d_path in lsm.s/bprm_check_security" :
+				 "dentry walk (BPF LSM out)");
+		}
+	}
 	if (err)
 		goto fail;
 	/* Seed after attaching: a process born in between shows up in both, harmlessly. */

@@ -48,6 +48,7 @@ struct vigil_agent {
 	uint64_t emitted;		/* passed the filter, handed to the sink */
 	uint64_t lost[VIGIL_EV__MAX];	/* last totals read from the BPF counters */
 	int stop_signal;		/* the signal that ended the loop, or 0 */
+	char hooks[256];		/* which optional hooks are in use, and why */
 };
 
 /* Choose the hierarchy cgroup ids are read from. 0 or -ENOENT (why filled). */

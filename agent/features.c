@@ -478,6 +478,27 @@ void features_probe(struct vigil_features *f)
 	libbpf_set_print(prev);
 }
 
+bool features_probe_lsm(struct vigil_probe *out)
+{
+	libbpf_print_fn_t prev = libbpf_set_print(quiet_print);
+	struct vigil_features f;
+	struct btf *btf = NULL;
+	char note[160];
+
+	memset(&f, 0, sizeof(f));
+	probe_btf(&f, &btf);
+	ensure_securityfs(note, sizeof(note));
+	probe_lsm_listed(&f, note);
+	if (f.lsm_listed.ok)
+		probe_lsm(&f, btf);
+	else
+		f.lsm = f.lsm_listed;
+	btf__free(btf);
+	libbpf_set_print(prev);
+	*out = f.lsm;
+	return f.lsm.ok;
+}
+
 /*
  * Tracepoints the OOM and leak modules use.  They are looked up here rather
  * than recorded by features_probe because struct vigil_features has no slot
@@ -539,9 +560,14 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 
 	m = &out[VIGIL_MOD_TRACE];
 	*m = (struct vigil_module_mode){ .module = "trace", .implemented = true };
-	if (trace_ok) {
+	if (trace_ok && f->lsm.ok) {
+		m->mode = "tp_btf+lsm";
+		set_why(m->why, sizeof(m->why), "sched_process_exec/exit/fork, signal_generate/deliver; "
+			"exec paths by bpf_d_path in lsm.s/bprm_check_security");
+	} else if (trace_ok) {
 		m->mode = "tp_btf";
-		set_why(m->why, sizeof(m->why), "sched_process_exec/exit/fork, signal_generate/deliver");
+		set_why(m->why, sizeof(m->why), "sched_process_exec/exit/fork, signal_generate/deliver; "
+			"exec paths by a dentry walk (64 levels), as BPF LSM is out");
 	} else {
 		m->mode = "unavailable";
 		set_why(m->why, sizeof(m->why), "%s", trace_why);

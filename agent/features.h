@@ -48,6 +48,8 @@ struct vigil_module_mode {
 
 /* Fill *f. Never fails as a whole; each probe records its own result. */
 void features_probe(struct vigil_features *f);
+/* Only the BPF LSM probe (cheap; what the loader needs to pick hooks). */
+bool features_probe_lsm(struct vigil_probe *out);
 void features_modes(const struct vigil_features *f, struct vigil_module_mode out[VIGIL_MOD__COUNT]);
 void features_print_text(FILE *out, const struct vigil_features *f);
 void features_print_json(FILE *out, const struct vigil_features *f);

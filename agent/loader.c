@@ -52,6 +52,8 @@ int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
 	skel->rodata->vigil_cg_source = o->cg_source;
 	skel->rodata->vigil_wakeup_bytes = o->wakeup_bytes;
 	skel->rodata->vigil_cg_hierarchy_id = o->cg_hierarchy_id;
+	skel->rodata->vigil_exec_path_lsm = o->exec_path_lsm;
+	bpf_program__set_autoload(skel->progs.vigil_exec_path, o->exec_path_lsm);
 
 	if (o->ring_buffer_bytes) {
 		if (!ringbuf_size_ok(o->ring_buffer_bytes)) {
@@ -86,6 +88,7 @@ int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
 		goto fail;
 	}
 	b->skel = skel;
+	b->exec_path_lsm = o->exec_path_lsm;
 	return 0;
 fail:
 	trace_bpf__destroy(skel);

@@ -6,6 +6,7 @@
 #ifndef VIGIL_LOADER_H
 #define VIGIL_LOADER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "trace.h"
@@ -19,11 +20,13 @@ struct vigil_loader_opts {
 	enum vigil_cgroup_source cg_source;
 	uint32_t cg_hierarchy_id;	/* of cg_source's hierarchy; 0 for v2 */
 	uint64_t wakeup_bytes;		/* see vigil_wakeup_bytes in bpf/lib/ringbuf.h */
+	bool exec_path_lsm;		/* resolve exec paths in lsm.s/bprm_check_security */
 };
 
 struct vigil_bpf {
 	struct trace_bpf *skel;
 	int ncpus;
+	bool exec_path_lsm;	/* the LSM path hook is loaded and attached */
 };
 
 int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,

@@ -300,6 +300,8 @@ static int run_agent(const char *cmd, struct vigil_agent_opts *o, struct cli_sin
 		return 1;
 	}
 	fprintf(stderr, "%s\n", banner);
+	if (verbose)
+		fprintf(stderr, "vigil: %s\n", a.hooks);
 	err = agent_run(&a);
 	if (err)
 		fprintf(stderr, "vigil: event loop failed: %s\n", strerror(-err));

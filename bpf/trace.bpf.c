@@ -50,6 +50,56 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/*
+ * Richer exec paths where BPF LSM is usable: bpf_d_path() is allowed in
+ * sleepable LSM hooks, and resolves the whole path without the dentry
+ * walk's depth limit.  bprm_check_security runs in the exec'ing task just
+ * before sched_process_exec, so the path is handed over keyed by tid.  The
+ * agent enables this (rodata + autoload) only when its probe says BPF LSM
+ * loads and attaches.
+ */
+const volatile bool vigil_exec_path_lsm = false;
+
+struct vigil_exec_path {
+	u32 len;
+	u32 _pad;
+	char path[VIGIL_PATH_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, u32);
+	__type(value, struct vigil_exec_path);
+} exec_paths SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct vigil_exec_path);
+} exec_path_scratch SEC(".maps");
+
+SEC("lsm.s/bprm_check_security")
+int BPF_PROG(vigil_exec_path, struct linux_binprm *bprm, int ret)
+{
+	struct vigil_exec_path *p;
+	u32 zero = 0, tid = (u32)bpf_get_current_pid_tgid();
+	long n;
+
+	if (ret)
+		return ret;	/* an earlier LSM already denied: keep its verdict */
+	p = bpf_map_lookup_elem(&exec_path_scratch, &zero);
+	if (!p)
+		return 0;
+	n = bpf_d_path((struct path *)&bprm->file->f_path, p->path, sizeof(p->path));
+	if (n <= 1)
+		return 0;
+	p->len = n - 1;
+	bpf_map_update_elem(&exec_paths, &tid, p, BPF_ANY);
+	return 0;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(vigil_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
@@ -68,8 +118,21 @@ int BPF_PROG(vigil_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	e->argc = BPF_CORE_READ(bprm, argc);
 	e->_pad = 0;
 
+	len = 0;
+	if (vigil_exec_path_lsm) {
+		u32 tid = old_pid;
+		struct vigil_exec_path *lp = bpf_map_lookup_elem(&exec_paths, &tid);
+
+		if (lp) {
+			bpf_probe_read_kernel(e->path, sizeof(e->path), lp->path);
+			len = lp->len < VIGIL_PATH_LEN ? lp->len : VIGIL_PATH_LEN - 1;
+			e->flags |= VIGIL_EXEC_PATH_FROM_LSM;
+			bpf_map_delete_elem(&exec_paths, &tid);
+		}
+	}
 	file = BPF_CORE_READ(bprm, file);
-	len = vigil_path_of(p, &file->f_path, e->path, &e->flags);
+	if (len <= 0)
+		len = vigil_path_of(p, &file->f_path, e->path, &e->flags);
 	if (len <= 0) {
 		/* Fall back to the name execve() was given (may be relative). */
 		len = bpf_probe_read_kernel_str(e->path, sizeof(e->path),

@@ -62,6 +62,7 @@ enum vigil_cgroup_source {
 #define VIGIL_EXEC_ARGS_TRUNCATED (1u << 0)
 #define VIGIL_EXEC_PATH_TRUNCATED (1u << 1)
 #define VIGIL_EXEC_PATH_FROM_FILENAME (1u << 2) /* dentry walk failed */
+#define VIGIL_EXEC_PATH_FROM_LSM (1u << 3) /* bpf_d_path in lsm.s/bprm_check_security */
 
 /* Identity of one task, as seen at the moment of the event. */
 struct vigil_task {

@@ -383,3 +383,18 @@ Test(features_probe, this_host_matches_design_section_1)
 	cr_assert_str_eq(m[VIGIL_MOD_TRACE].mode, "tp_btf");
 	cr_assert_str_eq(m[VIGIL_MOD_EXEC_ENFORCE].mode, "sigkill-fallback");
 }
+
+Test(modes, trace_takes_the_lsm_exec_path_hook_only_when_bpf_lsm_works)
+{
+	struct vigil_module_mode m[VIGIL_MOD__COUNT];
+	struct vigil_features f = everything();
+
+	features_modes(&f, m);
+	cr_assert_str_eq(m[VIGIL_MOD_TRACE].mode, "tp_btf+lsm");
+	cr_assert(strstr(m[VIGIL_MOD_TRACE].why, "bpf_d_path"), "why: %s", m[VIGIL_MOD_TRACE].why);
+
+	f = like_this_host();
+	features_modes(&f, m);
+	cr_assert_str_eq(m[VIGIL_MOD_TRACE].mode, "tp_btf");
+	cr_assert(strstr(m[VIGIL_MOD_TRACE].why, "dentry walk"), "why: %s", m[VIGIL_MOD_TRACE].why);
+}
