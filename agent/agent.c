@@ -1,23 +1,26 @@
 /*
  * agent.c - the event loop.
  *
- * One epoll set: the ring buffer, a signalfd (SIGINT/SIGTERM), a timerfd
- * that polls the per-CPU loss counters, and an optional timerfd for
- * --duration.  The BPF side wakes us only once a batch has built up; each
- * loop turn (a wakeup, another fd, or the VIGIL_DRAIN_MS timeout) drains
- * everything available and flushes the sink once, so output is batched
- * under load and at most VIGIL_DRAIN_MS late when idle.  On exit the ring is drained once more and losses are read a final
- * time, so nothing that reached the buffer is dropped at shutdown.
+ * One libevent base, one thread: the ring buffer's epoll fd, a signalfd
+ * (SIGINT/SIGTERM), a timer polling the per-CPU loss counters, a 100 ms
+ * drain timer, an optional --duration timer, and the HTTP server.  The BPF
+ * side wakes us only once a batch has built up; every wakeup and every
+ * drain tick consumes everything available and flushes the sink once, so
+ * output is batched under load and at most VIGIL_DRAIN_MS late when idle.
+ * Because everything runs here, the metrics registry needs no locks.  On
+ * exit the ring is drained once more and losses read a final time, so
+ * nothing that reached the buffer is dropped at shutdown.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <event2/event.h>
 
 #include "agent.h"
 #include "features.h"
@@ -87,6 +90,7 @@ static int on_sample(void *ctx, void *data, size_t len)
 	if (enrich_event(&a->en, data, len, &v) != 0)
 		return 0;	/* internal record, or malformed (counted in en.malformed) */
 	a->seen[v.type]++;
+	telemetry_event(&a->tele, &v);
 	if (event_matches(&a->o.filter, &v)) {
 		a->emitted++;
 		a->o.sink.event(a->o.sink.ctx, &v);
@@ -100,33 +104,82 @@ static int seed_one(const struct vigil_seed_record *r, void *ctx)
 	return enricher_seed(ctx, r);
 }
 
-static int add_fd(int epfd, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+static void check_losses(struct vigil_agent *a);
 
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+static void drain(struct vigil_agent *a)
+{
+	ring_buffer__consume(a->rb);
+	if (a->o.sink.flush)
+		a->o.sink.flush(a->o.sink.ctx);
+	clock_gettime(CLOCK_MONOTONIC, &a->last_turn);
 }
 
-static int make_timer(double seconds, bool periodic)
+static void on_ringbuf(evutil_socket_t fd, short what, void *arg)
 {
-	struct itimerspec its = { 0 };
-	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	drain(arg);
+}
 
-	if (fd < 0)
-		return -errno;
-	its.it_value.tv_sec = (time_t)seconds;
-	its.it_value.tv_nsec = (long)((seconds - (time_t)seconds) * 1e9);
-	if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
-		its.it_value.tv_nsec = 1;
-	if (periodic)
-		its.it_interval = its.it_value;
-	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
-		int err = -errno;
+static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
+{
+	drain(arg);
+}
 
-		close(fd);
-		return err;
+static void on_loss_tick(evutil_socket_t fd, short what, void *arg)
+{
+	check_losses(arg);
+}
+
+static void on_signal(evutil_socket_t fd, short what, void *arg)
+{
+	struct vigil_agent *a = arg;
+	struct signalfd_siginfo si;
+
+	if (read(a->sigfd, &si, sizeof(si)) == sizeof(si))
+		a->stop_signal = si.ssi_signo;
+	event_base_loopbreak(a->base);
+}
+
+static void on_duration(evutil_socket_t fd, short what, void *arg)
+{
+	struct vigil_agent *a = arg;
+
+	event_base_loopbreak(a->base);
+}
+
+static struct timeval tv_of(double seconds)
+{
+	struct timeval tv = { .tv_sec = (time_t)seconds };
+
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
+static bool healthy(void *ctx, char *why, size_t len)
+{
+	struct vigil_agent *a = ctx;
+	struct timespec now;
+	double age;
+
+	if (!a->bpf.skel) {
+		snprintf(why, len, "BPF programs are not attached");
+		return false;
 	}
-	return fd;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	age = (now.tv_sec - a->last_turn.tv_sec) + (now.tv_nsec - a->last_turn.tv_nsec) / 1e9;
+	if (age > 5) {
+		snprintf(why, len, "event loop has not turned for %.1f s", age);
+		return false;
+	}
+	return true;
+}
+
+static bool ready(void *ctx, char *why, size_t len)
+{
+	struct vigil_agent *a = ctx;
+
+	if (!a->ready)
+		snprintf(why, len, "starting: BPF programs not attached or process table not seeded");
+	return a->ready;
 }
 
 int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *why, size_t whylen)
@@ -138,7 +191,8 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 
 	memset(a, 0, sizeof(*a));
 	a->o = *o;
-	a->epfd = a->sigfd = a->tickfd = a->durfd = -1;
+	a->sigfd = a->stats_fd = -1;
+	metrics_init(&a->metrics);
 
 	err = cgroup_layout_detect(&a->layout);
 	if (err) {
@@ -224,6 +278,23 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		goto fail;
 	}
 
+	if (o->bpf_stats) {
+		/* Held for the agent's lifetime; the kernel counts while any holder lives. */
+		a->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (a->stats_fd < 0) {
+			err = -errno;
+			snprintf(why, whylen, "enabling BPF run-time stats: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	err = telemetry_init(&a->tele, &a->metrics, a, o->metrics_max_containers ?
+			     o->metrics_max_containers : 256, o->output_errors);
+	if (err) {
+		err = -ENOMEM;
+		snprintf(why, whylen, "registering metrics: out of memory");
+		goto fail;
+	}
+
 	/*
 	 * A non-interactive shell starts background jobs with SIGINT ignored,
 	 * and an ignored signal never reaches a signalfd.  Restore the default
@@ -236,27 +307,49 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 	sigaddset(&mask, SIGTERM);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	a->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	a->epfd = epoll_create1(EPOLL_CLOEXEC);
-	a->tickfd = make_timer((o->loss_interval_ms ? o->loss_interval_ms : 1000) / 1000.0, true);
-	if (a->sigfd < 0 || a->epfd < 0 || a->tickfd < 0) {
-		err = -errno;
+	a->base = event_base_new();
+	if (a->sigfd < 0 || !a->base) {
+		err = a->sigfd < 0 ? -errno : -ENOMEM;
 		snprintf(why, whylen, "setting up the event loop: %s", strerror(-err));
 		goto fail;
 	}
-	if (o->duration_s > 0) {
-		a->durfd = make_timer(o->duration_s, false);
-		if (a->durfd < 0) {
-			err = a->durfd;
-			snprintf(why, whylen, "setting up --duration: %s", strerror(-err));
+	{
+		struct timeval loss = tv_of((o->loss_interval_ms ? o->loss_interval_ms : 1000) / 1000.0);
+		struct timeval drain_tv = tv_of(VIGIL_DRAIN_MS / 1000.0);
+		struct timeval dur = tv_of(o->duration_s);
+
+		a->ev_rb = event_new(a->base, ring_buffer__epoll_fd(a->rb), EV_READ | EV_PERSIST,
+				     on_ringbuf, a);
+		a->ev_sig = event_new(a->base, a->sigfd, EV_READ | EV_PERSIST, on_signal, a);
+		a->ev_tick = event_new(a->base, -1, EV_PERSIST, on_loss_tick, a);
+		a->ev_drain = event_new(a->base, -1, EV_PERSIST, on_drain_tick, a);
+		if (!a->ev_rb || !a->ev_sig || !a->ev_tick || !a->ev_drain ||
+		    event_add(a->ev_rb, NULL) || event_add(a->ev_sig, NULL) ||
+		    event_add(a->ev_tick, &loss) || event_add(a->ev_drain, &drain_tv)) {
+			err = -ENOMEM;
+			snprintf(why, whylen, "setting up the event loop: out of memory");
 			goto fail;
 		}
+		if (o->duration_s > 0) {
+			a->ev_dur = evtimer_new(a->base, on_duration, a);
+			if (!a->ev_dur || evtimer_add(a->ev_dur, &dur)) {
+				err = -ENOMEM;
+				snprintf(why, whylen, "setting up --duration: out of memory");
+				goto fail;
+			}
+		}
 	}
-	if ((err = add_fd(a->epfd, ring_buffer__epoll_fd(a->rb))) ||
-	    (err = add_fd(a->epfd, a->sigfd)) || (err = add_fd(a->epfd, a->tickfd)) ||
-	    (a->durfd >= 0 && (err = add_fd(a->epfd, a->durfd)))) {
-		snprintf(why, whylen, "setting up the event loop: %s", strerror(-err));
-		goto fail;
+	if (o->metrics_addr && o->metrics_addr[0] && strcmp(o->metrics_addr, "off")) {
+		struct vigil_http_status st = { .healthy = healthy, .ready = ready, .ctx = a };
+
+		err = prometheus_start(&a->prom, a->base, o->metrics_addr, &a->metrics, &st,
+				       why, whylen);
+		if (err)
+			goto fail;
+		a->http_on = true;
 	}
+	clock_gettime(CLOCK_MONOTONIC, &a->last_turn);
+	a->ready = true;
 	return 0;
 fail:
 	agent_close(a);
@@ -282,54 +375,17 @@ static void check_losses(struct vigil_agent *a)
 	}
 }
 
-static void drain(struct vigil_agent *a)
-{
-	ring_buffer__consume(a->rb);
-	if (a->o.sink.flush)
-		a->o.sink.flush(a->o.sink.ctx);
-}
 
 int agent_run(struct vigil_agent *a)
 {
-	struct epoll_event evs[4];
-	struct signalfd_siginfo si;
-	uint64_t ticks;
-	bool stop = false;
-	int n, i;
+	int err = event_base_dispatch(a->base);
 
-	while (!stop) {
-		n = epoll_wait(a->epfd, evs, 4, VIGIL_DRAIN_MS);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		for (i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == a->sigfd) {
-				if (read(a->sigfd, &si, sizeof(si)) == sizeof(si))
-					a->stop_signal = si.ssi_signo;
-				stop = true;
-			} else if (fd == a->tickfd) {
-				if (read(a->tickfd, &ticks, sizeof(ticks)) > 0)
-					check_losses(a);
-			} else if (fd == a->durfd) {
-				stop = true;
-			}
-		}
-		/*
-		 * Drain on every turn, wakeup or timeout: the BPF side skips
-		 * wakeups below its threshold, so the timeout is what bounds
-		 * an event's wait.  Consuming an empty ring costs two loads.
-		 */
-		drain(a);
-	}
+	a->ready = false;
 	drain(a);
 	check_losses(a);
 	if (a->o.sink.flush)
 		a->o.sink.flush(a->o.sink.ctx);
-	return 0;
+	return err < 0 ? -EIO : 0;
 }
 
 uint64_t agent_lost_total(const struct vigil_agent *a)
@@ -343,17 +399,27 @@ uint64_t agent_lost_total(const struct vigil_agent *a)
 
 void agent_close(struct vigil_agent *a)
 {
+	if (a->http_on)
+		prometheus_stop(&a->prom);
+	a->http_on = false;
+	struct event **evs[] = { &a->ev_rb, &a->ev_sig, &a->ev_tick, &a->ev_drain, &a->ev_dur };
+
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		if (*evs[i])
+			event_free(*evs[i]);
+		*evs[i] = NULL;
+	}
+	if (a->base)
+		event_base_free(a->base);
+	a->base = NULL;
 	ring_buffer__free(a->rb);
 	a->rb = NULL;
 	vigil_bpf_destroy(&a->bpf);
 	enricher_free(&a->en);
-	if (a->epfd >= 0)
-		close(a->epfd);
+	metrics_free(&a->metrics);
 	if (a->sigfd >= 0)
 		close(a->sigfd);
-	if (a->tickfd >= 0)
-		close(a->tickfd);
-	if (a->durfd >= 0)
-		close(a->durfd);
-	a->epfd = a->sigfd = a->tickfd = a->durfd = -1;
+	if (a->stats_fd >= 0)
+		close(a->stats_fd);
+	a->sigfd = a->stats_fd = -1;
 }

@@ -8,12 +8,19 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <bpf/libbpf.h>
 
 #include "cgroup.h"
 #include "events.h"
 #include "loader.h"
+#include "metrics.h"
+#include "prometheus.h"
+#include "telemetry.h"
+
+struct event_base;
+struct event;
 
 struct vigil_sink {
 	void (*event)(void *ctx, const struct vigil_event_view *v);
@@ -32,6 +39,10 @@ struct vigil_agent_opts {
 	double duration_s;		/* 0 = until a signal */
 	uint32_t loss_interval_ms;
 	struct vigil_sink sink;
+	const char *metrics_addr;	/* NULL or "off": no HTTP server */
+	bool bpf_stats;			/* enable kernel BPF run-time statistics */
+	unsigned metrics_max_containers;
+	const uint64_t *output_errors;	/* the sink's failed writes, exported as losses */
 };
 
 struct vigil_agent {
@@ -43,7 +54,16 @@ struct vigil_agent {
 	enum vigil_cgroup_source cg_source;
 	uint32_t cg_hierarchy_id;
 	char cg_mount[256];
-	int epfd, sigfd, tickfd, durfd;
+	int sigfd;
+	int stats_fd;			/* BPF_ENABLE_STATS handle while --bpf-stats is on */
+	struct event_base *base;
+	struct event *ev_rb, *ev_sig, *ev_tick, *ev_drain, *ev_dur;
+	struct vigil_metrics metrics;
+	struct vigil_telemetry tele;
+	struct vigil_prom prom;
+	bool http_on;
+	bool ready;			/* attached and seeded: /readyz answers 200 */
+	struct timespec last_turn;	/* the loop's last drain, for /healthz */
 	uint64_t seen[VIGIL_EV__MAX];	/* decoded from the ring buffer */
 	uint64_t emitted;		/* passed the filter, handed to the sink */
 	uint64_t lost[VIGIL_EV__MAX];	/* last totals read from the BPF counters */

@@ -28,6 +28,7 @@
 #include <yaml.h>
 
 #include "config.h"
+#include "prometheus.h"
 #include "trace.h"
 
 /* Keep in step with config_defaults() and docs/CONFIG.md; a unit test checks the first. */
@@ -41,7 +42,12 @@ const char vigil_default_config_yaml[] =
 	"  signal: true                # both signal generation and signal delivery events\n"
 	"ring_buffer_bytes: 16777216   # integer, power of two, 4096 .. 1073741824; suffixes \"4KiB\", \"16MiB\", \"1GiB\" also work\n"
 	"cgroup_hierarchy: auto        # enum: auto | v2 | memory | pids | cpu\n"
-	"loss_report_interval_ms: 1000 # integer 100 .. 3600000\n";
+	"loss_report_interval_ms: 1000 # integer 100 .. 3600000\n"
+	"output_max_bytes: 0           # rotate the output file past this size (suffixes work); 0 = never\n"
+	"output_keep: 5                # rotated files kept: output.1 .. output.N; 1 .. 1000\n"
+	"metrics_addr: \"127.0.0.1:9867\" # /metrics, /healthz, /readyz; \"off\" = no HTTP server\n"
+	"bpf_stats: false              # kernel run-time stats per BPF program (vigil_bpf_program_*)\n"
+	"metrics_max_containers: 256   # containers with their own metric series; more share \"_overflow\"\n";
 
 #define RINGBUF_MIN		4096u
 #define RINGBUF_MAX		(1u << 30)
@@ -67,6 +73,11 @@ void config_defaults(struct vigil_config *cfg)
 	cfg->ring_buffer_bytes = 16u << 20;
 	strcpy(cfg->cgroup_hierarchy, "auto");
 	cfg->loss_report_interval_ms = 1000;
+	cfg->output_max_bytes = 0;
+	cfg->output_keep = 5;
+	strcpy(cfg->metrics_addr, VIGIL_METRICS_DEFAULT_ADDR);
+	cfg->bpf_stats = false;
+	cfg->metrics_max_containers = 256;
 }
 
 struct ctx {
@@ -327,8 +338,7 @@ static int parse_output(struct ctx *c, const struct field *f, const char *path,
 	return 0;
 }
 
-static int parse_observe_flag(struct ctx *c, const struct field *f, const char *path,
-			      const yaml_mark_t *key_mark)
+static int parse_bool(struct ctx *c, const char *path, const yaml_mark_t *key_mark, bool *out)
 {
 	static const char *const yes[] = { "true", "yes", "on" };
 	static const char *const no[] = { "false", "no", "off" };
@@ -345,17 +355,38 @@ static int parse_observe_flag(struct ctx *c, const struct field *f, const char *
 	/* strcasecmp stops at an embedded NUL, so require the length to match too. */
 	for (i = 0; i < 3; i++) {
 		if (ev->data.scalar.length == strlen(yes[i]) && !strcasecmp(v, yes[i])) {
-			c->cfg->observe |= f->bits;
+			*out = true;
 			return 0;
 		}
 		if (ev->data.scalar.length == strlen(no[i]) && !strcasecmp(v, no[i])) {
-			c->cfg->observe &= ~f->bits;
+			*out = false;
 			return 0;
 		}
 	}
 	return fail(c, &ev->start_mark,
 		    "'%s' must be a boolean (true/false, yes/no, on/off), got '%s'", path,
 		    show(v, ev->data.scalar.length, shown, sizeof(shown)));
+}
+
+static int parse_observe_flag(struct ctx *c, const struct field *f, const char *path,
+			      const yaml_mark_t *key_mark)
+{
+	bool on;
+	int err = parse_bool(c, path, key_mark, &on);
+
+	if (err)
+		return err;
+	if (on)
+		c->cfg->observe |= f->bits;
+	else
+		c->cfg->observe &= ~f->bits;
+	return 0;
+}
+
+static int parse_bpf_stats(struct ctx *c, const struct field *f, const char *path,
+			   const yaml_mark_t *key_mark)
+{
+	return parse_bool(c, path, key_mark, &c->cfg->bpf_stats);
 }
 
 /*
@@ -443,28 +474,90 @@ static int parse_ring_buffer_bytes(struct ctx *c, const struct field *f, const c
 	return 0;
 }
 
-static int parse_loss_interval(struct ctx *c, const struct field *f, const char *path,
-			       const yaml_mark_t *key_mark)
+/* An integer in [lo, hi]; `what` names it in messages ("an integer (milliseconds)"). */
+static int parse_bounded(struct ctx *c, const char *path, const yaml_mark_t *key_mark,
+			 const char *what, bool allow_suffix, uint64_t lo, uint64_t hi,
+			 uint64_t *out)
 {
 	const yaml_event_t *ev = &c->ev;
 	const char *v;
 	char shown[64];
-	uint64_t ms = 0;
+	uint64_t n = 0;
 	int err;
 
-	err = expect_scalar(c, path, "an integer (milliseconds)", key_mark, false);
+	err = expect_scalar(c, path, what, key_mark, false);
 	if (err)
 		return err;
 	v = (const char *)ev->data.scalar.value;
 	show(v, ev->data.scalar.length, shown, sizeof(shown));
-	err = parse_uint(v, ev->data.scalar.length, false, &ms);
+	err = parse_uint(v, ev->data.scalar.length, allow_suffix, &n);
 	if (err == -EINVAL)
-		return fail(c, &ev->start_mark, "'%s' must be an integer (milliseconds), got '%s'",
-			    path, shown);
-	if (err || ms < LOSS_INTERVAL_MIN || ms > LOSS_INTERVAL_MAX)
-		return fail(c, &ev->start_mark, "'%s' must be between %u and %u, got '%s'",
-			    path, LOSS_INTERVAL_MIN, LOSS_INTERVAL_MAX, shown);
-	c->cfg->loss_report_interval_ms = (uint32_t)ms;
+		return fail(c, &ev->start_mark, "'%s' must be %s, got '%s'", path, what, shown);
+	if (err || n < lo || n > hi)
+		return fail(c, &ev->start_mark, "'%s' must be between %llu and %llu, got '%s'",
+			    path, (unsigned long long)lo, (unsigned long long)hi, shown);
+	*out = n;
+	return 0;
+}
+
+static int parse_loss_interval(struct ctx *c, const struct field *f, const char *path,
+			       const yaml_mark_t *key_mark)
+{
+	uint64_t ms;
+	int err = parse_bounded(c, path, key_mark, "an integer (milliseconds)", false,
+				LOSS_INTERVAL_MIN, LOSS_INTERVAL_MAX, &ms);
+
+	if (!err)
+		c->cfg->loss_report_interval_ms = (uint32_t)ms;
+	return err;
+}
+
+static int parse_output_max_bytes(struct ctx *c, const struct field *f, const char *path,
+				  const yaml_mark_t *key_mark)
+{
+	return parse_bounded(c, path, key_mark,
+			     "a size in bytes, optionally with a KiB, MiB or GiB suffix", true,
+			     0, 1ull << 40, &c->cfg->output_max_bytes);
+}
+
+static int parse_output_keep(struct ctx *c, const struct field *f, const char *path,
+			     const yaml_mark_t *key_mark)
+{
+	uint64_t n;
+	int err = parse_bounded(c, path, key_mark, "an integer", false, 1, 1000, &n);
+
+	if (!err)
+		c->cfg->output_keep = (uint32_t)n;
+	return err;
+}
+
+static int parse_max_containers(struct ctx *c, const struct field *f, const char *path,
+				const yaml_mark_t *key_mark)
+{
+	uint64_t n;
+	int err = parse_bounded(c, path, key_mark, "an integer", false, 1, 65536, &n);
+
+	if (!err)
+		c->cfg->metrics_max_containers = (uint32_t)n;
+	return err;
+}
+
+static int parse_metrics_addr(struct ctx *c, const struct field *f, const char *path,
+			      const yaml_mark_t *key_mark)
+{
+	char buf[sizeof(c->cfg->metrics_addr)], why[160];
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	const char *s;
+	int err;
+
+	err = parse_string(c, path, key_mark, buf, sizeof(buf), &s);
+	if (err)
+		return err;
+	if (*s && strcmp(s, "off") &&
+	    prometheus_parse_addr(s, &ss, &sslen, why, sizeof(why)) < 0)
+		return fail(c, &c->ev.start_mark, "'%s': %s", path, why);
+	strcpy(c->cfg->metrics_addr, *s ? buf : "off");
 	return 0;
 }
 
@@ -526,9 +619,14 @@ static const struct field top_fields[] = {
 	{ "ring_buffer_bytes", parse_ring_buffer_bytes, 0 },
 	{ "cgroup_hierarchy", parse_cgroup_hierarchy, 0 },
 	{ "loss_report_interval_ms", parse_loss_interval, 0 },
+	{ "output_max_bytes", parse_output_max_bytes, 0 },
+	{ "output_keep", parse_output_keep, 0 },
+	{ "metrics_addr", parse_metrics_addr, 0 },
+	{ "bpf_stats", parse_bpf_stats, 0 },
+	{ "metrics_max_containers", parse_max_containers, 0 },
 };
 
-#define MAX_FIELDS 8	/* parse_mapping() tracks duplicates in a fixed array */
+#define MAX_FIELDS 32	/* parse_mapping() tracks duplicates in a fixed array and a bitmask */
 _Static_assert(sizeof(top_fields) / sizeof(top_fields[0]) <= MAX_FIELDS, "too many keys");
 _Static_assert(sizeof(observe_fields) / sizeof(observe_fields[0]) <= MAX_FIELDS, "too many keys");
 

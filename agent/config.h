@@ -19,13 +19,18 @@ struct vigil_config {
 	uint32_t ring_buffer_bytes;	/* power of two, 4096..1 GiB */
 	char cgroup_hierarchy[16];	/* "auto", "v2", "memory", "pids", "cpu" */
 	uint32_t loss_report_interval_ms;	/* how often lost-event counters are checked */
+	uint64_t output_max_bytes;	/* rotate the output file past this; 0 = never */
+	uint32_t output_keep;		/* rotated files kept (output.1 .. output.N) */
+	char metrics_addr[64];		/* HOST:PORT of /metrics, /healthz, /readyz; "off" = none */
+	bool bpf_stats;			/* kernel BPF run-time stats (small cost per program run) */
+	uint32_t metrics_max_containers;	/* per-container metric cap before the overflow series */
 };
 
 struct vigil_config_error {
 	char file[PATH_MAX];
 	int line;	/* 1-based; 0 if not tied to a position */
 	int column;	/* 1-based */
-	char msg[256];
+	char msg[512];
 };
 
 /* The YAML text compiled into the binary; `vigil run` uses it without --config. */

@@ -161,6 +161,32 @@ static int subject_of(struct vigil_enricher *e, const struct vigil_task *t,
 	return 0;
 }
 
+/*
+ * Signal events only look processes up, never insert them: an exiting
+ * task sends SIGCHLD after its exit event has pruned it, and inserting it
+ * back would leak one entry per process.  An end that is not in the table
+ * is described from the event's own snapshot, in scratch space.
+ */
+static void lookup_of(struct vigil_enricher *e, const struct vigil_task *t,
+		      struct vigil_subject *s, int slot)
+{
+	struct vigil_proc *p = proc_lookup(&e->procs, t->pid);
+
+	if (!p || (t->start_ns && p->start_ns && p->start_ns != t->start_ns)) {
+		p = &e->scratch[slot];
+		memset(p, 0, sizeof(*p));
+		p->pid = t->pid;
+		p->ppid = t->ppid;
+		p->uid = t->uid;
+		p->start_ns = t->start_ns;
+		p->cgroup_id = t->cgroup_id;
+		memcpy(p->comm, t->comm, sizeof(p->comm));
+		p->comm[sizeof(p->comm) - 1] = 0;
+	}
+	s->proc = p;
+	s->ctr = ctr_lookup(&e->ctrs, t->cgroup_id);
+}
+
 int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 		 struct vigil_event_view *v)
 {
@@ -218,15 +244,14 @@ int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 	case VIGIL_EV_SIGNAL_GENERATE: {
 		const struct vigil_signal_event *s = data;
 
-		err = subject_of(e, &s->sender, &v->subject);
-		if (!err)
-			err = subject_of(e, &s->target, &v->other);
+		lookup_of(e, &s->sender, &v->subject, 0);
+		lookup_of(e, &s->target, &v->other, 1);
 		break;
 	}
 	case VIGIL_EV_SIGNAL_DELIVER: {
 		const struct vigil_signal_event *s = data;
 
-		err = subject_of(e, &s->target, &v->subject);
+		lookup_of(e, &s->target, &v->subject, 0);
 		break;
 	}
 	case VIGIL_EV_CGROUP_MKDIR:

@@ -39,6 +39,7 @@ struct vigil_enricher {
 	struct vigil_proc_table procs;
 	struct vigil_ctr_cache ctrs;
 	int64_t mono_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start */
+	struct vigil_proc scratch[2];	/* signal ends that are not in the table */
 	uint64_t malformed;		/* records too short for their type */
 };
 

@@ -25,6 +25,8 @@
 #include "config.h"
 #include "features.h"
 #include "jsonl.h"
+#include "output.h"
+#include "prometheus.h"
 #include "table.h"
 
 #ifndef VIGIL_VERSION
@@ -92,6 +94,12 @@ static const char run_usage[] =
 	"Options:\n"
 	"  -c, --config FILE         YAML config (see docs/CONFIG.md)\n"
 	"  -o, --output FILE|-       where JSON lines go (overrides the config)\n"
+	"      --output-max-bytes N  rotate the output file past N bytes (K/M/G)\n"
+	"      --output-keep N       rotated files to keep (default 5)\n"
+	"  -m, --metrics-addr HOST:PORT|off\n"
+	"                            serve /metrics, /healthz, /readyz (default\n"
+	"                            " VIGIL_METRICS_DEFAULT_ADDR "; see docs/metrics.md)\n"
+	"      --bpf-stats           count time spent in each BPF program\n"
 	"      --ringbuf-bytes N     ring buffer size (overrides the config)\n"
 	"      --print-default-config\n"
 	"                            print the built-in config and exit\n"
@@ -101,7 +109,9 @@ static const char run_usage[] =
 	"Examples:\n"
 	"  sudo vigil run\n"
 	"  sudo vigil run --config /etc/vigil/vigil.yaml\n"
-	"  sudo vigil run --output /var/log/vigil/events.jsonl\n";
+	"  sudo vigil run --output /var/log/vigil/events.jsonl --output-max-bytes 100M\n"
+	"  sudo vigil run --metrics-addr 0.0.0.0:9867 --bpf-stats\n"
+	"  curl -s 127.0.0.1:9867/metrics | grep vigil_events_total\n";
 
 static const char features_usage[] =
 	"Usage: vigil features [--json]\n"
@@ -326,7 +336,7 @@ static int run_agent(const char *cmd, struct vigil_agent_opts *o, struct cli_sin
 
 /* ---- trace ---------------------------------------------------------- */
 
-enum { OPT_RINGBUF = 0x100, OPT_CGH, OPT_PRINT_DEFAULT };
+enum { OPT_RINGBUF = 0x100, OPT_CGH, OPT_PRINT_DEFAULT, OPT_MAXBYTES, OPT_KEEP, OPT_BPFSTATS };
 
 static int cmd_trace(int argc, char **argv)
 {
@@ -431,22 +441,28 @@ static int cmd_run(int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "ringbuf-bytes", required_argument, NULL, OPT_RINGBUF },
+		{ "output-max-bytes", required_argument, NULL, OPT_MAXBYTES },
+		{ "output-keep", required_argument, NULL, OPT_KEEP },
+		{ "metrics-addr", required_argument, NULL, 'm' },
+		{ "bpf-stats", no_argument, NULL, OPT_BPFSTATS },
 		{ "print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *config_path = NULL, *output = NULL;
+	const char *config_path = NULL, *output = NULL, *metrics_addr = NULL;
+	long long max_bytes = -1, keep = -1;
+	bool bpf_stats = false;
 	struct vigil_config cfg;
 	struct vigil_config_error cerr;
 	struct vigil_agent_opts o = { 0 };
 	struct cli_sink sink = { .json = true };
 	uint64_t ringbuf = 0;
 	char node[256], msg[PATH_MAX + 300], what[128], banner[PATH_MAX + 600];
-	FILE *out = stdout;
+	struct vigil_output out;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "c:o:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:m:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
@@ -457,6 +473,33 @@ static int cmd_run(int argc, char **argv)
 		case OPT_RINGBUF:
 			ringbuf = ringbuf_opt(run_usage, optarg);
 			break;
+		case 'm': {
+			struct sockaddr_storage ss;
+			socklen_t sslen;
+			char why[200];
+
+			if (strcmp(optarg, "off") &&
+			    prometheus_parse_addr(optarg, &ss, &sslen, why, sizeof(why)) < 0)
+				die_usage(run_usage, "--metrics-addr %s", why);
+			metrics_addr = optarg;
+			break;
+		}
+		case OPT_BPFSTATS:
+			bpf_stats = true;
+			break;
+		case OPT_MAXBYTES:
+			max_bytes = strcmp(optarg, "0") ? (long long)parse_size(optarg) : 0;
+			if (max_bytes <= 0 && strcmp(optarg, "0"))
+				die_usage(run_usage, "--output-max-bytes wants a size (e.g. 100M) or 0, got '%s'", optarg);
+			break;
+		case OPT_KEEP: {
+			char *end;
+
+			keep = strtoll(optarg, &end, 10);
+			if (*end || keep < 1 || keep > 1000)
+				die_usage(run_usage, "--output-keep wants 1..1000, got '%s'", optarg);
+			break;
+		}
 		case OPT_PRINT_DEFAULT:
 			fputs(vigil_default_config_yaml, stdout);
 			return 0;
@@ -486,21 +529,25 @@ static int cmd_run(int argc, char **argv)
 		snprintf(cfg.output, sizeof(cfg.output), "%s", output);
 	if (ringbuf)
 		cfg.ring_buffer_bytes = ringbuf;
+	if (metrics_addr)
+		snprintf(cfg.metrics_addr, sizeof(cfg.metrics_addr), "%s", metrics_addr);
+	if (bpf_stats)
+		cfg.bpf_stats = true;
+	if (max_bytes >= 0)
+		cfg.output_max_bytes = max_bytes;
+	if (keep > 0)
+		cfg.output_keep = keep;
 
 	require_bpf_env();
-	if (strcmp(cfg.output, "-")) {
-		int fd = open(cfg.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-
-		if (fd < 0 || !(out = fdopen(fd, "a"))) {
-			fprintf(stderr, "vigil: cannot open output %s: %s\n", cfg.output, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return 1;
-		}
+	/* Opened before anything loads, so a bad path fails at once, clearly. */
+	err = output_open(&out, cfg.output, cfg.output_max_bytes, cfg.output_keep, msg, sizeof(msg));
+	if (err) {
+		fprintf(stderr, "vigil: %s\n", msg);
+		return 1;
 	}
 	node_name(cfg.node_name, node, sizeof(node));
-	jsonl_init(&sink.jsonl, out, node);
-	sink.out = out;
+	jsonl_init_output(&sink.jsonl, &out, node);
+	sink.out = stdout;
 
 	o.observe = cfg.observe;
 	o.filter.types = cfg.observe;
@@ -509,15 +556,24 @@ static int cmd_run(int argc, char **argv)
 	o.loss_interval_ms = cfg.loss_report_interval_ms;
 	o.sink = (struct vigil_sink){ .event = sink_event, .lost = sink_lost_live,
 				      .flush = sink_flush, .ctx = &sink };
+	o.metrics_addr = cfg.metrics_addr;
+	o.bpf_stats = cfg.bpf_stats;
+	o.metrics_max_containers = cfg.metrics_max_containers;
+	o.output_errors = &out.write_errors;
 	observe_list(cfg.observe, what, sizeof(what));
-	snprintf(banner, sizeof(banner), "vigil: running on %s: observing %s; JSON lines to %s%s",
+	snprintf(banner, sizeof(banner), "vigil: running on %s: observing %s; JSON lines to %s; metrics %s%s%s",
 		 node, what, strcmp(cfg.output, "-") ? cfg.output : "stdout",
+		 strcmp(cfg.metrics_addr, "off") ? "on http://" : "off", strcmp(cfg.metrics_addr, "off") ? cfg.metrics_addr : "",
 		 config_path ? "" : " (built-in default config)");
 	err = run_agent("run", &o, &sink, banner);
-	if (out != stdout && fclose(out) != 0) {
+	if (output_close(&out) < 0) {
 		fprintf(stderr, "vigil: closing %s: %s\n", cfg.output, strerror(errno));
 		err = 1;
 	}
+	if (out.write_errors || out.rotation_errors)
+		fprintf(stderr, "vigil: output %s: %llu lines lost to write errors, %llu failed rotations\n",
+			cfg.output, (unsigned long long)out.write_errors,
+			(unsigned long long)out.rotation_errors);
 	return err;
 }
 

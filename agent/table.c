@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "jsonw.h"
+#include "strbuf.h"
 #include "table.h"
 
 void table_header(FILE *out)
@@ -47,7 +47,7 @@ static size_t put_safe(FILE *out, const char *s, size_t n)
 			i++;
 			continue;
 		}
-		k = jsonw_utf8_seq(u + i, n - i);
+		k = utf8_seq(u + i, n - i);
 		if (!k || (k == 2 && u[i] == 0xc2 && u[i + 1] < 0xa0)) {
 			fputc('?', out);
 			i += k ? k : 1;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "jsonl.h"
+#include "output.h"
 
 void jsonl_init(struct vigil_jsonl *j, FILE *out, const char *node)
 {
@@ -19,6 +20,12 @@ void jsonl_init(struct vigil_jsonl *j, FILE *out, const char *node)
 	snprintf(j->node, sizeof(j->node), "%s", node ? node : "");
 	jsonw_init(&j->w);
 	j->ts_sec = UINT64_MAX;
+}
+
+void jsonl_init_output(struct vigil_jsonl *j, struct vigil_output *o, const char *node)
+{
+	jsonl_init(j, NULL, node);
+	j->output = o;
 }
 
 void jsonl_free(struct vigil_jsonl *j)
@@ -113,9 +120,19 @@ static void put_signal(struct jsonw *w, int sig)
 
 static int finish(struct vigil_jsonl *j)
 {
+	const char *text;
+	size_t len;
+
 	jsonw_object_end(&j->w);
-	if (j->w.oom || fwrite(j->w.buf, 1, j->w.len, j->out) != j->w.len ||
-	    fputc('\n', j->out) == EOF) {
+	strbuf_putc(&j->w.b, '\n');
+	text = jsonw_text(&j->w, &len);
+	if (!jsonw_ok(&j->w)) {
+		j->write_errors++;
+		return -ENOMEM;
+	}
+	if (j->output)
+		return output_write(j->output, text, len);	/* it counts its own losses */
+	if (fwrite(text, 1, len, j->out) != len) {
 		j->write_errors++;
 		return -EIO;
 	}
@@ -197,6 +214,8 @@ int jsonl_write_lost(struct vigil_jsonl *j, uint64_t time_ns, const uint64_t los
 
 int jsonl_flush(struct vigil_jsonl *j)
 {
+	if (j->output)
+		return output_flush(j->output);
 	if (fflush(j->out) == EOF) {
 		j->write_errors++;
 		return -errno;

@@ -14,16 +14,21 @@
 
 #include "jsonw.h"
 
+struct vigil_output;
+
 struct vigil_jsonl {
-	FILE *out;
+	FILE *out;		/* either a stdio stream ... */
+	struct vigil_output *output;	/* ... or a rotating output file (exporters/output.h) */
 	char node[256];
-	uint64_t write_errors;
+	uint64_t write_errors;	/* lines not written: formatting failures, and stdio errors */
 	struct jsonw w;		/* reused for every line */
 	uint64_t ts_sec;	/* second that ts_prefix formats */
 	char ts_prefix[32];	/* "YYYY-MM-DDTHH:MM:SS" */
 };
 
 void jsonl_init(struct vigil_jsonl *j, FILE *out, const char *node);
+/* Write through a vigil_output: one output_write() per line, so rotation never splits one. */
+void jsonl_init_output(struct vigil_jsonl *j, struct vigil_output *o, const char *node);
 void jsonl_free(struct vigil_jsonl *j);
 int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v);
 /* {"type":"events_lost", "lost": {"total":N, "<type>":N...}} with per-type totals. */

@@ -17,83 +17,26 @@ void jsonw_init(struct jsonw *w)
 
 void jsonw_free(struct jsonw *w)
 {
-	free(w->buf);
+	strbuf_free(&w->b);
 	jsonw_init(w);
 }
 
 void jsonw_reset(struct jsonw *w)
 {
-	w->len = 0;
+	strbuf_reset(&w->b);
 	w->depth = 0;
 	w->first = 1;
-	w->oom = false;
-}
-
-static bool reserve(struct jsonw *w, size_t more)
-{
-	size_t cap;
-	char *b;
-
-	if (w->len + more + 1 <= w->cap)
-		return true;
-	cap = w->cap ? w->cap : 1024;
-	while (cap < w->len + more + 1)
-		cap *= 2;
-	b = realloc(w->buf, cap);
-	if (!b) {
-		w->oom = true;
-		return false;
-	}
-	w->buf = b;
-	w->cap = cap;
-	return true;
+	w->too_deep = false;
 }
 
 static void put(struct jsonw *w, const char *s, size_t n)
 {
-	if (!reserve(w, n))
-		return;
-	memcpy(w->buf + w->len, s, n);
-	w->len += n;
-	w->buf[w->len] = 0;
+	strbuf_put(&w->b, s, n);
 }
 
 static void putc_(struct jsonw *w, char c)
 {
-	put(w, &c, 1);
-}
-
-size_t jsonw_utf8_seq(const unsigned char *s, size_t n)
-{
-	size_t need, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		need = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		need = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		need = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	/* Overlong forms, UTF-16 surrogates and code points past U+10FFFF are invalid. */
-	if ((need == 2 && cp < 0x80) || (need == 3 && cp < 0x800) ||
-	    (need == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need;
+	strbuf_putc(&w->b, c);
 }
 
 static void put_escaped(struct jsonw *w, const char *s, size_t len)
@@ -103,7 +46,7 @@ static void put_escaped(struct jsonw *w, const char *s, size_t len)
 	char esc[8];
 
 	/* Worst case every byte becomes 6 ("\u00XX"); reserve once. */
-	if (!reserve(w, len * 6 + 2))
+	if (!strbuf_reserve(&w->b, len * 6 + 2))
 		return;
 	putc_(w, '"');
 	while (i < len) {
@@ -117,7 +60,7 @@ static void put_escaped(struct jsonw *w, const char *s, size_t len)
 		put(w, s + i - run, run);
 		run = 0;
 		if (c >= 0x80) {
-			k = jsonw_utf8_seq(u + i, len - i);
+			k = utf8_seq(u + i, len - i);
 			if (k) {
 				put(w, s + i, k);
 				i += k;
@@ -167,7 +110,7 @@ static void open_(struct jsonw *w, const char *key, char c)
 		w->depth++;
 		w->first |= 1u << w->depth;
 	} else {
-		w->oom = true;	/* too deep: mark the document broken */
+		w->too_deep = true;	/* mark the document broken */
 	}
 }
 

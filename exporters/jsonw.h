@@ -18,14 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "strbuf.h"
+
 #define JSONW_MAX_DEPTH 32
 
 struct jsonw {
-	char *buf;
-	size_t len, cap;
+	struct strbuf b;	/* b.oom: an append failed, the document is incomplete */
 	int depth;
 	uint32_t first;		/* bit d: the container at depth d has no member yet */
-	bool oom;		/* an append failed; the document is incomplete */
+	bool too_deep;
 };
 
 void jsonw_init(struct jsonw *w);
@@ -47,7 +48,16 @@ void jsonw_seconds(struct jsonw *w, const char *key, uint64_t ns);
 void jsonw_bool(struct jsonw *w, const char *key, bool v);
 void jsonw_null(struct jsonw *w, const char *key);
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-size_t jsonw_utf8_seq(const unsigned char *s, size_t n);
+/* The document so far, and whether it is complete (no allocation failure). */
+static inline const char *jsonw_text(const struct jsonw *w, size_t *len)
+{
+	*len = w->b.len;
+	return w->b.buf ? w->b.buf : "";
+}
+
+static inline bool jsonw_ok(const struct jsonw *w)
+{
+	return !w->b.oom && !w->too_deep;
+}
 
 #endif

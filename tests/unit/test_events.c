@@ -66,14 +66,18 @@ static void exec_ls(uint32_t pid, uint64_t start_ns)
 }
 
 /* Bring a process into the table without giving it an image. */
+/*
+ * Put pid in the table without touching its image (signal events never
+ * insert): a fork event whose two ends are the same task upserts exactly
+ * that one entry.
+ */
 static void touch(uint32_t pid, uint64_t start_ns, const char *comm)
 {
-	struct vigil_signal_event s;
+	struct vigil_fork_event f;
 	struct vigil_event_view v;
 
-	fx_signal(&s, VIGIL_EV_SIGNAL_DELIVER, fx_task(0, 0, 0, ""),
-		  fx_task(pid, 1, start_ns, comm), SIGCHLD);
-	FEED_OK(s, &v);
+	fx_fork(&f, fx_task(pid, 1, start_ns, comm), fx_task(pid, 1, start_ns, comm));
+	FEED_OK(f, &v);
 }
 
 /* ---- exec ------------------------------------------------------------------ */
@@ -281,6 +285,30 @@ Test(enrich, fork_views_stay_valid_when_the_childs_insert_grows_the_table)
 	cr_expect_str_eq(v.other.proc->binary, "/usr/bin/ls");
 	for (uint32_t p = 1000; p < pid; p++)
 		cr_assert_not_null(proc_lookup(&e.procs, p), "filler %u lost in growth", p);
+}
+
+Test(enrich, a_sigchld_from_an_exited_child_does_not_put_it_back_in_the_table)
+{
+	struct vigil_exit_event x;
+	struct vigil_signal_event s;
+	struct vigil_event_view v;
+	size_t before;
+
+	exec_ls(100, 5);
+	touch(200, 7, "child");
+	before = e.procs.map.len;
+	fx_exit(&x, fx_task(200, 100, 7, "child"), 0, 0);
+	FEED_OK(x, &v);
+	enrich_done(&e, &v);
+	/* The kernel sends SIGCHLD after the child's exit event. */
+	fx_signal(&s, VIGIL_EV_SIGNAL_GENERATE, fx_task(200, 100, 7, "child"),
+		  fx_task(100, 1, 5, "ls"), SIGCHLD);
+	FEED_OK(s, &v);
+	enrich_done(&e, &v);
+	cr_expect_eq(v.subject.proc->pid, 200, "the view still names the sender");
+	cr_expect_str_eq(v.subject.proc->comm, "child");
+	cr_expect_null(proc_lookup(&e.procs, 200), "the exited sender was inserted again");
+	cr_expect_eq(e.procs.map.len, before - 1);
 }
 
 /* ---- exit ------------------------------------------------------------------ */

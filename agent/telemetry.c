@@ -1,0 +1,212 @@
+/*
+ * telemetry.c - the agent's own metric families (see telemetry.h).
+ *
+ * Cardinality: every family has a fixed label set except
+ * vigil_container_events_total, whose series are capped at
+ * max_containers x event types; past the cap, counts go to one series
+ * labelled "_overflow" (docs/metrics.md).  Nothing is labelled by pid.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "agent.h"
+#include "telemetry.h"
+#include "trace.skel.h"
+
+#ifndef VIGIL_VERSION
+#define VIGIL_VERSION "unknown"
+#endif
+
+static const char *const type_label[] = { "type", NULL };
+
+/* Seconds since the epoch at which this process started (from /proc/self/stat). */
+static double process_start_time(void)
+{
+	char buf[1024], *p;
+	unsigned long long start_ticks = 0;
+	double btime = 0;
+	FILE *f;
+
+	f = fopen("/proc/stat", "r");
+	while (f && fgets(buf, sizeof(buf), f))
+		if (sscanf(buf, "btime %lf", &btime) == 1)
+			break;
+	if (f)
+		fclose(f);
+	f = fopen("/proc/self/stat", "r");
+	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d %*d %llu",
+		       &start_ticks);
+	if (f)
+		fclose(f);
+	return btime + (double)start_ticks / sysconf(_SC_CLK_TCK);
+}
+
+static void collect_process(struct vigil_telemetry *t)
+{
+	unsigned long long ut = 0, st = 0, vsz = 0;
+	long rss = 0, nfds = 0;
+	struct rlimit rl;
+	char buf[1024], *p;
+	struct dirent *de;
+	FILE *f;
+	DIR *d;
+
+	f = fopen("/proc/self/stat", "r");
+	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %llu %ld",
+		       &ut, &st, &vsz, &rss);
+	if (f)
+		fclose(f);
+	metrics_set(t->cpu, (double)(ut + st) / sysconf(_SC_CLK_TCK));
+	metrics_set(t->rss, (double)rss * sysconf(_SC_PAGESIZE));
+	metrics_set(t->vms, (double)vsz);
+	metrics_set(t->start, t->start_time);
+	d = opendir("/proc/self/fd");
+	while (d && (de = readdir(d)))
+		nfds += de->d_name[0] != '.';
+	if (d) {
+		closedir(d);
+		nfds--;	/* the directory's own fd */
+	}
+	metrics_set(t->fds, (double)nfds);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		metrics_set(t->max_fds, (double)rl.rlim_cur);
+}
+
+/* Per-program run time from bpf_prog_info; non-zero only with BPF stats on. */
+static void collect_programs(struct vigil_telemetry *t)
+{
+	struct vigil_agent *a = t->agent;
+	struct bpf_program *prog;
+	struct bpf_prog_info info;
+	__u32 len;
+
+	if (!a->bpf.skel)
+		return;
+	bpf_object__for_each_program(prog, a->bpf.skel->obj) {
+		const char *name = bpf_program__name(prog);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0)
+			continue;	/* not loaded on this kernel */
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		metrics_set(metrics_series(t->prog_seconds, (const char *[]){ name }),
+			    info.run_time_ns / 1e9);
+		metrics_set(metrics_series(t->prog_runs, (const char *[]){ name }),
+			    (double)info.run_cnt);
+	}
+}
+
+static void collect(void *ctx)
+{
+	struct vigil_telemetry *t = ctx;
+	struct vigil_agent *a = t->agent;
+
+	for (int i = 1; i < VIGIL_EV__MAX; i++)
+		metrics_set(t->lost_ringbuf[i], (double)a->lost[i]);
+	if (t->output_errors)
+		metrics_set(t->lost_output, (double)*t->output_errors);
+	metrics_set(t->processes, (double)a->en.procs.map.len);
+	metrics_set(t->containers, (double)ctr_cache_containers(&a->en.ctrs));
+	collect_programs(t);
+	collect_process(t);
+}
+
+int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vigil_agent *a,
+		   unsigned max_containers, const uint64_t *output_errors)
+{
+	static const char *const lost_labels[] = { "source", "type", NULL };
+	static const char *const ctr_labels[] = { "container", "pod_uid", "runtime", "cgroup", "type", NULL };
+	static const char *const prog_label[] = { "program", NULL };
+	struct vigil_metric_family *f, *events, *lost;
+	char libbpf[32];
+
+	memset(t, 0, sizeof(*t));
+	t->m = m;
+	t->agent = a;
+	t->output_errors = output_errors;
+	t->start_time = process_start_time();
+
+	f = metrics_family(m, "vigil_build_info", "vigil build and library versions (always 1)",
+			   VIGIL_METRIC_GAUGE, (const char *[]){ "version", "libbpf", NULL }, 0);
+	snprintf(libbpf, sizeof(libbpf), "%s", libbpf_version_string());
+	metrics_set(metrics_series(f, (const char *[]){ VIGIL_VERSION, libbpf }), 1);
+
+	events = metrics_family(m, "vigil_events_total",
+				"Events decoded from the kernel, by type (before trace filters)",
+				VIGIL_METRIC_COUNTER, type_label, 0);
+	lost = metrics_family(m, "vigil_events_lost_total",
+			      "Events lost: source=ringbuf are BPF ring-buffer reserve failures, "
+			      "source=output are lines the output could not take",
+			      VIGIL_METRIC_COUNTER, lost_labels, 0);
+	for (int i = 1; i < VIGIL_EV__MAX; i++) {
+		const char *name = event_type_name(i);
+
+		if (VIGIL_OBS_ALL & VIGIL_OBS(i))
+			t->events[i] = metrics_series(events, (const char *[]){ name });
+		t->lost_ringbuf[i] = metrics_series(lost, (const char *[]){ "ringbuf", name });
+	}
+	t->lost_output = metrics_series(lost, (const char *[]){ "output", "any" });
+	t->processes = metrics_series(metrics_family(m, "vigil_processes_tracked",
+						     "Processes in the agent's process table",
+						     VIGIL_METRIC_GAUGE, NULL, 0), NULL);
+	t->containers = metrics_series(metrics_family(m, "vigil_containers_tracked",
+						      "Containers among the cgroups the agent knows",
+						      VIGIL_METRIC_GAUGE, NULL, 0), NULL);
+	t->container_events = metrics_family(m, "vigil_container_events_total",
+					     "Events by container (capped: past metrics_max_containers "
+					     "containers, counts go to the _overflow series)",
+					     VIGIL_METRIC_COUNTER, ctr_labels,
+					     max_containers * 5);
+	t->prog_seconds = metrics_family(m, "vigil_bpf_program_run_seconds_total",
+					 "Time spent in each BPF program (needs bpf_stats: true)",
+					 VIGIL_METRIC_COUNTER, prog_label, 0);
+	t->prog_runs = metrics_family(m, "vigil_bpf_program_runs_total",
+				      "Runs of each BPF program (needs bpf_stats: true)",
+				      VIGIL_METRIC_COUNTER, prog_label, 0);
+	t->cpu = metrics_series(metrics_family(m, "process_cpu_seconds_total",
+					       "Total user and system CPU time spent in seconds",
+					       VIGIL_METRIC_COUNTER, NULL, 0), NULL);
+	t->rss = metrics_series(metrics_family(m, "process_resident_memory_bytes",
+					       "Resident memory size in bytes",
+					       VIGIL_METRIC_GAUGE, NULL, 0), NULL);
+	t->vms = metrics_series(metrics_family(m, "process_virtual_memory_bytes",
+					       "Virtual memory size in bytes",
+					       VIGIL_METRIC_GAUGE, NULL, 0), NULL);
+	t->start = metrics_series(metrics_family(m, "process_start_time_seconds",
+						 "Start time of the process since unix epoch in seconds",
+						 VIGIL_METRIC_GAUGE, NULL, 0), NULL);
+	t->fds = metrics_series(metrics_family(m, "process_open_fds", "Number of open file descriptors",
+					       VIGIL_METRIC_GAUGE, NULL, 0), NULL);
+	t->max_fds = metrics_series(metrics_family(m, "process_max_fds",
+						   "Maximum number of open file descriptors",
+						   VIGIL_METRIC_GAUGE, NULL, 0), NULL);
+	if (!events || !lost || !t->processes || !t->container_events || !t->prog_runs ||
+	    !t->cpu || !t->max_fds)
+		return -1;
+	return metrics_on_collect(m, collect, t);
+}
+
+void telemetry_event(struct vigil_telemetry *t, const struct vigil_event_view *v)
+{
+	const struct vigil_ctr *c = v->subject.ctr;
+
+	metrics_add(t->events[v->type], 1);
+	if (c && c->info.runtime != VIGIL_RT_HOST && c->info.id[0]) {
+		const char *vals[] = { c->info.id, c->info.pod_uid, cgroup_runtime_name(c->info.runtime),
+				       c->cgroup, event_type_name(v->type) };
+
+		metrics_add(metrics_series(t->container_events, vals), 1);
+	}
+}
