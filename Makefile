@@ -147,6 +147,7 @@ test: deps
 
 bench: deps $(BUILD)/vigil
 	$(Q)tests/bench/exec_bench.sh
+	$(Q)MICRO_NO_MAKE=1 tests/bench/micro.sh
 
 run: deps $(BUILD)/vigil
 	$(BUILD)/vigil run

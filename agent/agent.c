@@ -289,6 +289,8 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 	}
 	err = telemetry_init(&a->tele, &a->metrics, a, o->metrics_max_containers ?
 			     o->metrics_max_containers : 256, o->output_errors);
+	a->en.container_gone = telemetry_container_gone;
+	a->en.container_gone_ctx = &a->tele;
 	if (err) {
 		err = -ENOMEM;
 		snprintf(why, whylen, "registering metrics: out of memory");
@@ -416,6 +418,7 @@ void agent_close(struct vigil_agent *a)
 	a->rb = NULL;
 	vigil_bpf_destroy(&a->bpf);
 	enricher_free(&a->en);
+	telemetry_free(&a->tele);
 	metrics_free(&a->metrics);
 	if (a->sigfd >= 0)
 		close(a->sigfd);

@@ -11,6 +11,7 @@
  * tree; CTR_CACHE_MAX is a backstop should rmdir records be lost.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +102,35 @@ fail:
 	return &c->unknown;
 }
 
+/* Where the segment naming the container id ends, or NULL. */
+static const char *id_segment_end(const struct vigil_ctr *c)
+{
+	const char *at;
+
+	if (!c->resolved || !c->info.id[0])
+		return NULL;
+	at = strstr(c->cgroup, c->info.id);
+	return at ? at + strcspn(at, "/") : NULL;
+}
+
+bool ctr_is_root(const struct vigil_ctr *c)
+{
+	const char *end = id_segment_end(c);
+
+	return end && *end == '\0';
+}
+
+void ctr_root_path(const struct vigil_ctr *c, char *buf, size_t len)
+{
+	const char *end = id_segment_end(c);
+
+	snprintf(buf, len, "%.*s", (int)(end ? end - c->cgroup : (ptrdiff_t)strlen(c->cgroup)),
+		 c->cgroup);
+}
+
 static void count_one(uint64_t key, void *val, void *ctx)
 {
-	const struct vigil_ctr *e = val;
-
-	if (e->info.runtime != VIGIL_RT_HOST && e->info.id[0])
+	if (ctr_is_root(val))
 		++*(unsigned long *)ctx;
 }
 

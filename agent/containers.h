@@ -6,6 +6,7 @@
 #define VIGIL_CONTAINERS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include "cgroup.h"
 #include "idmap.h"
@@ -32,7 +33,15 @@ const struct vigil_ctr *ctr_lookup(struct vigil_ctr_cache *c, uint64_t cgroup_id
 /* A cgroup was created (path relative to the hierarchy root) / removed. */
 int ctr_cache_learn(struct vigil_ctr_cache *c, uint64_t cgroup_id, const char *path);
 void ctr_cache_forget(struct vigil_ctr_cache *c, uint64_t cgroup_id);
-/* Number of distinct containers (runtime != host) currently cached. */
+/*
+ * A container's root cgroup is the one whose last path segment names its
+ * id ("/docker/<id>", ".../cri-containerd-<id>.scope"); cgroups below it
+ * (systemd in a container, init.scope) belong to the same container.
+ */
+bool ctr_is_root(const struct vigil_ctr *c);
+/* The container's root cgroup path (c's path cut after the id's segment). */
+void ctr_root_path(const struct vigil_ctr *c, char *buf, size_t len);
+/* Number of containers whose root cgroup is cached. */
 unsigned long ctr_cache_containers(const struct vigil_ctr_cache *c);
 
 #endif

@@ -260,6 +260,10 @@ int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 		char path[VIGIL_CGROUP_PATH_LEN];
 
 		if (h->type == VIGIL_EV_CGROUP_RMDIR) {
+			const struct vigil_ctr *gone = idmap_get(&e->ctrs.map, c->cgroup_id);
+
+			if (gone && ctr_is_root(gone) && e->container_gone)
+				e->container_gone(e->container_gone_ctx, gone);
 			ctr_cache_forget(&e->ctrs, c->cgroup_id);
 			return 1;
 		}

@@ -40,6 +40,9 @@ struct vigil_enricher {
 	struct vigil_ctr_cache ctrs;
 	int64_t mono_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start */
 	struct vigil_proc scratch[2];	/* signal ends that are not in the table */
+	/* Called when a container's root cgroup is removed, before it is forgotten. */
+	void (*container_gone)(void *ctx, const struct vigil_ctr *c);
+	void *container_gone_ctx;
 	uint64_t malformed;		/* records too short for their type */
 };
 

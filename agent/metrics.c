@@ -217,6 +217,30 @@ struct vigil_metric_series *metrics_series(struct vigil_metric_family *f,
 	return new_series(f, h, values);
 }
 
+void metrics_series_remove(struct vigil_metric_family *f, struct vigil_metric_series *s)
+{
+	struct vigil_metric_series **pp, *prev = NULL;
+
+	if (!s)
+		return;
+	for (pp = &f->buckets[s->hash & (f->nbuckets - 1)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == s) {
+			*pp = s->hnext;
+			break;
+		}
+	for (pp = &f->series; *pp; prev = *pp, pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			if (f->series_tail == s)
+				f->series_tail = prev;
+			break;
+		}
+	if (f->overflow == s)
+		f->overflow = NULL;
+	f->nseries--;
+	free_series(s, f->nlabels);
+}
+
 int metrics_on_collect(struct vigil_metrics *m, vigil_collect_fn fn, void *ctx)
 {
 	if (m->ncollectors >= sizeof(m->collectors) / sizeof(m->collectors[0]))

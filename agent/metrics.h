@@ -98,6 +98,8 @@ static inline void metrics_set(struct vigil_metric_series *s, double v)
 		s->value = v;
 }
 
+/* Remove one series (e.g. a container that went away); s is freed. */
+void metrics_series_remove(struct vigil_metric_family *f, struct vigil_metric_series *s);
 /* Drop every series of a family (for gauges rebuilt by a collector). */
 void metrics_family_clear(struct vigil_metric_family *f);
 

@@ -2,11 +2,15 @@
  * telemetry.c - the agent's own metric families (see telemetry.h).
  *
  * Cardinality: every family has a fixed label set except
- * vigil_container_events_total, whose series are capped at
- * max_containers x event types; past the cap, counts go to one series
- * labelled "_overflow" (docs/metrics.md).  Nothing is labelled by pid.
+ * vigil_container_events_total.  There, at most max_containers containers
+ * have series of their own (one per event type, labelled with the
+ * container's root cgroup, so nested cgroups do not multiply series); the
+ * events of any further container go to the "_overflow" series of their
+ * type.  A slot is freed when the container's root cgroup is removed, so
+ * churning pods keep getting their own series.  Nothing is labelled by pid.
  */
 #include <dirent.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -165,10 +169,12 @@ int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vi
 						      "Containers among the cgroups the agent knows",
 						      VIGIL_METRIC_GAUGE, NULL, 0), NULL);
 	t->container_events = metrics_family(m, "vigil_container_events_total",
-					     "Events by container (capped: past metrics_max_containers "
-					     "containers, counts go to the _overflow series)",
-					     VIGIL_METRIC_COUNTER, ctr_labels,
-					     max_containers * 5);
+					     "Events by container (at most metrics_max_containers "
+					     "containers at once; the rest count in the _overflow series)",
+					     VIGIL_METRIC_COUNTER, ctr_labels, 0);
+	t->max_containers = max_containers;
+	if (idmap_init(&t->ctr_slots, max_containers) < 0)
+		return -1;
 	t->prog_seconds = metrics_family(m, "vigil_bpf_program_run_seconds_total",
 					 "Time spent in each BPF program (needs bpf_stats: true)",
 					 VIGIL_METRIC_COUNTER, prog_label, 0);
@@ -198,15 +204,92 @@ int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vi
 	return metrics_on_collect(m, collect, t);
 }
 
+struct ctr_slot {
+	char id[VIGIL_CONTAINER_ID_LEN + 1];
+	char pod_uid[VIGIL_POD_UID_LEN + 1];
+	const char *runtime;
+	char root[512];
+	struct vigil_metric_series *series[VIGIL_EV__MAX];
+};
+
+static uint64_t id_key(const char *id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*id)
+		h = (h ^ (unsigned char)*id++) * 0x100000001b3ull;
+	return h;
+}
+
+static struct ctr_slot *slot_for(struct vigil_telemetry *t, const struct vigil_ctr *c)
+{
+	struct ctr_slot *s = idmap_get(&t->ctr_slots, id_key(c->info.id));
+
+	if (s && !strcmp(s->id, c->info.id))
+		return s;
+	if (s || t->ctr_slots.len >= t->max_containers)
+		return NULL;	/* over the cap (or a hash collision): overflow */
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	snprintf(s->id, sizeof(s->id), "%s", c->info.id);
+	snprintf(s->pod_uid, sizeof(s->pod_uid), "%s", c->info.pod_uid);
+	s->runtime = cgroup_runtime_name(c->info.runtime);
+	ctr_root_path(c, s->root, sizeof(s->root));
+	if (idmap_put(&t->ctr_slots, id_key(c->info.id), s) < 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 void telemetry_event(struct vigil_telemetry *t, const struct vigil_event_view *v)
 {
 	const struct vigil_ctr *c = v->subject.ctr;
+	const char *type = event_type_name(v->type);
+	struct ctr_slot *s;
 
 	metrics_add(t->events[v->type], 1);
-	if (c && c->info.runtime != VIGIL_RT_HOST && c->info.id[0]) {
-		const char *vals[] = { c->info.id, c->info.pod_uid, cgroup_runtime_name(c->info.runtime),
-				       c->cgroup, event_type_name(v->type) };
+	if (!c || c->info.runtime == VIGIL_RT_HOST || !c->info.id[0])
+		return;
+	s = slot_for(t, c);
+	if (!s) {
+		if (!t->ctr_overflow[v->type]) {
+			const char *vals[] = { VIGIL_METRIC_OVERFLOW, VIGIL_METRIC_OVERFLOW,
+					       VIGIL_METRIC_OVERFLOW, VIGIL_METRIC_OVERFLOW, type };
 
-		metrics_add(metrics_series(t->container_events, vals), 1);
+			t->ctr_overflow[v->type] = metrics_series(t->container_events, vals);
+		}
+		metrics_add(t->ctr_overflow[v->type], 1);
+		return;
 	}
+	if (!s->series[v->type]) {
+		const char *vals[] = { s->id, s->pod_uid, s->runtime, s->root, type };
+
+		s->series[v->type] = metrics_series(t->container_events, vals);
+	}
+	metrics_add(s->series[v->type], 1);
+}
+
+void telemetry_container_gone(void *ctx, const struct vigil_ctr *c)
+{
+	struct vigil_telemetry *t = ctx;
+	struct ctr_slot *s = idmap_get(&t->ctr_slots, id_key(c->info.id));
+
+	if (!s || strcmp(s->id, c->info.id))
+		return;
+	for (int i = 0; i < VIGIL_EV__MAX; i++)
+		metrics_series_remove(t->container_events, s->series[i]);
+	free(idmap_del(&t->ctr_slots, id_key(c->info.id)));
+}
+
+static void free_slot(uint64_t key, void *val, void *ctx)
+{
+	free(val);
+}
+
+void telemetry_free(struct vigil_telemetry *t)
+{
+	idmap_each(&t->ctr_slots, free_slot, NULL);
+	idmap_free(&t->ctr_slots);
 }

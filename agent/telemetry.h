@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "events.h"
+#include "idmap.h"
 #include "metrics.h"
 
 struct vigil_agent;
@@ -23,6 +24,9 @@ struct vigil_telemetry {
 	struct vigil_metric_series *lost_output;
 	struct vigil_metric_series *processes, *containers;
 	struct vigil_metric_family *container_events;
+	struct vigil_idmap ctr_slots;	/* container id hash -> struct ctr_slot */
+	unsigned max_containers;
+	struct vigil_metric_series *ctr_overflow[VIGIL_EV__MAX];
 	struct vigil_metric_family *prog_seconds, *prog_runs;
 	struct vigil_metric_series *cpu, *rss, *vms, *start, *fds, *max_fds;
 	const uint64_t *output_errors;	/* the sink's failed writes, read at collect time */
@@ -31,7 +35,10 @@ struct vigil_telemetry {
 
 int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vigil_agent *a,
 		   unsigned max_containers, const uint64_t *output_errors);
-/* Per event that reached the sink. */
+/* Per event decoded. */
 void telemetry_event(struct vigil_telemetry *t, const struct vigil_event_view *v);
+/* A container went away: its series end and its slot is free again. */
+void telemetry_container_gone(void *t, const struct vigil_ctr *c);
+void telemetry_free(struct vigil_telemetry *t);
 
 #endif
