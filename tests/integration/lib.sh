@@ -517,3 +517,38 @@ t_init() {
 }
 
 t_init
+
+# ---------------------------------------------------------------- shared by the metrics tests
+
+# free_port [EXCLUDE...]: a TCP port nothing listens on, below the ephemeral
+# range so no outgoing connection takes it between this check and the bind.
+free_port() {
+	local p
+	for _ in $(seq 1 200); do
+		p=$((20000 + RANDOM % 12000))
+		[[ " $* " == *" $p "* ]] && continue
+		[[ -z $(ss -Htan "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return 0; }
+	done
+	fail "no free TCP port found between 20000 and 32000"
+}
+
+# attribution_hierarchy: sets hier/cgroot to the hierarchy vigil attributes
+# from: the v1 memory hierarchy if there is one (hybrid hosts), else cgroup2.
+attribution_hierarchy() {
+	local mnt fstype opts
+	hier='' cgroot=''
+	while read -r mnt fstype opts; do
+		if [[ $fstype == cgroup && ,$opts, == *,memory,* ]]; then
+			hier=memory cgroot=$mnt
+			return 0
+		fi
+		[[ $fstype == cgroup2 && -z $cgroot ]] && hier=v2 cgroot=$mnt
+	done < <(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; print $5, $(i+1), $(i+3) }' /proc/self/mountinfo)
+	return 0
+}
+
+# scrape FILE: GET /metrics from the agent on 127.0.0.1:$port into FILE.
+scrape() {
+	curl -fsS --max-time 5 -o "$1" "http://127.0.0.1:$port/metrics" 2>"$T_TMP/curl.err" ||
+		{ dump_file "$T_TMP/curl.err"; fail "cannot GET /metrics from 127.0.0.1:$port"; }
+}

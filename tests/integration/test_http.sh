@@ -23,17 +23,6 @@ t_require_cmd ss
 	fail "$VIGIL run has no --metrics-addr option"
 stall=$(need_helper httpstall)
 
-# A TCP port nothing uses, below the ephemeral range so no outgoing
-# connection takes it between this check and the bind.
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 12000))
-		[[ " $* " == *" $p "* ]] && continue
-		[[ -z $(ss -Htan "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return 0; }
-	done
-	fail "no free TCP port found between 20000 and 32000"
-}
 
 # get URL BODYFILE: prints "HTTP_CODE SECONDS"; status 1 if no answer in 3 s.
 get() { curl -sS --max-time 3 -o "$2" -w '%{http_code} %{time_total}' "$1" 2>>"$T_TMP/curl.err"; }

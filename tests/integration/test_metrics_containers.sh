@@ -29,25 +29,8 @@ command -v curl >/dev/null 2>&1 || skip "curl is not installed: this test needs 
 
 CAP=2
 
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 12000))
-		[[ -z $(ss -Htan "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return 0; }
-	done
-	fail "no free TCP port found between 20000 and 32000"
-}
 
-# The v1 memory hierarchy if there is one (vigil's choice on hybrid hosts),
-# else cgroup2.
-hier='' cgroot=''
-while read -r mnt fstype opts; do
-	if [[ $fstype == cgroup && ,$opts, == *,memory,* ]]; then
-		hier=memory cgroot=$mnt
-		break
-	fi
-	[[ $fstype == cgroup2 && -z $cgroot ]] && hier=v2 cgroot=$mnt
-done < <(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; print $5, $(i+1), $(i+3) }' /proc/self/mountinfo)
+attribution_hierarchy
 [[ -n $cgroot ]] || skip "no cgroup v1 memory hierarchy and no cgroup2 mount"
 
 # mkcg PATH: make a cgroup (relative path) and its missing parents in
@@ -72,10 +55,6 @@ run_in() {
 	) || fail "could not run processes in cgroup $cgroot$1"
 }
 
-scrape() {
-	curl -fsS --max-time 5 -o "$1" "http://127.0.0.1:$port/metrics" 2>"$T_TMP/curl.err" ||
-		{ dump_file "$T_TMP/curl.err"; fail "cannot GET /metrics from 127.0.0.1:$port"; }
-}
 gauge() { awk -v n="$2" '$1 == n { print $2; f = 1 } END { exit !f }' "$1"; }
 # ctr_sum FILE ID TYPE: sum of ID's vigil_container_events_total{type=TYPE}.
 ctr_sum() {

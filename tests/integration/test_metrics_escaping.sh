@@ -34,25 +34,8 @@ done
 "$VIGIL" run --help 2>/dev/null | grep -q -- '--metrics-addr' ||
 	fail "$VIGIL run has no --metrics-addr option"
 
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 12000))
-		[[ -z $(ss -Htan "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return 0; }
-	done
-	fail "no free TCP port found between 20000 and 32000"
-}
 
-# The v1 memory hierarchy if there is one (vigil's choice on hybrid hosts),
-# else cgroup2.
-hier='' cgroot=''
-while read -r mnt fstype opts; do
-	if [[ $fstype == cgroup && ,$opts, == *,memory,* ]]; then
-		hier=memory cgroot=$mnt
-		break
-	fi
-	[[ $fstype == cgroup2 && -z $cgroot ]] && hier=v2 cgroot=$mnt
-done < <(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; print $5, $(i+1), $(i+3) }' /proc/self/mountinfo)
+attribution_hierarchy
 [[ -n $cgroot ]] || skip "no cgroup v1 memory hierarchy and no cgroup2 mount"
 log "attributing from the $hier hierarchy at $cgroot"
 

@@ -31,20 +31,7 @@ N=300
 forkexec=$(need_helper forkexec)
 hz=$(getconf CLK_TCK)
 
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 12000))
-		[[ -z $(ss -Htan "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return 0; }
-	done
-	fail "no free TCP port found between 20000 and 32000"
-}
 
-# scrape FILE: GET /metrics from the agent on $port into FILE.
-scrape() {
-	curl -fsS --max-time 5 -o "$1" "http://127.0.0.1:$port/metrics" 2>"$T_TMP/curl.err" ||
-		{ dump_file "$T_TMP/curl.err"; fail "cannot GET /metrics from 127.0.0.1:$port"; }
-}
 
 # msum FILE NAME [ERE]: sum of NAME's samples whose line matches ERE;
 # status 1 (and "0") when there are none.

@@ -24,17 +24,6 @@ done
 N=200		# execs in the burst
 forkexec=$(need_helper forkexec)
 
-# A TCP port nothing uses, below the ephemeral range so no outgoing
-# connection takes it between this check and the bind.
-free_port() {
-	local p
-	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 12000))
-		[[ " $* " == *" $p "* ]] && continue
-		[[ -z $(ss -Htan "sport = :$p" 2>/dev/null) ]] && { echo "$p"; return 0; }
-	done
-	fail "no free TCP port found between 20000 and 32000"
-}
 
 vport=$(free_port)
 pport=$(free_port "$vport")
