@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "strbuf.h"
 
 void metrics_init(struct vigil_metrics *m)
 {
@@ -188,33 +189,81 @@ static struct vigil_metric_series *new_series(struct vigil_metric_family *f, uin
 	return s;
 }
 
+static struct vigil_metric_series *find(struct vigil_metric_family *f, uint64_t h,
+					 const char *const *values)
+{
+	for (struct vigil_metric_series *s = f->buckets[h & (f->nbuckets - 1)]; s; s = s->hnext)
+		if (s->hash == h && same_values(s, values, f->nlabels))
+			return s;
+	return NULL;
+}
+
+/*
+ * Label values must be UTF-8 in the exposition format.  Repair them here,
+ * before lookup, so that two values differing only in invalid bytes are one
+ * series, not two series that would render identically.  Returns v, or a
+ * repaired copy in *owned (freed by the caller).
+ */
+static const char *valid_utf8(const char *v, char **owned)
+{
+	const unsigned char *u = (const unsigned char *)v;
+	struct strbuf b = { 0 };
+	size_t n = strlen(v), i = 0, k;
+	bool clean = true;
+
+	*owned = NULL;
+	for (i = 0; i < n && clean; i += k ? k : 1)
+		clean = (k = u[i] < 0x80 ? 1 : utf8_seq(u + i, n - i)) != 0;
+	if (clean)
+		return v;
+	for (i = 0; i < n; i += k ? k : 1) {
+		k = u[i] < 0x80 ? 1 : utf8_seq(u + i, n - i);
+		if (k)
+			strbuf_put(&b, v + i, k);
+		else
+			strbuf_put(&b, "\xef\xbf\xbd", 3);
+	}
+	if (b.oom) {
+		strbuf_free(&b);
+		return v;
+	}
+	*owned = strbuf_detach(&b, NULL);
+	return *owned;
+}
+
 struct vigil_metric_series *metrics_series(struct vigil_metric_family *f,
 					   const char *const *values)
 {
-	static const char *const none[VIGIL_METRIC_MAX_LABELS] = { "" };
-	const char *over[VIGIL_METRIC_MAX_LABELS];
+	const char *vals[VIGIL_METRIC_MAX_LABELS], *over[VIGIL_METRIC_MAX_LABELS];
+	char *owned[VIGIL_METRIC_MAX_LABELS] = { 0 };
 	struct vigil_metric_series *s;
 	uint64_t h;
 
 	if (!f)
 		return NULL;
-	if (!values)
-		values = none;
-	h = hash_values(values, f->nlabels);
-	for (s = f->buckets[h & (f->nbuckets - 1)]; s; s = s->hnext)
-		if (s->hash == h && same_values(s, values, f->nlabels))
-			return s;
+	for (unsigned i = 0; i < f->nlabels; i++)
+		vals[i] = valid_utf8(values && values[i] ? values[i] : "", &owned[i]);
+	h = hash_values(vals, f->nlabels);
+	s = find(f, h, vals);
 	/* The cap counts ordinary series; the overflow series is one more. */
-	if (f->max_series && f->nseries - (f->overflow != NULL) >= f->max_series) {
+	if (!s && f->max_series && f->nseries - (f->overflow != NULL) >= f->max_series) {
 		f->overflowed++;
 		if (!f->overflow) {
 			for (unsigned i = 0; i < f->nlabels; i++)
 				over[i] = VIGIL_METRIC_OVERFLOW;
-			f->overflow = new_series(f, hash_values(over, f->nlabels), over);
+			h = hash_values(over, f->nlabels);
+			/* A real series may already carry those labels: share it. */
+			f->overflow = find(f, h, over);
+			if (!f->overflow)
+				f->overflow = new_series(f, h, over);
 		}
-		return f->overflow;
+		s = f->overflow;
+	} else if (!s) {
+		s = new_series(f, h, vals);
 	}
-	return new_series(f, h, values);
+	for (unsigned i = 0; i < f->nlabels; i++)
+		free(owned[i]);
+	return s;
 }
 
 void metrics_series_remove(struct vigil_metric_family *f, struct vigil_metric_series *s)

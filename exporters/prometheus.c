@@ -60,7 +60,7 @@ static void put_value(struct strbuf *b, double v)
 		strbuf_puts(b, "NaN");
 	else if (isinf(v))
 		strbuf_puts(b, v > 0 ? "+Inf" : "-Inf");
-	else if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0)
+	else if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v)
 		strbuf_printf(b, "%lld", (long long)v);	/* integral: exact, no exponent */
 	else
 		strbuf_printf(b, "%.17g", v);
@@ -117,7 +117,9 @@ int prometheus_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t 
 		return -EINVAL;
 	}
 	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
+	/* strtoul would take a sign or blanks; a port is digits only. */
+	port = colon[1] >= '0' && colon[1] <= '9' ? strtoul(colon + 1, &end, 10) : 0;
+	end = port ? end : (char *)colon + 1;
 	if (errno || end == colon + 1 || *end || port == 0 || port > 65535) {
 		snprintf(why, whylen, "'%s': port must be 1-65535", s);
 		return -EINVAL;
@@ -137,6 +139,11 @@ int prometheus_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t 
 	}
 	memcpy(hostbuf, host, host_end - host);
 	hostbuf[host_end - host] = 0;
+	/* "::1:80" is itself an IPv6 address: without brackets the port is ambiguous. */
+	if (host == s && strchr(hostbuf, ':')) {
+		snprintf(why, whylen, "'%s': an IPv6 host needs brackets: [::1]:9867", s);
+		return -EINVAL;
+	}
 	if (!hostbuf[0]) {
 		in6->sin6_family = AF_INET6;	/* ":PORT": every interface, v4 and v6 */
 		in6->sin6_addr = in6addr_any;
@@ -267,6 +274,8 @@ int prometheus_start(struct vigil_prom *p, struct event_base *base, const char *
 	evhttp_set_gencb(p->http, on_request, p);
 	evhttp_set_bevcb(p->http, new_conn_bev, p);
 	if (!evhttp_accept_socket_with_handle(p->http, p->fd)) {
+		close(p->fd);	/* not the server's to close until accepted */
+		p->fd = -1;
 		err = -EIO;
 		snprintf(why, whylen, "metrics server on %s: cannot accept on the socket", addr);
 		goto fail;

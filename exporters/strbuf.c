@@ -28,6 +28,7 @@ bool strbuf_reserve(struct strbuf *b, size_t more)
 		return false;
 	}
 	b->buf = n;
+	n[b->len] = 0;	/* a fresh buffer is "" even if nothing is ever put */
 	b->cap = cap;
 	return true;
 }
