@@ -966,6 +966,11 @@ int config_load_file(struct vigil_config *cfg, const char *path,
 	return ret;
 }
 
+int config_parse_size(const char *s, uint64_t *out)
+{
+	return parse_uint(s, strlen(s), true, out);
+}
+
 void config_error_format(const struct vigil_config_error *err, char *buf, size_t len)
 {
 	if (!len)

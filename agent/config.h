@@ -43,6 +43,8 @@ int config_load_string(struct vigil_config *cfg, const char *text, size_t len,
 /* Same, from a file; -errno for I/O errors (err->msg says what). */
 int config_load_file(struct vigil_config *cfg, const char *path,
 		     struct vigil_config_error *err);
+/* A size as the config writes it: digits, optionally " KiB"/"MiB"/"GiB". 0 or -EINVAL/-ERANGE. */
+int config_parse_size(const char *s, uint64_t *out);
 /* "file:line:column: msg" (or "file: msg" when line is 0). */
 void config_error_format(const struct vigil_config_error *err, char *buf, size_t len);
 

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,7 +68,7 @@ static const char trace_usage[] =
 	"  -p, --pid PID          only events where either end is process PID\n"
 	"  -j, --json             one JSON object per line instead of columns\n"
 	"  -d, --duration SECS    stop after SECS seconds (fractions allowed)\n"
-	"      --ringbuf-bytes N  ring buffer size (power of two; K/M/G suffixes)\n"
+	"      --ringbuf-bytes N  ring buffer size (power of two; KiB/MiB/GiB suffixes)\n"
 	"      --cgroup-hierarchy auto|v2|memory|pids|cpu\n"
 	"                         where container attribution reads cgroups\n"
 	"  -v, --verbose          show libbpf's messages\n"
@@ -94,7 +93,7 @@ static const char run_usage[] =
 	"Options:\n"
 	"  -c, --config FILE         YAML config (see docs/CONFIG.md)\n"
 	"  -o, --output FILE|-       where JSON lines go (overrides the config)\n"
-	"      --output-max-bytes N  rotate the output file past N bytes (K/M/G)\n"
+	"      --output-max-bytes N  rotate the output file past N bytes (KiB/MiB/GiB)\n"
 	"      --output-keep N       rotated files to keep (default 5)\n"
 	"  -m, --metrics-addr HOST:PORT|off\n"
 	"                            serve /metrics, /healthz, /readyz (default\n"
@@ -109,7 +108,7 @@ static const char run_usage[] =
 	"Examples:\n"
 	"  sudo vigil run\n"
 	"  sudo vigil run --config /etc/vigil/vigil.yaml\n"
-	"  sudo vigil run --output /var/log/vigil/events.jsonl --output-max-bytes 100M\n"
+	"  sudo vigil run --output /var/log/vigil/events.jsonl --output-max-bytes 100MiB\n"
 	"  sudo vigil run --metrics-addr 0.0.0.0:9867 --bpf-stats\n"
 	"  curl -s 127.0.0.1:9867/metrics | grep vigil_events_total\n";
 
@@ -159,24 +158,12 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return vfprintf(stderr, fmt, ap);
 }
 
-/* Parse "16777216", "16M", "16MiB", "4k". Returns 0 on error. */
+/* A size flag, in the config's syntax ("16777216", "16MiB"); 0 on error. */
 static uint64_t parse_size(const char *s)
 {
-	char *end;
-	unsigned long long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return 0;
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; end++; break;
-	case 'm': case 'M': v <<= 20; end++; break;
-	case 'g': case 'G': v <<= 30; end++; break;
-	}
-	if (!strcasecmp(end, "ib") || !strcasecmp(end, "b"))
-		end += strlen(end);
-	return *end ? 0 : v;
+	return config_parse_size(s, &v) ? 0 : v;
 }
 
 /* --ringbuf-bytes: the same range the config's ring_buffer_bytes accepts. */
@@ -185,7 +172,7 @@ static uint32_t ringbuf_opt(const char *usage, const char *arg)
 	uint64_t n = parse_size(arg);
 
 	if (!n || n > (1u << 30) || (n & (n - 1)) || n < 4096)
-		die_usage(usage, "--ringbuf-bytes wants a power of two from 4096 to 1G, got '%s'", arg);
+		die_usage(usage, "--ringbuf-bytes wants a power of two from 4096 to 1GiB, got '%s'", arg);
 	return n;
 }
 
@@ -490,7 +477,7 @@ static int cmd_run(int argc, char **argv)
 		case OPT_MAXBYTES:
 			max_bytes = strcmp(optarg, "0") ? (long long)parse_size(optarg) : 0;
 			if (max_bytes <= 0 && strcmp(optarg, "0"))
-				die_usage(run_usage, "--output-max-bytes wants a size (e.g. 100M) or 0, got '%s'", optarg);
+				die_usage(run_usage, "--output-max-bytes wants a size (e.g. 100MiB) or 0, got '%s'", optarg);
 			break;
 		case OPT_KEEP: {
 			char *end;
