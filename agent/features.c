@@ -427,6 +427,17 @@ static void probe_lsm(struct vigil_features *f, const struct btf *btf)
 		PROBE_OK(&f->lsm, "bprm_check_security");
 }
 
+/* A tracepoint later modules attach with tp_btf: present in vmlinux BTF? */
+static void probe_tracepoint(struct vigil_probe *p, const struct btf *btf, const char *name)
+{
+	if (!btf)
+		PROBE_FAIL(p, "no vmlinux BTF");
+	else if (btf_id_of(btf, name, BTF_KIND_TYPEDEF) > 0)
+		PROBE_OK(p, "%s", name + strlen("btf_trace_"));
+	else
+		PROBE_FAIL(p, "%s not in vmlinux BTF", name + strlen("btf_trace_"));
+}
+
 static void probe_psi(struct vigil_features *f)
 {
 	char buf[256];
@@ -470,6 +481,8 @@ void features_probe(struct vigil_features *f)
 	ensure_securityfs(note, sizeof(note));
 	probe_lsm_listed(f, note);
 	probe_lsm(f, btf);
+	probe_tracepoint(&f->tp_mark_victim, btf, "btf_trace_mark_victim");
+	probe_tracepoint(&f->tp_rss_stat, btf, "btf_trace_rss_stat");
 	probe_psi(f);
 	probe_lockdown(f);
 	if (cgroup_layout_detect(&f->cgroups) < 0)
@@ -499,35 +512,6 @@ bool features_probe_lsm(struct vigil_probe *out)
 	return f.lsm.ok;
 }
 
-/*
- * Tracepoints the OOM and leak modules use.  They are looked up here rather
- * than recorded by features_probe because struct vigil_features has no slot
- * for them; only consulted when the caller says BTF works.
- */
-struct tp_presence {
-	bool mark_victim;
-	bool rss_stat;
-};
-
-static struct tp_presence find_tracepoints(const struct vigil_features *f)
-{
-	struct tp_presence tp = { 0 };
-	libbpf_print_fn_t prev;
-	struct btf *btf;
-
-	if (!f->btf.ok || !f->tp_btf.ok)
-		return tp;
-	prev = libbpf_set_print(quiet_print);
-	btf = btf__load_vmlinux_btf();
-	libbpf_set_print(prev);
-	if (!btf)
-		return tp;
-	tp.mark_victim = btf_id_of(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF) > 0;
-	tp.rss_stat = btf_id_of(btf, "btf_trace_rss_stat", BTF_KIND_TYPEDEF) > 0;
-	btf__free(btf);
-	return tp;
-}
-
 /* Why BPF LSM is out, in the words an operator needs. */
 static void lsm_reason(const struct vigil_features *f, char *buf, size_t len)
 {
@@ -551,7 +535,6 @@ static void trace_reason(const struct vigil_features *f, char *buf, size_t len)
 void features_modes(const struct vigil_features *f, struct vigil_module_mode out[VIGIL_MOD__COUNT])
 {
 	bool trace_ok = f->btf.ok && f->ringbuf.ok && f->tp_btf.ok;
-	struct tp_presence tp = find_tracepoints(f);
 	char lsm_why[200], trace_why[200];
 	struct vigil_module_mode *m;
 
@@ -605,7 +588,7 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 
 	m = &out[VIGIL_MOD_OOM];
 	*m = (struct vigil_module_mode){ .module = "oom" };
-	if (trace_ok && tp.mark_victim) {
+	if (trace_ok && f->tp_mark_victim.ok) {
 		m->mode = "tp_btf";
 		set_why(m->why, sizeof(m->why), "oom:mark_victim names each kernel OOM victim%s; %s",
 			f->fentry.ok ? " + fentry" : "",
@@ -621,7 +604,7 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 
 	m = &out[VIGIL_MOD_LEAK];
 	*m = (struct vigil_module_mode){ .module = "leak" };
-	if (f->btf.ok && f->tp_btf.ok && tp.rss_stat) {
+	if (f->btf.ok && f->tp_btf.ok && f->tp_rss_stat.ok) {
 		/* Counters are kept in a map and sampled, so no ring buffer needed. */
 		m->mode = "tp_btf";
 		set_why(m->why, sizeof(m->why), "rss_stat tracepoint keeps per-process RSS in a map; "
@@ -754,6 +737,8 @@ void features_print_text(FILE *out, const struct vigil_features *f)
 	print_probe(out, "lsm listed", &f->lsm_listed);
 	print_probe(out, "lsm", &f->lsm);
 	print_probe(out, "psi", &f->psi);
+	print_probe(out, "mark_victim", &f->tp_mark_victim);
+	print_probe(out, "rss_stat", &f->tp_rss_stat);
 	fprintf(out, "  %-14s %s\n", "lockdown", f->lockdown[0] ? f->lockdown : "unknown");
 	cgroup_summary(&f->cgroups, cg, sizeof(cg));
 	col = fprintf(out, "  %-14s %-7s ", "cgroups", cgroup_mode_name(f->cgroups.mode));
@@ -832,6 +817,8 @@ void features_print_json(FILE *out, const struct vigil_features *f)
 	json_object_object_add(feat, "lsm_listed", json_probe(&f->lsm_listed));
 	json_object_object_add(feat, "lsm", json_probe(&f->lsm));
 	json_object_object_add(feat, "psi", json_probe(&f->psi));
+	json_object_object_add(feat, "tp_mark_victim", json_probe(&f->tp_mark_victim));
+	json_object_object_add(feat, "tp_rss_stat", json_probe(&f->tp_rss_stat));
 	json_object_object_add(feat, "lockdown",
 			       json_object_new_string(f->lockdown[0] ? f->lockdown : "unknown"));
 	json_object_object_add(feat, "cgroups", json_cgroups(&f->cgroups));

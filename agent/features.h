@@ -26,6 +26,8 @@ struct vigil_features {
 	struct vigil_probe lsm_listed;	/* "bpf" in /sys/kernel/security/lsm */
 	struct vigil_probe lsm;		/* an lsm/ program loads AND attaches */
 	struct vigil_probe psi;		/* /proc/pressure/memory readable */
+	struct vigil_probe tp_mark_victim;	/* oom:mark_victim in BTF (OOM module) */
+	struct vigil_probe tp_rss_stat;	/* kmem:rss_stat in BTF (leak module) */
 	char lockdown[32];		/* "none", "integrity", "confidentiality", "unknown" */
 	struct vigil_cgroup_layout cgroups;
 };

@@ -44,6 +44,8 @@ static struct vigil_features everything(void)
 	ok(&f.lsm_listed);
 	ok(&f.lsm);
 	ok(&f.psi);
+	ok(&f.tp_mark_victim);
+	ok(&f.tp_rss_stat);
 	snprintf(f.lockdown, sizeof(f.lockdown), "none");
 	f.cgroups.mode = VIGIL_CGROUP_V2;
 	snprintf(f.cgroups.v2_mount, sizeof(f.cgroups.v2_mount), "/sys/fs/cgroup");
@@ -86,14 +88,10 @@ static struct vigil_features nothing(void)
 	fail(&f.lsm_listed, "bpf not in active LSMs: capability");
 	fail(&f.lsm, "needs vmlinux BTF");
 	fail(&f.psi, "/proc/pressure/memory: No such file or directory");
+	fail(&f.tp_mark_victim, "no vmlinux BTF");
+	fail(&f.tp_rss_stat, "no vmlinux BTF");
 	snprintf(f.lockdown, sizeof(f.lockdown), "unknown");
 	return f;
-}
-
-static void need_host_btf(void)
-{
-	if (access(VMLINUX_BTF, R_OK) != 0)
-		cr_skip_test("needs " VMLINUX_BTF ": oom/leak modes look tracepoints up in it");
 }
 
 Test(features_modes, lsm_that_loads_and_attaches_enforces_exec_and_signals)
@@ -202,7 +200,6 @@ Test(features_modes, oom_uses_mark_victim_and_mentions_fentry_only_when_it_works
 	struct vigil_features f = everything();
 	struct vigil_module_mode m[VIGIL_MOD__COUNT];
 
-	need_host_btf();
 	features_modes(&f, m);
 	cr_assert_str_eq(m[VIGIL_MOD_OOM].mode, "tp_btf");
 	cr_assert(strstr(m[VIGIL_MOD_OOM].why, "+ fentry"), "why: %s", m[VIGIL_MOD_OOM].why);
@@ -218,9 +215,20 @@ Test(features_modes, leak_uses_rss_stat_when_tp_btf_works)
 	struct vigil_features f = like_this_host();
 	struct vigil_module_mode m[VIGIL_MOD__COUNT];
 
-	need_host_btf();
 	features_modes(&f, m);
 	cr_assert_str_eq(m[VIGIL_MOD_LEAK].mode, "tp_btf");
+}
+
+Test(features_modes, modes_follow_the_probed_tracepoints_not_the_running_kernel)
+{
+	struct vigil_features f = everything();
+	struct vigil_module_mode m[VIGIL_MOD__COUNT];
+
+	fail(&f.tp_rss_stat, "rss_stat not in vmlinux BTF");
+	fail(&f.tp_mark_victim, "mark_victim not in vmlinux BTF");
+	features_modes(&f, m);
+	cr_assert_str_neq(m[VIGIL_MOD_LEAK].mode, "tp_btf", "leak: %s", m[VIGIL_MOD_LEAK].why);
+	cr_assert_str_neq(m[VIGIL_MOD_OOM].mode, "tp_btf", "oom: %s", m[VIGIL_MOD_OOM].why);
 }
 
 /* Run a print function into a string the caller frees. */
