@@ -89,7 +89,6 @@ static int on_sample(void *ctx, void *data, size_t len)
 
 	if (enrich_event(&a->en, data, len, &v) != 0)
 		return 0;	/* internal record, or malformed (counted in en.malformed) */
-	a->seen[v.type]++;
 	telemetry_event(&a->tele, &v);
 	if (event_matches(&a->o.filter, &v)) {
 		a->emitted++;

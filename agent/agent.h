@@ -1,5 +1,5 @@
 /*
- * agent.h - the running agent: BPF object + enrichment + epoll loop, feeding
+ * agent.h - the running agent: BPF object + enrichment + libevent loop, feeding
  * one sink.  Shared by `vigil run` and `vigil trace`, which differ only in
  * filter, sink and stop conditions.
  */
@@ -64,7 +64,6 @@ struct vigil_agent {
 	bool http_on;
 	bool ready;			/* attached and seeded: /readyz answers 200 */
 	struct timespec last_turn;	/* the loop's last drain, for /healthz */
-	uint64_t seen[VIGIL_EV__MAX];	/* decoded from the ring buffer */
 	uint64_t emitted;		/* passed the filter, handed to the sink */
 	uint64_t lost[VIGIL_EV__MAX];	/* last totals read from the BPF counters */
 	int stop_signal;		/* the signal that ended the loop, or 0 */
