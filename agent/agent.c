@@ -28,18 +28,28 @@
 /* Longest an event waits in the ring when the BPF side skips the wakeup. */
 #define VIGIL_DRAIN_MS 100
 
+/* v1 controllers attribution can read ids from, in order of preference. */
+static const struct {
+	const char *name;
+	enum vigil_cgroup_source src;
+} v1[] = {
+	{ "memory", VIGIL_CG_V1_MEMORY },
+	{ "pids", VIGIL_CG_V1_PIDS },
+	{ "cpu", VIGIL_CG_V1_CPU },
+};
+
+static const char *v1_controller(enum vigil_cgroup_source src)
+{
+	for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++)
+		if (v1[i].src == src)
+			return v1[i].name;
+	return NULL;
+}
+
 int agent_pick_cgroup(const struct vigil_cgroup_layout *l, const char *want,
 		      enum vigil_cgroup_source *src, char *mount, size_t mountlen,
 		      char *why, size_t whylen)
 {
-	static const struct {
-		const char *name;
-		enum vigil_cgroup_source src;
-	} v1[] = {
-		{ "memory", VIGIL_CG_V1_MEMORY },
-		{ "pids", VIGIL_CG_V1_PIDS },
-		{ "cpu", VIGIL_CG_V1_CPU },
-	};
 	const char *m;
 
 	if (!want || !strcmp(want, "auto")) {
@@ -203,16 +213,12 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 	if (err)
 		return err;
 	if (a->cg_source != VIGIL_CG_V2) {
-		static const char *const ctl[] = {
-			[VIGIL_CG_V1_MEMORY] = "memory",
-			[VIGIL_CG_V1_PIDS] = "pids",
-			[VIGIL_CG_V1_CPU] = "cpu",
-		};
+		const char *ctl = v1_controller(a->cg_source);
 
-		err = cgroup_v1_hierarchy_id(ctl[a->cg_source]);
+		err = cgroup_v1_hierarchy_id(ctl);
 		if (err < 0) {
 			snprintf(why, whylen, "finding the %s hierarchy in /proc/cgroups: %s",
-				 ctl[a->cg_source], strerror(-err));
+				 ctl, strerror(-err));
 			return err;
 		}
 		a->cg_hierarchy_id = err;

@@ -266,6 +266,12 @@ struct vigil_metric_series *metrics_series(struct vigil_metric_family *f,
 	return s;
 }
 
+struct vigil_metric_series *metrics_single(struct vigil_metrics *m, const char *name,
+					   const char *help, enum vigil_metric_type type)
+{
+	return metrics_series(metrics_family(m, name, help, type, NULL, 0), NULL);
+}
+
 void metrics_series_remove(struct vigil_metric_family *f, struct vigil_metric_series *s)
 {
 	struct vigil_metric_series **pp, *prev = NULL;

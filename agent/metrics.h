@@ -78,6 +78,10 @@ struct vigil_metric_family *metrics_family(struct vigil_metrics *m, const char *
 					   const char *help, enum vigil_metric_type type,
 					   const char *const *labels, unsigned max_series);
 
+/* A family without labels and its only series, in one call; NULL on failure. */
+struct vigil_metric_series *metrics_single(struct vigil_metrics *m, const char *name,
+					   const char *help, enum vigil_metric_type type);
+
 /*
  * The series for these label values (one per label name, in order; NULL for
  * a family without labels), created on first use.  Past the family's cap,

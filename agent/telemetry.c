@@ -162,12 +162,10 @@ int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vi
 		t->lost_ringbuf[i] = metrics_series(lost, (const char *[]){ "ringbuf", name });
 	}
 	t->lost_output = metrics_series(lost, (const char *[]){ "output", "any" });
-	t->processes = metrics_series(metrics_family(m, "vigil_processes_tracked",
-						     "Processes in the agent's process table",
-						     VIGIL_METRIC_GAUGE, NULL, 0), NULL);
-	t->containers = metrics_series(metrics_family(m, "vigil_containers_tracked",
-						      "Containers among the cgroups the agent knows",
-						      VIGIL_METRIC_GAUGE, NULL, 0), NULL);
+	t->processes = metrics_single(m, "vigil_processes_tracked",
+				 "Processes in the agent's process table", VIGIL_METRIC_GAUGE);
+	t->containers = metrics_single(m, "vigil_containers_tracked",
+				 "Containers among the cgroups the agent knows", VIGIL_METRIC_GAUGE);
 	t->container_events = metrics_family(m, "vigil_container_events_total",
 					     "Events by container (at most metrics_max_containers "
 					     "containers at once; the rest count in the _overflow series)",
@@ -181,23 +179,18 @@ int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vi
 	t->prog_runs = metrics_family(m, "vigil_bpf_program_runs_total",
 				      "Runs of each BPF program (needs bpf_stats: true)",
 				      VIGIL_METRIC_COUNTER, prog_label, 0);
-	t->cpu = metrics_series(metrics_family(m, "process_cpu_seconds_total",
-					       "Total user and system CPU time spent in seconds",
-					       VIGIL_METRIC_COUNTER, NULL, 0), NULL);
-	t->rss = metrics_series(metrics_family(m, "process_resident_memory_bytes",
-					       "Resident memory size in bytes",
-					       VIGIL_METRIC_GAUGE, NULL, 0), NULL);
-	t->vms = metrics_series(metrics_family(m, "process_virtual_memory_bytes",
-					       "Virtual memory size in bytes",
-					       VIGIL_METRIC_GAUGE, NULL, 0), NULL);
-	t->start = metrics_series(metrics_family(m, "process_start_time_seconds",
-						 "Start time of the process since unix epoch in seconds",
-						 VIGIL_METRIC_GAUGE, NULL, 0), NULL);
-	t->fds = metrics_series(metrics_family(m, "process_open_fds", "Number of open file descriptors",
-					       VIGIL_METRIC_GAUGE, NULL, 0), NULL);
-	t->max_fds = metrics_series(metrics_family(m, "process_max_fds",
-						   "Maximum number of open file descriptors",
-						   VIGIL_METRIC_GAUGE, NULL, 0), NULL);
+	t->cpu = metrics_single(m, "process_cpu_seconds_total",
+				 "Total user and system CPU time spent in seconds", VIGIL_METRIC_COUNTER);
+	t->rss = metrics_single(m, "process_resident_memory_bytes",
+				 "Resident memory size in bytes", VIGIL_METRIC_GAUGE);
+	t->vms = metrics_single(m, "process_virtual_memory_bytes",
+				 "Virtual memory size in bytes", VIGIL_METRIC_GAUGE);
+	t->start = metrics_single(m, "process_start_time_seconds",
+				 "Start time of the process since unix epoch in seconds", VIGIL_METRIC_GAUGE);
+	t->fds = metrics_single(m, "process_open_fds",
+				 "Number of open file descriptors", VIGIL_METRIC_GAUGE);
+	t->max_fds = metrics_single(m, "process_max_fds",
+				 "Maximum number of open file descriptors", VIGIL_METRIC_GAUGE);
 	if (!events || !lost || !t->processes || !t->container_events || !t->prog_runs ||
 	    !t->cpu || !t->max_fds)
 		return -1;

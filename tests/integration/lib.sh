@@ -552,3 +552,16 @@ scrape() {
 	curl -fsS --max-time 5 -o "$1" "http://127.0.0.1:$port/metrics" 2>"$T_TMP/curl.err" ||
 		{ dump_file "$T_TMP/curl.err"; fail "cannot GET /metrics from 127.0.0.1:$port"; }
 }
+
+# mkcg PATH: make a cgroup (relative path) and its missing parents in
+# $cgroot only (see attribution_hierarchy), each registered for cleanup before it is made.
+mkcg() {
+	local acc=$cgroot p
+	IFS=/ read -ra parts <<<"${1#/}"
+	for p in "${parts[@]}"; do
+		acc=$acc/$p
+		[[ -d $acc ]] && continue
+		T_CG_CREATED+=("$acc")
+		mkdir "$acc" || fail "cannot create cgroup $acc"
+	done
+}

@@ -33,19 +33,6 @@ CAP=2
 attribution_hierarchy
 [[ -n $cgroot ]] || skip "no cgroup v1 memory hierarchy and no cgroup2 mount"
 
-# mkcg PATH: make a cgroup (relative path) and its missing parents in
-# $cgroot only, each registered for cleanup before it is made.
-mkcg() {
-	local acc=$cgroot p
-	IFS=/ read -ra parts <<<"${1#/}"
-	for p in "${parts[@]}"; do
-		acc=$acc/$p
-		[[ -d $acc ]] && continue
-		T_CG_CREATED+=("$acc")
-		mkdir "$acc" || fail "cannot create cgroup $acc"
-	done
-}
-
 # run_in CGROUP: a subshell joins CGROUP and runs /bin/true twice: fork,
 # exec, exit, SIGCHLD generation and delivery, all inside the container.
 run_in() {

@@ -39,19 +39,6 @@ attribution_hierarchy
 [[ -n $cgroot ]] || skip "no cgroup v1 memory hierarchy and no cgroup2 mount"
 log "attributing from the $hier hierarchy at $cgroot"
 
-# mkcg PATH: make a cgroup (relative path) and its missing parents in
-# $cgroot only, each registered for cleanup before it is made.
-mkcg() {
-	local acc=$cgroot p
-	IFS=/ read -ra parts <<<"${1#/}"
-	for p in "${parts[@]}"; do
-		acc=$acc/$p
-		[[ -d $acc ]] && continue
-		T_CG_CREATED+=("$acc")
-		mkdir "$acc" || fail "cannot create cgroup $acc"
-	done
-}
-
 # Text-format label escaping of raw bytes, as the exporter must do it:
 # \ -> \\, " -> \", newline -> \n, and here the only invalid byte, 0xff,
 # -> U+FFFD.

@@ -22,6 +22,7 @@
 
 #include "fixtures.h"
 #include "jsonl.h"
+#include "utf8_oracle.h"
 
 #define CID "97c3a7b1b1526c2c23f3f2f38251e57daf8c7f5041a869b5fa2ae2c9ac89736f"
 #define POD "17e6e95c-d075-470c-998c-7ec555c01cac"
@@ -29,48 +30,6 @@
 #define VIEW_TIME "2023-11-14T22:13:20.123456789Z"	/* fx_view()'s time_ns */
 
 /* ---- capture and parse ----------------------------------------------------- */
-
-/* Strictly well-formed UTF-8 (Unicode 15, table 3-7). */
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i];
-		unsigned char lo = 0x80, hi = 0xbf;
-		size_t need;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3;
-		else
-			return false;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		else if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		if (i + need >= n)	/* continuation bytes are s[i+1..i+need] */
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= need; k++)
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-				return false;
-		i += need + 1;
-	}
-	return true;
-}
 
 /* Parse one line strictly; the whole line must be one JSON object. */
 static struct json_object *parse_line(const char *line, size_t len)

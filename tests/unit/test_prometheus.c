@@ -32,6 +32,7 @@
 
 #include "metrics.h"
 #include "prometheus.h"
+#include "utf8_oracle.h"
 
 #define FFFD "\xef\xbf\xbd"
 #define CTYPE "text/plain; version=0.0.4; charset=utf-8"
@@ -50,48 +51,6 @@ static void reg_teardown(void)
 
 TestSuite(render, .init = reg_setup, .fini = reg_teardown);
 TestSuite(addr);
-
-/* ---- a strict UTF-8 check (Unicode table 3-7) ------------------------------ */
-
-static bool utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t i = 0;
-
-	while (i < n) {
-		unsigned char c = s[i], lo = 0x80, hi = 0xbf;
-		size_t need;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			need = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			need = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			need = 3;
-		else
-			return false;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-		else if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-		if (i + need >= n)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (size_t k = 2; k <= need; k++)
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-				return false;
-		i += need + 1;
-	}
-	return true;
-}
 
 /* ---- a validating parser for the text format -------------------------------- */
 
