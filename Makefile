@@ -60,7 +60,7 @@ DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcriterion-dev \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps static test unit integration vmtest bench run install clean vmlinux help
+.PHONY: all deps static test unit integration vmtest bench fuzz run install clean vmlinux help
 
 all: $(BUILD)/vigil
 
@@ -72,6 +72,7 @@ help:
 	@echo 'make vmtest     boot a stock Debian kernel under qemu and run tests/vm/cases'
 	@echo 'make static     build/vigil-static'
 	@echo 'make bench      exec-throughput benchmark, with vs without the agent'
+	@echo 'make fuzz       replay fuzz regressions, then fuzz the policy loader (FUZZ_SECONDS=$(FUZZ_SECONDS))'
 	@echo 'make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make install    install vigil into $$(PREFIX)/sbin (PREFIX=$(PREFIX))'
 	@echo 'V=1 shows commands; WERROR=1 (or CI=true) turns warnings into errors'
@@ -91,7 +92,7 @@ deps:
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
 
-$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c bpf/%.h $(wildcard bpf/lib/*.h) vmlinux/$(ARCH)/vmlinux.h
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h bpf/lib/*.h) vmlinux/$(ARCH)/vmlinux.h
 	$(msg) BPF $@
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -148,6 +149,48 @@ test: deps
 bench: deps $(BUILD)/vigil
 	$(Q)tests/bench/exec_bench.sh
 	$(Q)MICRO_NO_MAKE=1 tests/bench/micro.sh
+
+# Fuzzing: libFuzzer (clang 14's, from libclang-rt-14-dev) on the policy
+# loader.  Inputs that once crashed it are replayed first; then it fuzzes for
+# FUZZ_SECONDS from a scratch copy of the seed corpus, so the corpus in the
+# repository is never grown by a run.  A crash input lands in
+# $(BUILD)/fuzz/crash-*; it belongs in tests/fuzz/regressions/policy/.
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS  := -g -O1 -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined -std=gnu11 -D_GNU_SOURCE -iquote agent -iquote bpf
+FUZZ_SRCS    := tests/fuzz/fuzz_policy.c agent/policy.c agent/selector.c
+FUZZ_REGRESS := $(filter-out %/README.md,$(wildcard tests/fuzz/regressions/policy/*))
+
+$(BUILD)/fuzz/fuzz_policy: $(FUZZ_SRCS) agent/policy.h agent/selector.h
+	$(msg) FUZZ-CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRCS) -lyaml
+
+fuzz: deps $(BUILD)/fuzz/fuzz_policy
+	$(Q)set -e; f=$(BUILD)/fuzz/fuzz_policy; \
+	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1; \
+	if [ -n "$(FUZZ_REGRESS)" ]; then \
+		echo "fuzz: replaying $(words $(FUZZ_REGRESS)) regression input(s)"; \
+		$$f $(FUZZ_REGRESS) >$(BUILD)/fuzz/regressions.log 2>&1 || { \
+			tail -n 60 $(BUILD)/fuzz/regressions.log; \
+			echo "fuzz: a regression input in tests/fuzz/regressions/policy/ fails again" \
+				"(log: $(BUILD)/fuzz/regressions.log)" >&2; exit 1; }; \
+	fi; \
+	rm -rf $(BUILD)/fuzz/corpus; mkdir -p $(BUILD)/fuzz/corpus; \
+	cp tests/fuzz/corpus/policy/* policies/*.yaml $(BUILD)/fuzz/corpus/; \
+	echo "fuzz: fuzzing the policy loader for $(FUZZ_SECONDS)s (log: $(BUILD)/fuzz/fuzz.log)"; \
+	rm -f $(BUILD)/fuzz/crash-*; \
+	if ! $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix=$(BUILD)/fuzz/crash- -print_final_stats=1 \
+		$(BUILD)/fuzz/corpus >$(BUILD)/fuzz/fuzz.log 2>&1; then \
+		tail -n 60 $(BUILD)/fuzz/fuzz.log; \
+		echo "fuzz: the policy loader failed; input: $$(ls $(BUILD)/fuzz/crash-* 2>/dev/null | tr '\n' ' ')" >&2; \
+		echo "fuzz: replay it with $$f FILE, fix the loader, and add the file, named after" \
+			"what it broke, to tests/fuzz/regressions/policy/" >&2; \
+		exit 1; \
+	fi; \
+	grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units)' $(BUILD)/fuzz/fuzz.log | tail -n 2; \
+	echo "fuzz: no crash in $(FUZZ_SECONDS)s"
 
 run: deps $(BUILD)/vigil
 	$(BUILD)/vigil run

@@ -99,6 +99,8 @@ static int on_sample(void *ctx, void *data, size_t len)
 
 	if (enrich_event(&a->en, data, len, &v) != 0)
 		return 0;	/* internal record, or malformed (counted in en.malformed) */
+	if (a->policy_on)
+		sigpolicy_event(&a->sp, &v);
 	telemetry_event(&a->tele, &v);
 	if (event_matches(&a->o.filter, &v)) {
 		a->emitted++;
@@ -143,8 +145,18 @@ static void on_signal(evutil_socket_t fd, short what, void *arg)
 	struct vigil_agent *a = arg;
 	struct signalfd_siginfo si;
 
-	if (read(a->sigfd, &si, sizeof(si)) == sizeof(si))
-		a->stop_signal = si.ssi_signo;
+	if (read(a->sigfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		/* Events judged by the old set come first, then the new set is read. */
+		drain(a);
+		if (a->o.sink.reopen)
+			a->o.sink.reopen(a->o.sink.ctx);
+		if (a->policy_on)
+			reloader_run(&a->rl, "sighup");
+		return;
+	}
+	a->stop_signal = si.ssi_signo;
 	event_base_loopbreak(a->base);
 }
 
@@ -256,16 +268,25 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		struct vigil_probe lsm;
 
 		lo.exec_path_lsm = features_probe_lsm(&lsm);
+		lo.signal_policy = o->policies;
+		lo.signal_lsm = lo.exec_path_lsm;
 		err = vigil_bpf_load(&a->bpf, &lo, why, whylen);
 		if (err && lo.exec_path_lsm) {
 			snprintf(a->hooks, sizeof(a->hooks),
-				 "exec paths: dentry walk (lsm.s/bprm_check_security failed: %s)", why);
-			lo.exec_path_lsm = false;
+				 "exec paths: dentry walk; signal deny: audit/kill-sender only "
+				 "(BPF LSM programs failed: %s)", why);
+			lo.exec_path_lsm = lo.signal_lsm = false;
 			err = vigil_bpf_load(&a->bpf, &lo, why, whylen);
 		} else if (!err) {
 			snprintf(a->hooks, sizeof(a->hooks), "exec paths: %s",
 				 lo.exec_path_lsm ? "bpf_d_path in lsm.s/bprm_check_security" :
 				 "dentry walk (BPF LSM out)");
+			if (o->policies)
+				snprintf(a->hooks + strlen(a->hooks), sizeof(a->hooks) - strlen(a->hooks),
+					 "; signal deny: %s",
+					 lo.signal_lsm ? "EPERM from lsm/task_kill" :
+					 "audit/kill-sender only (BPF LSM out: "
+					 "a signal cannot be stopped after the fact)");
 		}
 	}
 	if (err)
@@ -275,6 +296,13 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 	if (err) {
 		snprintf(why, whylen, "seeding the process table (iter/task): %s", strerror(-err));
 		goto fail;
+	}
+	if (o->policies) {
+		err = sigpolicy_init(&a->sp, &a->bpf, &a->en, &a->metrics, &o->guard, a->cg_mount,
+				     why, whylen);
+		if (err)
+			goto fail;
+		a->policy_on = true;
 	}
 	a->rb = ring_buffer__new(vigil_bpf_ringbuf_fd(&a->bpf), on_sample, a, NULL);
 	if (!a->rb) {
@@ -309,9 +337,12 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 	 */
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	if (o->policies || o->sink.reopen)
+		sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	a->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	a->base = event_base_new();
@@ -354,6 +385,19 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		if (err)
 			goto fail;
 		a->http_on = true;
+	}
+	if (a->policy_on) {
+		err = reloader_init(&a->rl, a->base, o->policy_dir ? o->policy_dir :
+				    VIGIL_POLICY_DIR_DEFAULT, o->policy_required, &a->sp, &a->metrics,
+				    o->sink.policy_reload, o->sink.ctx, why, whylen);
+		if (err)
+			goto fail;
+		if (reloader_run(&a->rl, "start") && o->policy_required) {
+			err = -EINVAL;
+			snprintf(why, whylen, "policy_required is set and the policies in %s did not load",
+				 a->rl.dir);
+			goto fail;
+		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &a->last_turn);
 	a->ready = true;
@@ -409,6 +453,11 @@ void agent_close(struct vigil_agent *a)
 	if (a->http_on)
 		prometheus_stop(&a->prom);
 	a->http_on = false;
+	if (a->policy_on) {
+		reloader_free(&a->rl);
+		sigpolicy_free(&a->sp);
+	}
+	a->policy_on = false;
 	struct event **evs[] = { &a->ev_rb, &a->ev_sig, &a->ev_tick, &a->ev_drain, &a->ev_dur };
 
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {

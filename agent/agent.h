@@ -17,6 +17,8 @@
 #include "loader.h"
 #include "metrics.h"
 #include "prometheus.h"
+#include "reload.h"
+#include "sigpolicy.h"
 #include "telemetry.h"
 
 struct event_base;
@@ -28,6 +30,10 @@ struct vigil_sink {
 	void (*lost)(void *ctx, uint64_t time_ns, const uint64_t delta[VIGIL_EV__MAX],
 		     const uint64_t total[VIGIL_EV__MAX]);
 	void (*flush)(void *ctx);
+	/* A policy load attempt (optional). */
+	void (*policy_reload)(void *ctx, const struct vigil_reload_info *r);
+	/* SIGHUP: reopen the output file (optional). */
+	void (*reopen)(void *ctx);
 	void *ctx;
 };
 
@@ -43,6 +49,10 @@ struct vigil_agent_opts {
 	bool bpf_stats;			/* enable kernel BPF run-time statistics */
 	unsigned metrics_max_containers;
 	const uint64_t *output_errors;	/* the sink's failed writes, exported as losses */
+	bool policies;			/* run the policy engines (vigil run) */
+	const char *policy_dir;
+	bool policy_required;
+	struct sig_guard guard;		/* built-in signal rules */
 };
 
 struct vigil_agent {
@@ -67,7 +77,10 @@ struct vigil_agent {
 	uint64_t emitted;		/* passed the filter, handed to the sink */
 	uint64_t lost[VIGIL_EV__MAX];	/* last totals read from the BPF counters */
 	int stop_signal;		/* the signal that ended the loop, or 0 */
-	char hooks[256];		/* which optional hooks are in use, and why */
+	char hooks[512];		/* which optional hooks are in use, and why */
+	bool policy_on;
+	struct vigil_sigpolicy sp;
+	struct vigil_reloader rl;
 };
 
 /* Choose the hierarchy cgroup ids are read from. 0 or -ENOENT (why filled). */

@@ -47,7 +47,12 @@ const char vigil_default_config_yaml[] =
 	"output_keep: 5                # rotated files kept: output.1 .. output.N; 1 .. 1000\n"
 	"metrics_addr: \"127.0.0.1:9867\" # /metrics, /healthz, /readyz; \"off\" = no HTTP server\n"
 	"bpf_stats: false              # kernel run-time stats per BPF program (vigil_bpf_program_*)\n"
-	"metrics_max_containers: 256   # containers with their own metric series; more share \"_overflow\"\n";
+	"metrics_max_containers: 256   # containers with their own metric series; more share \"_overflow\"\n"
+	"policy_dir: /etc/vigil/policies.d # policy documents (*.yaml, *.yml); reloaded on change and SIGHUP\n"
+	"policy_required: false        # true: refuse to start without a valid, non-empty policy dir\n"
+	"signal_guard:                 # built-in signal rules\n"
+	"  container_escape: off       # enum: off | audit | deny | kill-sender; containers signalling outside their own container\n"
+	"  protect_self: false         # deny SIGKILL/SIGSTOP to vigil itself from anyone but pid 1\n";
 
 #define RINGBUF_MIN		4096u
 #define RINGBUF_MAX		(1u << 30)
@@ -78,6 +83,10 @@ void config_defaults(struct vigil_config *cfg)
 	strcpy(cfg->metrics_addr, VIGIL_METRICS_DEFAULT_ADDR);
 	cfg->bpf_stats = false;
 	cfg->metrics_max_containers = 256;
+	strcpy(cfg->policy_dir, VIGIL_POLICY_DIR_DEFAULT);
+	cfg->policy_required = false;
+	cfg->guard_container_escape = 0;
+	cfg->guard_protect_self = false;
 }
 
 struct ctx {
@@ -583,8 +592,91 @@ static int parse_cgroup_hierarchy(struct ctx *c, const struct field *f, const ch
 		    show(ev->data.scalar.value, ev->data.scalar.length, shown, sizeof(shown)));
 }
 
+static int parse_policy_dir(struct ctx *c, const struct field *f, const char *path,
+			    const yaml_mark_t *key_mark)
+{
+	char buf[sizeof(c->cfg->policy_dir)];
+	const char *s;
+	int err;
+
+	err = parse_string(c, path, key_mark, buf, sizeof(buf), &s);
+	if (err)
+		return err;
+	if (!*s)
+		return fail(c, scalar_is_null(&c->ev) ? key_mark : &c->ev.start_mark,
+			    "'%s' must not be empty", path);
+	strcpy(c->cfg->policy_dir, buf);
+	return 0;
+}
+
+static int parse_policy_required(struct ctx *c, const struct field *f, const char *path,
+				 const yaml_mark_t *key_mark)
+{
+	return parse_bool(c, path, key_mark, &c->cfg->policy_required);
+}
+
+static int parse_guard_escape(struct ctx *c, const struct field *f, const char *path,
+			      const yaml_mark_t *key_mark)
+{
+	/* Index = enum sig_action (policy.h); 0 = off. */
+	static const char *const names[] = { "off", "audit", "deny", "kill-sender" };
+	const yaml_event_t *ev = &c->ev;
+	char shown[64];
+	int err;
+
+	err = expect_scalar(c, path, "one of off, audit, deny, kill-sender", key_mark, false);
+	if (err)
+		return err;
+	for (int i = 0; i < 4; i++) {
+		if (scalar_is(ev, names[i])) {
+			c->cfg->guard_container_escape = i;
+			return 0;
+		}
+	}
+	/* YAML 1.1 readers see `off` as false; accept what they would write for it. */
+	if (scalar_is(ev, "false") || scalar_is(ev, "no")) {
+		c->cfg->guard_container_escape = 0;
+		return 0;
+	}
+	return fail(c, &ev->start_mark,
+		    "'%s' must be one of off, audit, deny, kill-sender; got '%s'", path,
+		    show(ev->data.scalar.value, ev->data.scalar.length, shown, sizeof(shown)));
+}
+
+static int parse_guard_self(struct ctx *c, const struct field *f, const char *path,
+			    const yaml_mark_t *key_mark)
+{
+	return parse_bool(c, path, key_mark, &c->cfg->guard_protect_self);
+}
+
 static int parse_mapping(struct ctx *c, const struct field *fields, size_t nfields,
 			 const char *path);
+
+static const struct field guard_fields[] = {
+	{ "container_escape", parse_guard_escape, 0 },
+	{ "protect_self", parse_guard_self, 0 },
+};
+
+static int parse_submapping(struct ctx *c, const char *path, const yaml_mark_t *key_mark,
+			    const struct field *fields, size_t nfields, const char *what)
+{
+	if (c->ev.type == YAML_ALIAS_EVENT)
+		return fail(c, &c->ev.start_mark,
+			    "'%s': aliases are not supported in the config", path);
+	if (c->ev.type == YAML_SCALAR_EVENT && scalar_is_null(&c->ev))
+		return fail(c, key_mark, "'%s' has no value (expected a mapping of %s)", path, what);
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return fail(c, &c->ev.start_mark, "'%s' must be a mapping of %s, found %s",
+			    path, what, node_kind(&c->ev));
+	return parse_mapping(c, fields, nfields, path);
+}
+
+static int parse_signal_guard(struct ctx *c, const struct field *f, const char *path,
+			      const yaml_mark_t *key_mark)
+{
+	return parse_submapping(c, path, key_mark, guard_fields,
+				sizeof(guard_fields) / sizeof(guard_fields[0]), "built-in rules");
+}
 
 static const struct field observe_fields[] = {
 	{ "fork", parse_observe_flag, VIGIL_OBS(VIGIL_EV_FORK) },
@@ -597,19 +689,9 @@ static const struct field observe_fields[] = {
 static int parse_observe(struct ctx *c, const struct field *f, const char *path,
 			 const yaml_mark_t *key_mark)
 {
-	if (c->ev.type == YAML_ALIAS_EVENT)
-		return fail(c, &c->ev.start_mark,
-			    "'%s': aliases are not supported in the config", path);
-	if (c->ev.type == YAML_SCALAR_EVENT && scalar_is_null(&c->ev))
-		return fail(c, key_mark,
-			    "'%s' has no value (expected a mapping of event types to booleans)",
-			    path);
-	if (c->ev.type != YAML_MAPPING_START_EVENT)
-		return fail(c, &c->ev.start_mark,
-			    "'%s' must be a mapping of event types to booleans, found %s",
-			    path, node_kind(&c->ev));
-	return parse_mapping(c, observe_fields,
-			     sizeof(observe_fields) / sizeof(observe_fields[0]), path);
+	return parse_submapping(c, path, key_mark, observe_fields,
+				sizeof(observe_fields) / sizeof(observe_fields[0]),
+				"event types to booleans");
 }
 
 static const struct field top_fields[] = {
@@ -624,6 +706,9 @@ static const struct field top_fields[] = {
 	{ "metrics_addr", parse_metrics_addr, 0 },
 	{ "bpf_stats", parse_bpf_stats, 0 },
 	{ "metrics_max_containers", parse_max_containers, 0 },
+	{ "policy_dir", parse_policy_dir, 0 },
+	{ "policy_required", parse_policy_required, 0 },
+	{ "signal_guard", parse_signal_guard, 0 },
 };
 
 #define MAX_FIELDS 32	/* parse_mapping() tracks duplicates in a fixed array and a bitmask */

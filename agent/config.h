@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy.h"
+
 struct vigil_config {
 	char node_name[256];		/* "" = use the host name */
 	char output[PATH_MAX];		/* "-" = stdout, else a file path (appended to) */
@@ -24,6 +26,11 @@ struct vigil_config {
 	char metrics_addr[64];		/* HOST:PORT of /metrics, /healthz, /readyz; "off" = none */
 	bool bpf_stats;			/* kernel BPF run-time stats (small cost per program run) */
 	uint32_t metrics_max_containers;	/* per-container metric cap before the overflow series */
+	char policy_dir[PATH_MAX];	/* where policy documents live */
+	bool policy_required;		/* a missing/empty/unloadable policy dir is fatal */
+	/* Built-in signal rules: 0 = off, else enum sig_action (policy.h). */
+	int guard_container_escape;
+	bool guard_protect_self;
 };
 
 struct vigil_config_error {

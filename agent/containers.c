@@ -57,6 +57,8 @@ static int insert(struct vigil_ctr_cache *c, struct vigil_ctr *e)
 		free(e);
 		return -ENOMEM;
 	}
+	if (c->on_new)
+		c->on_new(c->on_new_ctx, e);
 	return 0;
 }
 
@@ -73,7 +75,11 @@ int ctr_cache_learn(struct vigil_ctr_cache *c, uint64_t cgroup_id, const char *p
 
 void ctr_cache_forget(struct vigil_ctr_cache *c, uint64_t cgroup_id)
 {
-	free(idmap_del(&c->map, cgroup_id));
+	struct vigil_ctr *e = idmap_del(&c->map, cgroup_id);
+
+	if (e && c->on_gone)
+		c->on_gone(c->on_new_ctx, e);
+	free(e);
 }
 
 const struct vigil_ctr *ctr_lookup(struct vigil_ctr_cache *c, uint64_t cgroup_id)
@@ -126,6 +132,26 @@ void ctr_root_path(const struct vigil_ctr *c, char *buf, size_t len)
 
 	snprintf(buf, len, "%.*s", (int)(end ? end - c->cgroup : (ptrdiff_t)strlen(c->cgroup)),
 		 c->cgroup);
+}
+
+struct each_ctx {
+	void (*fn)(void *ctx, const struct vigil_ctr *e);
+	void *ctx;
+};
+
+static void each_one(uint64_t key, void *val, void *ctx)
+{
+	struct each_ctx *x = ctx;
+
+	x->fn(x->ctx, val);
+}
+
+void ctr_cache_each(const struct vigil_ctr_cache *c,
+		    void (*fn)(void *ctx, const struct vigil_ctr *e), void *ctx)
+{
+	struct each_ctx x = { fn, ctx };
+
+	idmap_each(&c->map, each_one, &x);
 }
 
 static void count_one(uint64_t key, void *val, void *ctx)

@@ -24,6 +24,11 @@ struct vigil_ctr_cache {
 	struct vigil_ctr unknown;	/* returned for ids that cannot be resolved */
 	uint64_t misses;	/* resolutions attempted */
 	uint64_t failures;	/* resolutions that failed */
+	/* Called once for every cgroup that enters the cache (learnt or resolved). */
+	void (*on_new)(void *ctx, const struct vigil_ctr *c);
+	/* Called when a cgroup is removed (rmdir), before its entry is freed. */
+	void (*on_gone)(void *ctx, const struct vigil_ctr *c);
+	void *on_new_ctx;	/* for both */
 };
 
 int ctr_cache_init(struct vigil_ctr_cache *c, const char *mount);
@@ -41,6 +46,9 @@ void ctr_cache_forget(struct vigil_ctr_cache *c, uint64_t cgroup_id);
 bool ctr_is_root(const struct vigil_ctr *c);
 /* The container's root cgroup path (c's path cut after the id's segment). */
 void ctr_root_path(const struct vigil_ctr *c, char *buf, size_t len);
+/* Call fn for every cached cgroup. */
+void ctr_cache_each(const struct vigil_ctr_cache *c,
+		    void (*fn)(void *ctx, const struct vigil_ctr *e), void *ctx);
 /* Number of containers whose root cgroup is cached. */
 unsigned long ctr_cache_containers(const struct vigil_ctr_cache *c);
 

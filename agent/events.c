@@ -54,6 +54,8 @@ const char *signal_result_name(int32_t result)
 		"delivered", "ignored", "already_pending", "overflow_fail", "lose_info",
 	};
 
+	if (result == VIGIL_SIG_DENIED)
+		return "denied";
 	return result >= 0 && result < (int32_t)(sizeof(names) / sizeof(names[0])) ?
 	       names[result] : "unknown";
 }

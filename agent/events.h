@@ -22,6 +22,18 @@ struct vigil_subject {
 	const struct vigil_ctr *ctr;
 };
 
+/* A signal policy rule's verdict on a signal event, in names. */
+struct vigil_verdict {
+	const char *policy;	/* metadata.name, or "builtin" */
+	const char *rule;	/* the rule's name */
+	const char *action;	/* as configured: "audit", "deny", "kill-sender" */
+	const char *effect;	/* what was done: "audit", "deny", "kill-sender" */
+	uint32_t generation;	/* policy generation that judged it */
+	bool denied;		/* kill(2) failed with EPERM */
+	bool sender_killed;	/* SIGKILL was queued to the sender */
+	bool kill_failed;	/* the rule said kill-sender, but bpf_send_signal() failed */
+};
+
 struct vigil_event_view {
 	uint32_t type;		/* enum vigil_event_type */
 	uint64_t time_ns;	/* CLOCK_REALTIME ns */
@@ -33,6 +45,7 @@ struct vigil_event_view {
 	 */
 	struct vigil_subject subject;
 	struct vigil_subject other;
+	const struct vigil_verdict *verdict;	/* signal: set when a policy rule matched */
 };
 
 struct vigil_enricher {

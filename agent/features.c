@@ -577,10 +577,15 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 	if (f->lsm.ok) {
 		m->mode = "lsm";
 		set_why(m->why, sizeof(m->why), "lsm/task_kill denies a forbidden signal with EPERM");
+	} else if (trace_ok && f->send_signal.ok) {
+		m->mode = "audit+kill-sender";
+		set_why(m->why, sizeof(m->why), "%s; a signal cannot be stopped after the fact, so "
+			"deny degrades to audit (tp_btf/signal_generate reports it), plus SIGKILL to "
+			"the sender where a rule's fallback is kill-sender", lsm_why);
 	} else if (trace_ok) {
-		m->mode = "observe-only";
-		set_why(m->why, sizeof(m->why), "%s; tp_btf/signal_generate can report signals "
-			"but not deny them", lsm_why);
+		m->mode = "audit-only";
+		set_why(m->why, sizeof(m->why), "%s; tp_btf/signal_generate reports signals, and "
+			"bpf_send_signal does not work for kill-sender: %s", lsm_why, f->send_signal.why);
 	} else {
 		m->mode = "unavailable";
 		set_why(m->why, sizeof(m->why), "%s; %s", lsm_why, trace_why);

@@ -72,8 +72,13 @@ int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
 	bpf_program__set_autoload(skel->progs.vigil_fork, !!(o->observe & VIGIL_OBS(VIGIL_EV_FORK)));
 	bpf_program__set_autoload(skel->progs.vigil_exec, !!(o->observe & VIGIL_OBS(VIGIL_EV_EXEC)));
 	bpf_program__set_autoload(skel->progs.vigil_exit, !!(o->observe & VIGIL_OBS(VIGIL_EV_EXIT)));
+	skel->rodata->vigil_emit_signal_generate =
+		!!(o->observe & VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE));
 	bpf_program__set_autoload(skel->progs.vigil_signal_generate,
-				  !!(o->observe & VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE)));
+				  o->signal_policy ||
+				  (o->observe & VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE)));
+	skel->rodata->vigil_sig_lsm = o->signal_policy && o->signal_lsm;
+	bpf_program__set_autoload(skel->progs.vigil_task_kill, o->signal_policy && o->signal_lsm);
 	bpf_program__set_autoload(skel->progs.vigil_signal_deliver,
 				  !!(o->observe & VIGIL_OBS(VIGIL_EV_SIGNAL_DELIVER)));
 
@@ -89,6 +94,7 @@ int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
 	}
 	b->skel = skel;
 	b->exec_path_lsm = o->exec_path_lsm;
+	b->signal_lsm = o->signal_policy && o->signal_lsm;
 	return 0;
 fail:
 	trace_bpf__destroy(skel);

@@ -21,12 +21,15 @@ struct vigil_loader_opts {
 	uint32_t cg_hierarchy_id;	/* of cg_source's hierarchy; 0 for v2 */
 	uint64_t wakeup_bytes;		/* see vigil_wakeup_bytes in bpf/lib/ringbuf.h */
 	bool exec_path_lsm;		/* resolve exec paths in lsm.s/bprm_check_security */
+	bool signal_policy;		/* judge signals (signal_generate loads even if not observed) */
+	bool signal_lsm;		/* and deny them in lsm/task_kill */
 };
 
 struct vigil_bpf {
 	struct trace_bpf *skel;
 	int ncpus;
 	bool exec_path_lsm;	/* the LSM path hook is loaded and attached */
+	bool signal_lsm;	/* lsm/task_kill is loaded and attached */
 };
 
 int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,

@@ -25,6 +25,7 @@
 #include "features.h"
 #include "jsonl.h"
 #include "output.h"
+#include "policy_cli.h"
 #include "prometheus.h"
 #include "table.h"
 
@@ -45,6 +46,7 @@ static const char main_usage[] =
 	"  run        run the agent (JSON lines; built-in default config)\n"
 	"  trace      live tracing of exec/exit/fork/signal events\n"
 	"  features   what this kernel supports, and the mode each module runs in\n"
+	"  policy     check policy documents (`vigil policy check DIR`)\n"
 	"  version    print the version\n"
 	"\n"
 	"Run `vigil COMMAND --help` for a command's options.\n"
@@ -92,6 +94,8 @@ static const char run_usage[] =
 	"\n"
 	"Options:\n"
 	"  -c, --config FILE         YAML config (see docs/CONFIG.md)\n"
+	"  -P, --policy-dir DIR      policy documents (default " VIGIL_POLICY_DIR_DEFAULT ";\n"
+	"                            see policies/README.md); reloaded on change\n"
 	"  -o, --output FILE|-       where JSON lines go (overrides the config)\n"
 	"      --output-max-bytes N  rotate the output file past N bytes (KiB/MiB/GiB)\n"
 	"      --output-keep N       rotated files to keep (default 5)\n"
@@ -105,8 +109,14 @@ static const char run_usage[] =
 	"  -v, --verbose             show libbpf's messages\n"
 	"  -h, --help                this help\n"
 	"\n"
+	"SIGHUP reloads the policy directory and reopens (or rotates) the output\n"
+	"file.  A policy set with any error is refused whole; the previous set\n"
+	"stays active and a policy_reload event says why.\n"
+	"\n"
 	"Examples:\n"
 	"  sudo vigil run\n"
+	"  sudo vigil run --policy-dir ./policies\n"
+	"  sudo kill -HUP $(pidof vigil)             # reload policies now\n"
 	"  sudo vigil run --config /etc/vigil/vigil.yaml\n"
 	"  sudo vigil run --output /var/log/vigil/events.jsonl --output-max-bytes 100MiB\n"
 	"  sudo vigil run --metrics-addr 0.0.0.0:9867 --bpf-stats\n"
@@ -251,6 +261,47 @@ static void print_lost_line(const uint64_t n[VIGIL_EV__MAX], const char *what)
 		if (n[t])
 			fprintf(stderr, " %s=%llu", event_type_name(t), (unsigned long long)n[t]);
 	fputs("; a larger --ringbuf-bytes helps\n", stderr);
+}
+
+/* `vigil run`: every policy load attempt, as an event and on stderr. */
+static void sink_policy_reload(void *ctx, const struct vigil_reload_info *r)
+{
+	struct cli_sink *s = ctx;
+	char line[PATH_MAX + 512];
+	size_t shown = 0;
+
+	jsonl_write_reload(&s->jsonl, r);
+	jsonl_flush(&s->jsonl);
+	if (r->ok) {
+		fprintf(stderr, "vigil: policies (%s): generation %u active: %zu documents, %zu rules "
+			"from %s%s%s\n", r->trigger, r->generation, r->documents, r->rules, r->dir,
+			strcmp(r->dir_state, "ok") ? " - " : "",
+			strcmp(r->dir_state, "ok") ? r->dir_state : "");
+	} else {
+		fprintf(stderr, "vigil: policies (%s): refused; generation %u stays active\n",
+			r->trigger, r->generation);
+	}
+	for (size_t i = 0; r->diags && i < r->diags->n; i++) {
+		if (++shown > 20) {
+			fprintf(stderr, "  ... and %zu more (see the policy_reload event)\n",
+				r->diags->n - 20);
+			break;
+		}
+		policy_diag_format(&r->diags->v[i], line, sizeof(line));
+		fprintf(stderr, "  %s\n", line);
+	}
+	if (r->error)
+		fprintf(stderr, "  %s\n", r->error);
+}
+
+static void sink_reopen(void *ctx)
+{
+	struct cli_sink *s = ctx;
+	int err;
+
+	if (s->jsonl.output && (err = output_reopen(s->jsonl.output)) < 0)
+		fprintf(stderr, "vigil: SIGHUP: reopening %s: %s; writing on to the old file\n",
+			s->jsonl.output->path, strerror(-err));
 }
 
 /* `vigil run`: report losses as they happen, as events and on stderr. */
@@ -426,6 +477,7 @@ static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "policy-dir", required_argument, NULL, 'P' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "ringbuf-bytes", required_argument, NULL, OPT_RINGBUF },
 		{ "output-max-bytes", required_argument, NULL, OPT_MAXBYTES },
@@ -437,7 +489,7 @@ static int cmd_run(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *config_path = NULL, *output = NULL, *metrics_addr = NULL;
+	const char *config_path = NULL, *output = NULL, *metrics_addr = NULL, *policy_dir = NULL;
 	long long max_bytes = -1, keep = -1;
 	bool bpf_stats = false;
 	struct vigil_config cfg;
@@ -449,10 +501,15 @@ static int cmd_run(int argc, char **argv)
 	struct vigil_output out;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "c:o:m:vh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:o:m:P:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			config_path = optarg;
+			break;
+		case 'P':
+			if (!*optarg)
+				die_usage(run_usage, "--policy-dir wants a directory");
+			policy_dir = optarg;
 			break;
 		case 'o':
 			output = optarg;
@@ -524,6 +581,8 @@ static int cmd_run(int argc, char **argv)
 		cfg.output_max_bytes = max_bytes;
 	if (keep > 0)
 		cfg.output_keep = keep;
+	if (policy_dir)
+		snprintf(cfg.policy_dir, sizeof(cfg.policy_dir), "%s", policy_dir);
 
 	require_bpf_env();
 	/* Opened before anything loads, so a bad path fails at once, clearly. */
@@ -542,7 +601,13 @@ static int cmd_run(int argc, char **argv)
 	o.cgroup_hierarchy = cfg.cgroup_hierarchy;
 	o.loss_interval_ms = cfg.loss_report_interval_ms;
 	o.sink = (struct vigil_sink){ .event = sink_event, .lost = sink_lost_live,
-				      .flush = sink_flush, .ctx = &sink };
+				      .flush = sink_flush, .policy_reload = sink_policy_reload,
+				      .reopen = sink_reopen, .ctx = &sink };
+	o.policies = true;
+	o.policy_dir = cfg.policy_dir;
+	o.policy_required = cfg.policy_required;
+	o.guard.container_escape = cfg.guard_container_escape;
+	o.guard.protect_self = cfg.guard_protect_self;
 	o.metrics_addr = cfg.metrics_addr;
 	o.bpf_stats = cfg.bpf_stats;
 	o.metrics_max_containers = cfg.metrics_max_containers;
@@ -628,6 +693,7 @@ int main(int argc, char **argv)
 		{ "trace", cmd_trace },
 		{ "features", cmd_features },
 		{ "version", cmd_version },
+		{ "policy", policy_main },
 	};
 
 	libbpf_set_print(libbpf_log);

@@ -4,8 +4,11 @@
  *
  * Only tp_btf tracepoints and a task iterator: both kernels this project
  * targets (the 6.18 dev host without kprobes/trampolines, and stock 6.1)
- * have them.  This file observes; it never denies or kills.  Unused
- * programs are switched off by the agent (autoload), not by runtime checks.
+ * have them.  It observes, and carries out the signal policy
+ * (lib/sigjudge.h): lsm/task_kill denies where BPF LSM works, and
+ * signal_generate reports every judged signal and kills senders where a
+ * rule says so.  Unused programs are switched off by the agent (autoload),
+ * not by runtime checks.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -15,6 +18,7 @@
 #include "trace.h"
 #include "lib/ringbuf.h"
 #include "lib/task.h"
+#include "lib/sigjudge.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -38,6 +42,7 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 	/* New threads are not new processes. */
 	if (BPF_CORE_READ(child, pid) != BPF_CORE_READ(child, tgid))
 		return 0;
+	vigil_sig_cls_inherit(BPF_CORE_READ(parent, tgid), BPF_CORE_READ(child, tgid));
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_FORK);
 	if (!e)
 		return 0;
@@ -108,6 +113,8 @@ int BPF_PROG(vigil_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	struct file *file;
 	int len;
 
+	/* The new image's masks are the agent's to compute, from this event. */
+	vigil_sig_cls_drop(BPF_CORE_READ(p, tgid));
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_EXEC);
 	if (!e)
 		return 0;
@@ -166,6 +173,7 @@ int BPF_PROG(vigil_exit, struct task_struct *p)
 	/* Report the process, not each thread: only the last thread to exit. */
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
+	vigil_sig_cls_drop(BPF_CORE_READ(p, tgid));
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_EXIT);
 	if (!e)
 		return 0;
@@ -181,31 +189,95 @@ int BPF_PROG(vigil_exit, struct task_struct *p)
 	return 0;
 }
 
-SEC("tp_btf/signal_generate")
-int BPF_PROG(vigil_signal_generate, int sig, struct kernel_siginfo *info,
-	     struct task_struct *task, int group, int result)
+/* Emit signal events that no rule judged (the `observe` config). */
+const volatile bool vigil_emit_signal_generate = true;
+
+/* The kernel's SI_FROMUSER(): only these reach the LSM hook, and only for
+ * these is `current` the sender. */
+static __always_inline bool from_user(struct kernel_siginfo *info, s32 *code)
+{
+	if ((unsigned long)info == SEND_SIG_NOINFO_PTR) {
+		*code = SI_USER_CODE;
+		return true;
+	}
+	if ((unsigned long)info == SEND_SIG_PRIV_PTR) {
+		*code = SI_KERNEL_CODE;
+		return false;
+	}
+	*code = BPF_CORE_READ(info, si_code);
+	return *code <= 0;
+}
+
+static __always_inline void emit_signal(struct task_struct *target, int sig, s32 code,
+					int group, int result,
+					const struct vigil_sig_verdict *v, u8 outcome)
 {
 	struct vigil_signal_event *e;
 
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_SIGNAL_GENERATE);
 	if (!e)
-		return 0;
+		return;
 	fill_hdr(&e->hdr, VIGIL_EV_SIGNAL_GENERATE);
 	vigil_fill_task(&e->sender, bpf_get_current_task_btf());
-	vigil_fill_task(&e->target, task);
+	vigil_fill_task(&e->target, target);
 	e->sig = sig;
-	if ((unsigned long)info == SEND_SIG_NOINFO_PTR)
-		e->si_code = SI_USER_CODE;
-	else if ((unsigned long)info == SEND_SIG_PRIV_PTR)
-		e->si_code = SI_KERNEL_CODE;
-	else
-		e->si_code = BPF_CORE_READ(info, si_code);
+	e->si_code = code;
 	e->result = result;
 	e->group = group;
 	e->handler = 0;
+	e->policy_gen = v->gen;
+	e->policy_rule = v->rule;
+	e->policy_action = v->action;
+	e->policy_outcome = outcome;
 	e->_pad = 0;
 	vigil_submit(e);
+}
+
+SEC("tp_btf/signal_generate")
+int BPF_PROG(vigil_signal_generate, int sig, struct kernel_siginfo *info,
+	     struct task_struct *task, int group, int result)
+{
+	struct vigil_sig_verdict v = { .rule = -1 };
+	u8 outcome = 0;
+	s32 code;
+
+	if (from_user(info, &code) &&
+	    vigil_sig_judge(bpf_get_current_task_btf(), task, sig, vigil_sig_lsm, &v)) {
+		/* With BPF LSM, kill-sender already fired in task_kill. */
+		if (!vigil_sig_lsm)
+			outcome = vigil_sig_enforce_sender(&v);
+	} else if (!vigil_emit_signal_generate) {
+		return 0;
+	}
+	emit_signal(task, sig, code, group, result, &v, outcome);
 	return 0;
+}
+
+/*
+ * Where BPF LSM works, kill(2), tkill(2), sigqueue(2) and pidfd_send_signal(2)
+ * are judged before the signal exists, so deny is a real EPERM.  Allowed
+ * signals are reported by signal_generate as usual; a denied one never
+ * gets there, so it is reported here, with result "denied".
+ */
+SEC("lsm/task_kill")
+int BPF_PROG(vigil_task_kill, struct task_struct *p, struct kernel_siginfo *info, int sig,
+	     const struct cred *cred, int ret)
+{
+	struct vigil_sig_verdict v = { .rule = -1 };
+	u8 outcome;
+	s32 code;
+
+	if (ret)
+		return ret;
+	if (!from_user(info, &code) || cred)
+		return 0;	/* kernel-internal, or USB async I/O on the sender's behalf */
+	if (!vigil_sig_judge(bpf_get_current_task_btf(), p, sig, true, &v))
+		return 0;
+	if (v.effect < VIGIL_SIG_ACT_DENY)
+		return 0;
+	outcome = VIGIL_SIG_OUT_DENIED | vigil_sig_enforce_sender(&v);
+	emit_signal(p, sig, code, 0, VIGIL_SIG_DENIED, &v, outcome);
+	return -1;	/* -EPERM */
 }
 
 SEC("tp_btf/signal_deliver")
@@ -255,12 +327,18 @@ static __always_inline int cgroup_event(struct cgroup *cgrp, const char *path, u
 SEC("tp_btf/cgroup_mkdir")
 int BPF_PROG(vigil_cgroup_mkdir, struct cgroup *cgrp, const char *path)
 {
+	if ((u32)BPF_CORE_READ(cgrp, root, hierarchy_id) == vigil_cg_hierarchy_id)
+		vigil_mark_ctr_root(cgrp);
 	return cgroup_event(cgrp, path, VIGIL_EV_CGROUP_MKDIR);
 }
 
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(vigil_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 {
+	u64 id = BPF_CORE_READ(cgrp, kn, id);
+
+	if ((u32)BPF_CORE_READ(cgrp, root, hierarchy_id) == vigil_cg_hierarchy_id)
+		bpf_map_delete_elem(&ctr_roots, &id);
 	return cgroup_event(cgrp, path, VIGIL_EV_CGROUP_RMDIR);
 }
 

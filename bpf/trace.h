@@ -121,8 +121,21 @@ struct vigil_signal_event {
 	s32 result;	/* generate: enum trace_sig_result; deliver: 0 */
 	u32 group;	/* generate: sent to the whole thread group */
 	u32 handler;	/* deliver: enum vigil_sig_handler */
-	u32 _pad;
+	/*
+	 * Signal policy (generate only): the generation and rule index whose
+	 * verdict applied, or policy_rule == -1 when no rule matched.
+	 */
+	u32 policy_gen;
+	s32 policy_rule;
+	u8 policy_action;	/* enum vigil_sig_act (bpf/sigtables.h) as configured */
+	u8 policy_outcome;	/* VIGIL_SIG_OUT_* */
+	u16 _pad;
 };
+
+/* vigil_signal_event.policy_outcome */
+#define VIGIL_SIG_OUT_DENIED (1u << 0)		/* the LSM hook returned -EPERM */
+#define VIGIL_SIG_OUT_SENDER_KILLED (1u << 1)	/* SIGKILL queued to the sender */
+#define VIGIL_SIG_OUT_KILL_FAILED (1u << 2)	/* bpf_send_signal() failed */
 
 struct vigil_cgroup_event {
 	struct vigil_event_hdr hdr;
@@ -145,6 +158,8 @@ enum vigil_sig_result {
 	VIGIL_SIG_ALREADY_PENDING = 2,
 	VIGIL_SIG_OVERFLOW_FAIL = 3,
 	VIGIL_SIG_LOSE_INFO = 4,
+	/* Not the kernel's: the signal policy made kill(2) fail with EPERM. */
+	VIGIL_SIG_DENIED = 100,
 };
 
 /*

@@ -7,6 +7,7 @@
  * process names itself.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -182,6 +183,21 @@ int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v)
 		put_process(w, v->other.proc);
 		put_container(w, v->other.ctr);
 		jsonw_object_end(w);
+		if (v->verdict) {
+			const struct vigil_verdict *p = v->verdict;
+
+			jsonw_object_begin(w, "policy");
+			jsonw_string(w, "name", p->policy);
+			jsonw_string(w, "rule", p->rule);
+			jsonw_string(w, "action", p->action);
+			jsonw_string(w, "effect", p->effect);
+			jsonw_bool(w, "denied", p->denied);
+			jsonw_bool(w, "sender_killed", p->sender_killed);
+			if (p->kill_failed)
+				jsonw_bool(w, "kill_failed", true);
+			jsonw_uint(w, "generation", p->generation);
+			jsonw_object_end(w);
+		}
 		break;
 	}
 	case VIGIL_EV_SIGNAL_DELIVER: {
@@ -193,6 +209,41 @@ int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v)
 		break;
 	}
 	}
+	return finish(j);
+}
+
+int jsonl_write_reload(struct vigil_jsonl *j, const struct vigil_reload_info *r)
+{
+	struct jsonw *w = &j->w;
+	char line[PATH_MAX + 512];
+
+	begin(j, r->time_ns, "policy_reload");
+	jsonw_string(w, "trigger", r->trigger);
+	jsonw_string(w, "result", r->ok ? "ok" : "error");
+	jsonw_string(w, "dir", r->dir);
+	jsonw_string(w, "dir_state", r->dir_state);
+	jsonw_uint(w, "generation", r->generation);
+	jsonw_uint(w, "documents", r->documents);
+	jsonw_uint(w, "rules", r->rules);
+	jsonw_uint(w, "files", r->files);
+	jsonw_array_begin(w, "errors");
+	for (size_t i = 0; r->diags && i < r->diags->n; i++) {
+		if (r->diags->v[i].warning)
+			continue;
+		policy_diag_format(&r->diags->v[i], line, sizeof(line));
+		jsonw_string(w, NULL, line);
+	}
+	if (r->error)
+		jsonw_string(w, NULL, r->error);
+	jsonw_array_end(w);
+	jsonw_array_begin(w, "warnings");
+	for (size_t i = 0; r->diags && i < r->diags->n; i++) {
+		if (!r->diags->v[i].warning)
+			continue;
+		policy_diag_format(&r->diags->v[i], line, sizeof(line));
+		jsonw_string(w, NULL, line);
+	}
+	jsonw_array_end(w);
 	return finish(j);
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "events.h"
+#include "reload.h"
 
 #include "jsonw.h"
 
@@ -32,6 +33,8 @@ void jsonl_init_output(struct vigil_jsonl *j, struct vigil_output *o, const char
 void jsonl_free(struct vigil_jsonl *j);
 int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v);
 /* {"type":"events_lost", "lost": {"total":N, "<type>":N...}} with per-type totals. */
+/* A policy_reload event: what a policy load attempt did. */
+int jsonl_write_reload(struct vigil_jsonl *j, const struct vigil_reload_info *r);
 int jsonl_write_lost(struct vigil_jsonl *j, uint64_t time_ns, const uint64_t lost[VIGIL_EV__MAX]);
 int jsonl_flush(struct vigil_jsonl *j);
 

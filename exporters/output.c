@@ -381,6 +381,30 @@ int output_write(struct vigil_output *o, const char *line, size_t len)
 	return err;
 }
 
+int output_reopen(struct vigil_output *o)
+{
+	struct stat st;
+	int err, fd;
+
+	if (o->fd < 0)
+		return -EBADF;
+	if (o->is_stdout)
+		return 0;
+	if (o->dirfd >= 0)
+		return output_rotate(o);
+	err = output_flush(o);
+	if (o->is_file && fsync(o->fd) < 0 && !err)
+		err = -errno;
+	fd = open(o->path, OPEN_FLAGS | O_NONBLOCK, OPEN_MODE);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) == 0)
+		o->size = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+	close(o->fd);
+	o->fd = fd;
+	return err;
+}
+
 int output_close(struct vigil_output *o)
 {
 	int err = 0;

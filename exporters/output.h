@@ -66,6 +66,12 @@ int output_flush(struct vigil_output *o);
  * regular file), -EBADF when closed.
  */
 int output_rotate(struct vigil_output *o);
+/*
+ * SIGHUP: rotate when rotation is on; otherwise flush and reopen the path,
+ * so an external log rotator's rename takes effect.  0 or -errno (the old
+ * file stays open on failure).  A no-op for stdout.
+ */
+int output_reopen(struct vigil_output *o);
 /* Flush, fsync (not stdout or pipes), close (not stdout), free.  Idempotent. */
 int output_close(struct vigil_output *o);
 

@@ -14,8 +14,10 @@ const volatile u32 vigil_cg_source = VIGIL_CG_V2;
 /* The same hierarchy's id (0 for v2), for filtering cgroup mkdir/rmdir. */
 const volatile u32 vigil_cg_hierarchy_id = 0;
 
-static __always_inline u64 vigil_task_cgroup_id(struct task_struct *t)
+/* The task's cgroup in the attribution hierarchy (vigil_cg_source). */
+static __always_inline struct cgroup *vigil_task_cgroup(struct task_struct *t)
 {
+	struct cgroup_subsys_state *css;
 	int idx = -1;
 
 	switch (vigil_cg_source) {
@@ -35,12 +37,14 @@ static __always_inline u64 vigil_task_cgroup_id(struct task_struct *t)
 		break;
 	}
 	if (idx < 0 || idx >= 12)
-		return BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
-
-	struct cgroup_subsys_state *css;
-
+		return BPF_CORE_READ(t, cgroups, dfl_cgrp);
 	css = BPF_CORE_READ(t, cgroups, subsys[idx]);
-	return BPF_CORE_READ(css, cgroup, kn, id);
+	return BPF_CORE_READ(css, cgroup);
+}
+
+static __always_inline u64 vigil_task_cgroup_id(struct task_struct *t)
+{
+	return BPF_CORE_READ(vigil_task_cgroup(t), kn, id);
 }
 
 static __always_inline void vigil_fill_task(struct vigil_task *out, struct task_struct *t)

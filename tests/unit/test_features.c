@@ -143,15 +143,27 @@ Test(features_modes, no_send_signal_leaves_exec_enforcement_unavailable)
 	cr_assert(strstr(why, "bpf_send_signal not offered"), "why: %s", why);
 }
 
-Test(features_modes, without_lsm_signals_can_only_be_observed)
+Test(features_modes, without_lsm_deny_degrades_to_audit_and_kill_sender)
 {
 	struct vigil_features f = like_this_host();
 	struct vigil_module_mode m[VIGIL_MOD__COUNT];
 
 	features_modes(&f, m);
 	cr_assert_str_eq(m[VIGIL_MOD_SIGNAL_POLICY].module, "signal-policy");
-	cr_assert_str_eq(m[VIGIL_MOD_SIGNAL_POLICY].mode, "observe-only");
-	cr_assert(strstr(m[VIGIL_MOD_SIGNAL_POLICY].why, "not deny"),
+	cr_assert_str_eq(m[VIGIL_MOD_SIGNAL_POLICY].mode, "audit+kill-sender");
+	cr_assert(strstr(m[VIGIL_MOD_SIGNAL_POLICY].why, "cannot be stopped after the fact"),
+		  "why: %s", m[VIGIL_MOD_SIGNAL_POLICY].why);
+}
+
+Test(features_modes, without_lsm_or_send_signal_signals_are_audit_only)
+{
+	struct vigil_features f = like_this_host();
+	struct vigil_module_mode m[VIGIL_MOD__COUNT];
+
+	fail(&f.send_signal, "helper bpf_send_signal not offered");
+	features_modes(&f, m);
+	cr_assert_str_eq(m[VIGIL_MOD_SIGNAL_POLICY].mode, "audit-only");
+	cr_assert(strstr(m[VIGIL_MOD_SIGNAL_POLICY].why, "bpf_send_signal not offered"),
 		  "why: %s", m[VIGIL_MOD_SIGNAL_POLICY].why);
 }
 

@@ -1,0 +1,162 @@
+/*
+ * policy.h - policy documents: loading, validating and the in-memory set.
+ *
+ * Policies are Kubernetes-style YAML documents (apiVersion vigil.dev/v1alpha1,
+ * kind, metadata.name, spec), any number per file, in a policy directory.
+ * Loading never prints and never stops at the first problem: every problem
+ * becomes a diagnostic with file, line and column, so `vigil policy check`
+ * can show all of them at once.  A set with any error diagnostic must not be
+ * used: the caller keeps its previous set.
+ *
+ * The set is plain data.  Compiling it into BPF maps is the engines' job
+ * (sigpolicy.c for SignalPolicy); this module knows no BPF.
+ */
+#ifndef VIGIL_POLICY_H
+#define VIGIL_POLICY_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "selector.h"
+
+#define POLICY_API_VERSION "vigil.dev/v1alpha1"
+#define VIGIL_POLICY_DIR_DEFAULT "/etc/vigil/policies.d"
+#define POLICY_NAME_MAX 63		/* metadata.name: a DNS-1123 label */
+#define POLICY_MAX_FILE_BYTES (1u << 20)	/* larger files are refused */
+/* Rules the kernel's signal table holds, built-in rules included. */
+#define POLICY_MAX_SIGNAL_RULES 62
+
+/* ---------------------------------------------------------------- diagnostics */
+
+struct policy_diag {
+	char file[PATH_MAX];
+	int line;	/* 1-based; 0 when not tied to a position (e.g. I/O errors) */
+	int column;	/* 1-based */
+	bool warning;	/* warnings never make a set unusable */
+	char msg[384];
+};
+
+struct policy_diags {
+	struct policy_diag *v;
+	size_t n, cap;
+	size_t errors;	/* diagnostics with !warning */
+};
+
+void policy_diags_free(struct policy_diags *d);
+/* "file:line:column: message" ("warning: " after the position for warnings). */
+void policy_diag_format(const struct policy_diag *dg, char *buf, size_t len);
+
+/* ---------------------------------------------------------------- documents */
+
+enum policy_kind {
+	POLICY_KIND_SIGNAL = 1,		/* SignalPolicy */
+	/* TrustPolicy, OomPolicy, LeakPolicy come with their issues. */
+};
+
+const char *policy_kind_name(enum policy_kind k);	/* "SignalPolicy" */
+
+enum sig_action {
+	SIG_ACTION_AUDIT = 1,
+	SIG_ACTION_DENY = 2,
+	SIG_ACTION_KILL_SENDER = 3,
+};
+
+enum sig_relation {
+	SIG_REL_NONE = 0,		/* no relation constraint */
+	SIG_REL_SAME_CONTAINER = 1,	/* target is in the sender's container */
+	SIG_REL_OTHER_CONTAINER = 2,	/* target is in a container, not the sender's */
+	SIG_REL_HOST = 3,		/* target is a host process */
+};
+
+const char *sig_action_name(enum sig_action a);		/* "audit", "deny", "kill-sender" */
+const char *sig_relation_name(enum sig_relation r);	/* "", "same-container", ... */
+
+struct signal_rule {
+	char name[POLICY_NAME_MAX + 1];	/* rules[].name, or "rule-N" (1-based) */
+	struct selector sender;
+	struct selector target;
+	enum sig_relation relation;
+	uint64_t signals;		/* bit (sig - 1) for sig 1..64 */
+	enum sig_action action;
+	enum sig_action fallback;	/* what deny does without BPF LSM: audit or kill-sender */
+	int line;			/* where the rule starts, for messages */
+};
+
+struct policy_doc {
+	enum policy_kind kind;
+	char name[POLICY_NAME_MAX + 1];
+	char file[PATH_MAX];
+	int line;			/* the document's first line */
+	/* kind-specific */
+	struct signal_rule *rules;	/* SignalPolicy */
+	size_t n_rules;
+};
+
+struct policy_set {
+	struct policy_doc *docs;
+	size_t n_docs;
+	size_t n_files;			/* files read (directories expanded) */
+};
+
+/*
+ * Parse one file's text and append its documents to *s.  Problems are
+ * appended to *d; documents with errors are not added.  Returns the number
+ * of error diagnostics added (0 = the text was fine), or -ENOMEM.
+ */
+int policy_load_buffer(struct policy_set *s, const char *name, const char *text,
+		       size_t len, struct policy_diags *d);
+
+/*
+ * Load each path: a file, or a directory whose *.yaml / *.yml entries are
+ * read in name order (dot files, editor backups and other names are
+ * skipped).  Then run the set-wide checks (duplicate names, the rule
+ * limit).  Returns the number of errors in *d, or -ENOMEM.
+ * A directory that is missing or empty is not an error here; the caller
+ * decides (see policy_dir_state()).
+ */
+int policy_load_paths(struct policy_set *s, char *const *paths, size_t n,
+		      struct policy_diags *d);
+
+/* Set-wide checks; policy_load_paths() calls it.  Returns errors added. */
+int policy_set_finish(struct policy_set *s, struct policy_diags *d);
+
+void policy_set_free(struct policy_set *s);
+
+enum policy_dir_state {
+	POLICY_DIR_OK = 0,		/* exists, readable, has policy files */
+	POLICY_DIR_MISSING,
+	POLICY_DIR_UNREADABLE,
+	POLICY_DIR_EMPTY,		/* no *.yaml / *.yml files */
+	POLICY_DIR_NOT_DIR,
+};
+enum policy_dir_state policy_dir_state(const char *dir);
+const char *policy_dir_state_name(enum policy_dir_state st);	/* "missing", ... */
+
+/* A directory entry the loader reads (*.yaml / *.yml, not hidden, not a backup). */
+bool policy_file_name_ok(const char *name);
+
+/* Parse a signal: "SIGKILL", "KILL", "kill", "9", "SIGRTMIN+2". 1..64, or -EINVAL. */
+int signal_parse(const char *s);
+
+/* ---------------------------------------------------------------- schema */
+
+/*
+ * Every key the loader accepts, for docs and the README sync test.  `path`
+ * is dotted from the document root with "[]" for list items
+ * ("spec.rules[].sender.binaries[]").  `type` is one of: string, bool,
+ * integer, enum, list, object, signal.  `values` lists enum values
+ * ("audit|deny|kill-sender") or is "" for other types.
+ */
+struct policy_key_doc {
+	const char *kind;	/* "SignalPolicy", or "*" for keys every kind has */
+	const char *path;
+	const char *type;
+	const char *values;
+	bool required;
+};
+
+size_t policy_schema(const struct policy_key_doc **out);
+
+#endif
