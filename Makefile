@@ -181,7 +181,7 @@ fuzz: deps $(BUILD)/fuzz/fuzz_policy
 	echo "fuzz: fuzzing the policy loader for $(FUZZ_SECONDS)s (log: $(BUILD)/fuzz/fuzz.log)"; \
 	rm -f $(BUILD)/fuzz/crash-*; \
 	if ! $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix=$(BUILD)/fuzz/crash- -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/crash- -dict=tests/fuzz/policy.dict -print_final_stats=1 \
 		$(BUILD)/fuzz/corpus >$(BUILD)/fuzz/fuzz.log 2>&1; then \
 		tail -n 60 $(BUILD)/fuzz/fuzz.log; \
 		echo "fuzz: the policy loader failed; input: $$(ls $(BUILD)/fuzz/crash-* 2>/dev/null | tr '\n' ' ')" >&2; \

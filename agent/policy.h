@@ -45,6 +45,9 @@ struct policy_diags {
 };
 
 void policy_diags_free(struct policy_diags *d);
+/* Append one diagnostic (line 0: not tied to a position).  0 or -ENOMEM. */
+int policy_diag_add(struct policy_diags *d, const char *file, int line, int column,
+		    bool warning, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* "file:line:column: message" ("warning: " after the position for warnings). */
 void policy_diag_format(const struct policy_diag *dg, char *buf, size_t len);
 
@@ -82,6 +85,7 @@ struct signal_rule {
 	enum sig_action action;
 	enum sig_action fallback;	/* what deny does without BPF LSM: audit or kill-sender */
 	int line;			/* where the rule starts, for messages */
+	int column;			/* 1-based, with line */
 };
 
 struct policy_doc {
@@ -92,6 +96,7 @@ struct policy_doc {
 	/* kind-specific */
 	struct signal_rule *rules;	/* SignalPolicy */
 	size_t n_rules;
+	int column;			/* with line: where the document's root starts */
 };
 
 struct policy_set {

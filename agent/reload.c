@@ -95,7 +95,7 @@ int reloader_run(struct vigil_reloader *r, const char *trigger)
 	char *paths[1] = { r->dir };
 	char why[PATH_MAX + 128] = "";
 	uint64_t sig = reload_dir_signature(r->dir);
-	size_t docs = 0, rules = 0;
+	size_t docs = 0, rules = 0, files = 0;
 	int err = 0;
 
 	info.dir_state = policy_dir_state_name(st);
@@ -128,12 +128,13 @@ int reloader_run(struct vigil_reloader *r, const char *trigger)
 	}
 	if (!err) {
 		count_set(&set, &docs, &rules);
+		files = set.n_files;
 		err = sigpolicy_apply(r->sp, &set, why, sizeof(why));
 	}
 	if (!err) {
 		r->documents = docs;
 		r->rules = rules;
-		r->files = set.n_files;
+		r->files = files;
 		r->signature = sig;
 		metrics_add(r->reloads_ok, 1);
 		metrics_set(r->last_success, now_ns(CLOCK_REALTIME) / 1e9);

@@ -317,6 +317,15 @@ static void fill_cgroup(void *ctx, const struct vigil_ctr *c)
 	classify_cgroup(f->sp, f->slot, c);
 }
 
+/* Resolve every live process's cgroup, so cgroups older than the agent get masks too. */
+static void touch_cgroup(uint64_t key, void *val, void *ctx)
+{
+	struct fill_ctx *f = ctx;
+	const struct vigil_proc *p = val;
+
+	ctr_lookup(&f->sp->en->ctrs, p->cgroup_id);
+}
+
 static void fill_proc(uint64_t key, void *val, void *ctx)
 {
 	struct fill_ctx *f = ctx;
@@ -356,6 +365,8 @@ int sigpolicy_apply(struct vigil_sigpolicy *sp, struct policy_set *set, char *wh
 	free(c);
 
 	/* Masks first, then the table, then the flip: the kernel never reads a half slot. */
+	if (sp->slots[s].c.need_cgroup)
+		idmap_each(&sp->en->procs.map, touch_cgroup, &f);
 	ctr_cache_each(&sp->en->ctrs, fill_cgroup, &f);
 	idmap_each(&sp->en->procs.map, fill_proc, &f);
 	if (bpf_map_update_elem(sp->tables_fd, &s, &sp->slots[s].c.table, BPF_ANY)) {
@@ -381,7 +392,7 @@ static void resolve_verdict(struct vigil_sigpolicy *sp, struct vigil_event_view 
 {
 	const struct vigil_signal_event *s = v->raw;
 	struct vigil_verdict *out = &sp->verdict;
-	unsigned slot = s->policy_gen & 1;
+	unsigned slot = sp->slots[0].gen == s->policy_gen ? 0 : 1;
 	const char *labels[2];
 
 	memset(out, 0, sizeof(*out));
@@ -527,6 +538,9 @@ int sigpolicy_init(struct vigil_sigpolicy *sp, struct vigil_bpf *b, struct vigil
 	en->ctrs.on_new = on_new_cgroup;
 	en->ctrs.on_gone = on_gone_cgroup;
 	en->ctrs.on_new_ctx = sp;
+	/* Generation 0 holds the built-ins alone; the first policy load is 1. */
+	sp->gen = UINT32_MAX;
+	sp->slots[0].gen = sp->slots[1].gen = UINT32_MAX;
 	return sigpolicy_apply(sp, &empty, why, whylen);
 }
 

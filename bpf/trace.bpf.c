@@ -320,7 +320,14 @@ static __always_inline int cgroup_event(struct cgroup *cgrp, const char *path, u
 	e->hierarchy_id = vigil_cg_hierarchy_id;
 	len = bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);
 	e->path_len = len > 0 ? len - 1 : 0;
-	vigil_submit(e);
+	/*
+	 * A new cgroup gets its signal-policy masks when the agent reads this,
+	 * so don't let it wait for a batch: a container starts in milliseconds.
+	 */
+	if (type == VIGIL_EV_CGROUP_MKDIR)
+		vigil_submit_now(e);
+	else
+		vigil_submit(e);
 	return 0;
 }
 

@@ -43,6 +43,12 @@ static __always_inline void vigil_submit(void *e)
 	bpf_ringbuf_submit(e, flags);
 }
 
+/* Wake the agent now: for records it must act on before what follows them. */
+static __always_inline void vigil_submit_now(void *e)
+{
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
+}
+
 static __always_inline void *vigil_reserve(u32 size, u32 type)
 {
 	void *e = bpf_ringbuf_reserve(&events, size, 0);

@@ -92,28 +92,49 @@ static __always_inline u64 vigil_task_container(struct task_struct *t)
 /* Does the cgroup's name carry a container id (64 hex digits in a row)? */
 #define VIGIL_CG_NAME_SCAN 128
 
+struct vigil_name_scan {
+	char name[VIGIL_CG_NAME_SCAN];
+	u32 run;	/* hex digits in a row so far */
+	u32 found;
+};
+
+static __always_inline bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+/* Under bpf_loop(): the verifier checks one step, not 128 unrolled ones. */
+static long vigil_name_step(u32 i, void *ctx)
+{
+	struct vigil_name_scan *s = ctx;
+	char c;
+
+	if (i >= VIGIL_CG_NAME_SCAN)
+		return 1;
+	c = s->name[i];
+	if (!c) {
+		if (s->run == 64)
+			s->found = 1;
+		return 1;
+	}
+	if (is_hex(c)) {
+		s->run++;
+		return 0;
+	}
+	if (s->run == 64)
+		s->found = 1;	/* exactly 64, not part of a longer run */
+	s->run = 0;
+	return s->found ? 1 : 0;
+}
+
 static __always_inline bool vigil_name_has_ctr_id(const char *kname)
 {
-	char name[VIGIL_CG_NAME_SCAN];
-	int run = 0, i;
+	struct vigil_name_scan s = {};
 
-	if (bpf_probe_read_kernel_str(name, sizeof(name), kname) < 65)
+	if (bpf_probe_read_kernel_str(s.name, sizeof(s.name), kname) < 65)
 		return false;
-	for (i = 0; i < VIGIL_CG_NAME_SCAN; i++) {
-		char c = name[i];
-
-		if (!c)
-			break;
-		if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
-			if (++run == 64)
-				return i + 1 >= VIGIL_CG_NAME_SCAN || !name[i + 1] ||
-				       !((name[i + 1] >= '0' && name[i + 1] <= '9') ||
-					 (name[i + 1] >= 'a' && name[i + 1] <= 'f'));
-		} else {
-			run = 0;
-		}
-	}
-	return false;
+	bpf_loop(VIGIL_CG_NAME_SCAN, vigil_name_step, &s, 0);
+	return s.found;
 }
 
 static __always_inline void vigil_mark_ctr_root(struct cgroup *cgrp)
@@ -143,11 +164,101 @@ static __always_inline bool scope_ok(u8 scope, u64 ctr)
 	return true;
 }
 
-static __always_inline struct vigil_sig_cls *cls_lookup(u64 id, u32 slot, u32 kind)
+static __always_inline u32 cls_get(u64 id, u32 slot, u32 kind, u64 *sender, u64 *target)
 {
 	struct vigil_sig_cls_key k = { .id = id, .slot = slot, .kind = kind };
+	struct vigil_sig_cls *c = bpf_map_lookup_elem(&sig_cls, &k);
 
-	return bpf_map_lookup_elem(&sig_cls, &k);
+	if (!c)
+		return 0;
+	*sender = c->sender;
+	*target = c->target;
+	return 1;
+}
+
+/* Everything one rule check needs, by value: bpf_loop() passes it to judge_step. */
+struct vigil_judge {
+	u64 sigbit;
+	u64 sc, tc;		/* container root ids, 0 = host */
+	u64 s_cg, s_pr, t_cg, t_pr;	/* masks: sender/target, cgroup/process */
+	u32 have;		/* VIGIL_SIG_NEED_* bits whose masks exist */
+	u32 slot, n, s_pid, t_pid, self;
+	u32 lsm;
+	s32 rule;
+	u32 effect, action;
+};
+
+/* One rule, under bpf_loop(): verified once instead of once per rule. */
+static long vigil_judge_step(u32 i, void *ctx)
+{
+	struct vigil_judge *j = ctx;
+	struct vigil_sig_table *t;
+	struct vigil_sig_rule *r;
+	u32 slot = j->slot, need;
+	u64 bit, idx = i;
+	u8 eff;
+
+	if (i >= j->n || i >= VIGIL_SIG_MAX_RULES)
+		return 1;
+	t = bpf_map_lookup_elem(&sig_tables, &slot);
+	if (!t)
+		return 1;
+	/* Bound the index where the verifier sees it; clang drops a C-level mask. */
+	asm volatile("%[x] &= 63" : [x] "+r"(idx));
+	r = &t->rules[idx];
+	if (!(r->signals & j->sigbit))
+		return 0;
+	if (!scope_ok(r->sender_scope, j->sc) || !scope_ok(r->target_scope, j->tc))
+		return 0;
+	if ((r->flags & VIGIL_SIG_SENDER_NOT_INIT) && j->s_pid == 1)
+		return 0;
+	switch (r->relation) {
+	case VIGIL_SIG_REL_SAME_CONTAINER:
+		if (!j->sc || j->sc != j->tc)
+			return 0;
+		break;
+	case VIGIL_SIG_REL_OTHER_CONTAINER:
+		if (!j->tc || j->tc == j->sc)
+			return 0;
+		break;
+	case VIGIL_SIG_REL_HOST:
+		if (j->tc)
+			return 0;
+		break;
+	case VIGIL_SIG_REL_OUTSIDE:
+		if (j->tc == j->sc)
+			return 0;
+		break;
+	case VIGIL_SIG_REL_SELF:
+		if (j->t_pid != j->self)
+			return 0;
+		break;
+	default:
+		break;
+	}
+	need = r->flags & (VIGIL_SIG_NEED_SENDER_CG | VIGIL_SIG_NEED_SENDER_PROC |
+			   VIGIL_SIG_NEED_TARGET_CG | VIGIL_SIG_NEED_TARGET_PROC);
+	if (need) {
+		if ((need & j->have) != need) {
+			vigil_sig_count(VIGIL_SIG_STAT_UNCLASSIFIED);
+			return 0;
+		}
+		bit = 1ULL << (i & 63);
+		if (((need & VIGIL_SIG_NEED_SENDER_CG) && !(j->s_cg & bit)) ||
+		    ((need & VIGIL_SIG_NEED_SENDER_PROC) && !(j->s_pr & bit)) ||
+		    ((need & VIGIL_SIG_NEED_TARGET_CG) && !(j->t_cg & bit)) ||
+		    ((need & VIGIL_SIG_NEED_TARGET_PROC) && !(j->t_pr & bit)))
+			return 0;
+	}
+	eff = r->action;
+	if (eff == VIGIL_SIG_ACT_DENY && !j->lsm)
+		eff = r->fallback;
+	if (eff > j->effect) {
+		j->effect = eff;
+		j->action = r->action;
+		j->rule = i;
+	}
+	return 0;
 }
 
 /*
@@ -160,98 +271,44 @@ static __always_inline struct vigil_sig_cls *cls_lookup(u64 id, u32 slot, u32 ki
 static __always_inline bool vigil_sig_judge(struct task_struct *snd, struct task_struct *tgt,
 					    int sig, bool lsm, struct vigil_sig_verdict *v)
 {
-	struct vigil_sig_cls *s_cg, *s_pr, *t_cg, *t_pr;
+	struct vigil_judge j = {};
 	struct vigil_sig_table *t;
-	u32 slot = vigil_sig_slot & 1, i, n;
-	u64 sc, tc, bit, sigbit;
-	u32 s_pid, t_pid;
+	u64 unused;
 
 	v->rule = -1;
 	v->action = VIGIL_SIG_ACT_NONE;
 	v->effect = VIGIL_SIG_ACT_NONE;
 	if (sig < 1 || sig > 64)
 		return false;
-	t = bpf_map_lookup_elem(&sig_tables, &slot);
+	j.slot = vigil_sig_slot & 1;
+	t = bpf_map_lookup_elem(&sig_tables, &j.slot);
 	if (!t || !t->n_rules)
 		return false;
 	v->gen = t->gen;
-	n = t->n_rules;
-	sigbit = 1ULL << (sig - 1);
-	sc = vigil_task_container(snd);
-	tc = vigil_task_container(tgt);
-	s_pid = BPF_CORE_READ(snd, tgid);
-	t_pid = BPF_CORE_READ(tgt, tgid);
-	s_cg = cls_lookup(vigil_task_cgroup_id(snd), slot, VIGIL_SIG_CLS_CGROUP);
-	s_pr = cls_lookup(s_pid, slot, VIGIL_SIG_CLS_PROC);
-	t_cg = cls_lookup(vigil_task_cgroup_id(tgt), slot, VIGIL_SIG_CLS_CGROUP);
-	t_pr = cls_lookup(t_pid, slot, VIGIL_SIG_CLS_PROC);
-
-	for (i = 0; i < VIGIL_SIG_MAX_RULES; i++) {
-		struct vigil_sig_rule *r;
-		u8 eff;
-
-		if (i >= n)
-			break;
-		r = &t->rules[i];
-		if (!(r->signals & sigbit))
-			continue;
-		if (!scope_ok(r->sender_scope, sc) || !scope_ok(r->target_scope, tc))
-			continue;
-		if ((r->flags & VIGIL_SIG_SENDER_NOT_INIT) && s_pid == 1)
-			continue;
-		switch (r->relation) {
-		case VIGIL_SIG_REL_SAME_CONTAINER:
-			if (!sc || sc != tc)
-				continue;
-			break;
-		case VIGIL_SIG_REL_OTHER_CONTAINER:
-			if (!tc || tc == sc)
-				continue;
-			break;
-		case VIGIL_SIG_REL_HOST:
-			if (tc)
-				continue;
-			break;
-		case VIGIL_SIG_REL_OUTSIDE:
-			if (tc == sc)
-				continue;
-			break;
-		case VIGIL_SIG_REL_SELF:
-			if (t_pid != t->self_tgid)
-				continue;
-			break;
-		default:
-			break;
-		}
-		bit = 1ULL << i;
-		if (r->flags & (VIGIL_SIG_NEED_SENDER_CG | VIGIL_SIG_NEED_SENDER_PROC |
-				VIGIL_SIG_NEED_TARGET_CG | VIGIL_SIG_NEED_TARGET_PROC)) {
-			if (((r->flags & VIGIL_SIG_NEED_SENDER_CG) && !s_cg) ||
-			    ((r->flags & VIGIL_SIG_NEED_SENDER_PROC) && !s_pr) ||
-			    ((r->flags & VIGIL_SIG_NEED_TARGET_CG) && !t_cg) ||
-			    ((r->flags & VIGIL_SIG_NEED_TARGET_PROC) && !t_pr)) {
-				vigil_sig_count(VIGIL_SIG_STAT_UNCLASSIFIED);
-				continue;
-			}
-			if ((r->flags & VIGIL_SIG_NEED_SENDER_CG) && s_cg && !(s_cg->sender & bit))
-				continue;
-			if ((r->flags & VIGIL_SIG_NEED_SENDER_PROC) && s_pr && !(s_pr->sender & bit))
-				continue;
-			if ((r->flags & VIGIL_SIG_NEED_TARGET_CG) && t_cg && !(t_cg->target & bit))
-				continue;
-			if ((r->flags & VIGIL_SIG_NEED_TARGET_PROC) && t_pr && !(t_pr->target & bit))
-				continue;
-		}
-		eff = r->action;
-		if (eff == VIGIL_SIG_ACT_DENY && !lsm)
-			eff = r->fallback;
-		if (eff > v->effect) {
-			v->effect = eff;
-			v->action = r->action;
-			v->rule = i;
-		}
-	}
-	return v->rule >= 0;
+	j.n = t->n_rules;
+	j.self = t->self_tgid;
+	j.lsm = lsm;
+	j.rule = -1;
+	j.sigbit = 1ULL << ((sig - 1) & 63);
+	j.sc = vigil_task_container(snd);
+	j.tc = vigil_task_container(tgt);
+	j.s_pid = BPF_CORE_READ(snd, tgid);
+	j.t_pid = BPF_CORE_READ(tgt, tgid);
+	if (cls_get(vigil_task_cgroup_id(snd), j.slot, VIGIL_SIG_CLS_CGROUP, &j.s_cg, &unused))
+		j.have |= VIGIL_SIG_NEED_SENDER_CG;
+	if (cls_get(j.s_pid, j.slot, VIGIL_SIG_CLS_PROC, &j.s_pr, &unused))
+		j.have |= VIGIL_SIG_NEED_SENDER_PROC;
+	if (cls_get(vigil_task_cgroup_id(tgt), j.slot, VIGIL_SIG_CLS_CGROUP, &unused, &j.t_cg))
+		j.have |= VIGIL_SIG_NEED_TARGET_CG;
+	if (cls_get(j.t_pid, j.slot, VIGIL_SIG_CLS_PROC, &unused, &j.t_pr))
+		j.have |= VIGIL_SIG_NEED_TARGET_PROC;
+	bpf_loop(VIGIL_SIG_MAX_RULES, vigil_judge_step, &j, 0);
+	if (j.rule < 0)
+		return false;
+	v->rule = j.rule;
+	v->action = j.action;
+	v->effect = j.effect;
+	return true;
 }
 
 /*

@@ -186,6 +186,30 @@ static void render_all(struct lines *l)
 	v = fx_view(VIGIL_EV_SIGNAL_GENERATE, &sg, &p, NULL, &child, &ctr);
 	cr_assert_eq(jsonl_write_event(&l->j, &v), 0);
 
+	{
+		struct vigil_verdict vd = { .policy = "p", .rule = "r", .action = "deny",
+					    .effect = "kill-sender", .generation = 3,
+					    .sender_killed = true, .kill_failed = true };
+
+		sg.result = VIGIL_SIG_DENIED;
+		v = fx_view(VIGIL_EV_SIGNAL_GENERATE, &sg, &p, NULL, &child, &ctr);
+		v.verdict = &vd;
+		cr_assert_eq(jsonl_write_event(&l->j, &v), 0);
+	}
+	{
+		struct policy_diag dg[2] = {
+			{ .file = "a.yaml", .line = 3, .column = 5, .msg = "bad" },
+			{ .file = "a.yaml", .line = 4, .column = 1, .warning = true, .msg = "meh" },
+		};
+		struct policy_diags ds = { .v = dg, .n = 2, .errors = 1 };
+		struct vigil_reload_info ri = { .time_ns = 1700000000123456789ull, .trigger = "sighup",
+						.dir = "/etc/vigil/policies.d", .dir_state = "ok",
+						.generation = 2, .documents = 1, .rules = 2, .files = 1,
+						.diags = &ds, .error = "why" };
+
+		cr_assert_eq(jsonl_write_reload(&l->j, &ri), 0);
+	}
+
 	fx_signal(&sd, VIGIL_EV_SIGNAL_DELIVER, fx_task(0, 0, 0, ""), fx_task(101, 100, 1, "sh"),
 		  SIGTERM);
 	sd.handler = VIGIL_SIG_HANDLER_USER;
@@ -239,6 +263,7 @@ Test(docs, every_event_type_vigil_can_emit_has_a_row_in_the_per_type_table)
 	}
 	cr_expect_geq(n, 5, "only %u observable types: VIGIL_OBS_ALL changed?", n);
 	cr_expect(has_row("events_lost"), "docs/events.md has no \"| `events_lost` |\" row");
+	cr_expect(has_row("policy_reload"), "docs/events.md has no \"| `policy_reload` |\" row");
 }
 
 Test(docs, the_type_field_lists_every_event_type)
@@ -258,6 +283,7 @@ Test(docs, the_type_field_lists_every_event_type)
 		cr_expect(strstr(line, want), "the `type` row lacks %s: %s", want, line);
 	}
 	cr_expect(strstr(line, "`events_lost`"), "the `type` row lacks `events_lost`: %s", line);
+	cr_expect(strstr(line, "`policy_reload`"), "the `type` row lacks `policy_reload`: %s", line);
 	free(line);
 }
 
@@ -323,6 +349,7 @@ Test(docs, every_field_name_the_jsonl_sink_writes_is_in_backticks_in_the_doc)
 			cr_expect(seen_type(&w, event_type_name(t)),
 				  "render_all() writes no %s line: add one", event_type_name(t));
 	cr_expect(seen_type(&w, "events_lost"), "render_all() writes no events_lost line");
+	cr_expect(seen_type(&w, "policy_reload"), "render_all() writes no policy_reload line");
 	cr_expect_gt(w.keys, 50, "only %u key paths: did the walk stop early?", w.keys);
 	cr_expect_eq(w.missing, 0, "%u field names are missing from docs/events.md", w.missing);
 }

@@ -1,0 +1,1885 @@
+/*
+ * policy.c - load policy documents (YAML) into a struct policy_set, and say
+ * everything that is wrong with them at once, each problem with its file,
+ * line and column.  Never prints; `vigil policy check` and the reloader
+ * decide what the user sees.
+ *
+ * Grammar (one or more documents per file, separated by "---"):
+ *
+ *   apiVersion: vigil.dev/v1alpha1          required, exactly this
+ *   kind: SignalPolicy                      required
+ *   metadata:                               required
+ *     name: NAME                            required, DNS-1123 label
+ *     labels: {KEY: VALUE}                  optional, strings; not acted on
+ *     annotations: {KEY: VALUE}             optional, strings; not acted on
+ *   spec:
+ *     rules:                                required, at least one
+ *       - name: NAME                        optional, unique; default rule-N
+ *         sender: SELECTOR                  optional; absent = any process
+ *         target: SELECTOR + relation       optional; absent = any process
+ *         signals: [SIGKILL, TERM, 9, SIGRTMIN+2]   optional; absent = 1..64
+ *         action: audit|deny|kill-sender    required
+ *         fallback: audit|kill-sender       optional, only with deny
+ *
+ *   SELECTOR: scope (host|containers|any), containerIds, podUIDs,
+ *   namespaces, pods, cgroups, binaries, comms (lists of strings; see
+ *   selector.h); target also takes relation
+ *   (same-container|other-container|host).
+ *
+ * An empty document is skipped.  Every scalar is a string (YAML tags are
+ * ignored); a null value counts as missing.  Anchors and aliases work.
+ *
+ * How it is built
+ * ---------------
+ * schema[] below is both the documentation table policy_schema() returns
+ * and the grammar: a generic walker checks node types, unknown keys (with a
+ * suggestion), duplicate keys, missing required keys and enum values from
+ * it, and calls the row's hooks to store values and check what only the
+ * rule as a whole can tell (selectors that can never match).  A key added
+ * to the table is therefore parsed, documented and suggested at once.
+ *
+ * libyaml's document API builds the tree; aliases share nodes there, so a
+ * "billion laughs" file costs nothing to load but would cost the walk a
+ * lot: the walk has a budget of nodes and bytes per file.  Deep nesting
+ * makes libyaml's scanner quadratic, so an event pass refuses it first.
+ * Diagnostics per file are capped, deduplicated (an aliased node is walked
+ * once per reference) and sorted by position.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "policy.h"
+
+#define MAX_DEPTH	32		/* the schema is 6 levels deep */
+#define MAX_DIAGS	100		/* per file: past this it is the wrong file */
+#define WALK_BUDGET	(4u * POLICY_MAX_FILE_BYTES)	/* nodes + scalar bytes per file */
+#define SHOW_MAX	40		/* bytes of user text echoed in a message */
+#define PATH_BUF	256		/* "spec.rules[12].target.containerIds[3]" */
+#define SIG_RTMIN	34
+#define SIG_RTMAX	64
+
+enum sel_field {
+	SF_CONTAINER_IDS, SF_POD_UIDS, SF_NAMESPACES, SF_PODS, SF_CGROUPS, SF_BINARIES,
+	SF_COMMS, SF_N,
+};
+
+/* Where the parts of one selector were, for messages about their combination. */
+struct sel_marks {
+	bool has_scope;
+	yaml_mark_t scope_at;
+	yaml_mark_t field_at[SF_N];	/* the key, for each list that is set */
+	const char *field_key[SF_N];	/* its name, from the schema */
+};
+
+struct rule_marks {
+	bool named, has_relation, has_fallback;
+	yaml_mark_t at, relation_at, fallback_at;
+	struct sel_marks sender, target;
+};
+
+struct walk {
+	struct policy_set *set;
+	struct policy_diags *d;
+	const char *file;
+	const char *text;
+	size_t len;
+	yaml_document_t *doc;
+	size_t first_diag;		/* this file's diagnostics start here in d->v */
+	size_t n_docs;			/* non-empty documents seen */
+	size_t diags;			/* diagnostics this file produced, kept or not */
+	size_t budget;
+	bool capped, stop, nomem;
+
+	/* the document being built */
+	enum policy_kind kind;
+	struct policy_doc pd;
+	size_t cap_rules;
+	size_t doc_errors;
+	/* the rule being built */
+	struct signal_rule *rule;
+	struct rule_marks rm;
+	struct selector *sel;
+	struct sel_marks *sm;
+};
+
+/* ---------------------------------------------------------------- diagnostics */
+
+static int vdiag_add(struct policy_diags *d, const char *file, int line, int column,
+		     bool warning, const char *fmt, va_list ap)
+{
+	struct policy_diag *dg;
+
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 16;
+		struct policy_diag *v = realloc(d->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	dg = &d->v[d->n++];
+	memset(dg, 0, sizeof(*dg));
+	snprintf(dg->file, sizeof(dg->file), "%s", file ? file : "<policy>");
+	dg->line = line;
+	dg->column = column;
+	dg->warning = warning;
+	vsnprintf(dg->msg, sizeof(dg->msg), fmt, ap);
+	if (!warning)
+		d->errors++;
+	return 0;
+}
+
+int policy_diag_add(struct policy_diags *d, const char *file, int line, int column,
+		    bool warning, const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = vdiag_add(d, file, line, column, warning, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void policy_diags_free(struct policy_diags *d)
+{
+	free(d->v);
+	memset(d, 0, sizeof(*d));
+}
+
+void policy_diag_format(const struct policy_diag *dg, char *buf, size_t len)
+{
+	const char *w = dg->warning ? "warning: " : "";
+
+	if (!len)
+		return;
+	if (dg->line > 0)
+		snprintf(buf, len, "%s:%d:%d: %s%s", dg->file, dg->line, dg->column, w, dg->msg);
+	else
+		snprintf(buf, len, "%s: %s%s", dg->file, w, dg->msg);
+}
+
+/*
+ * One problem in the file being walked.  An aliased node is walked once per
+ * reference, so a message already given at the same place is dropped.
+ */
+__attribute__((format(printf, 4, 5)))
+static void report(struct walk *w, const yaml_mark_t *at, bool warning, const char *fmt, ...)
+{
+	int line = at ? (int)at->line + 1 : 0, column = at ? (int)at->column + 1 : 0;
+	char msg[sizeof(w->d->v[0].msg)];
+	va_list ap;
+	size_t i;
+
+	if (w->nomem)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (i = w->first_diag; i < w->d->n; i++) {
+		const struct policy_diag *dg = &w->d->v[i];
+
+		if (dg->line == line && dg->column == column && dg->warning == warning &&
+		    !strcmp(dg->msg, msg))
+			return;
+	}
+	if (!warning)
+		w->doc_errors++;
+	if (++w->diags > MAX_DIAGS) {
+		/* Told once, after sorting (see finish_file()). */
+		w->capped = w->stop = true;
+		return;
+	}
+	if (policy_diag_add(w->d, w->file, line, column, warning, "%s", msg))
+		w->nomem = w->stop = true;
+}
+
+#define error_at(w, at, ...) report((w), (at), false, __VA_ARGS__)
+
+static const struct policy_diag *diag_base;
+
+static int diag_order(const void *a, const void *b)
+{
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	const struct policy_diag *x = &diag_base[i], *y = &diag_base[j];
+
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	if (x->column != y->column)
+		return x->column < y->column ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+/* Top to bottom, so the first thing the user reads is the first thing to fix. */
+static void finish_file(struct walk *w)
+{
+	struct policy_diags *d = w->d;
+	size_t n = d->n - w->first_diag, i, *idx;
+	struct policy_diag *tmp;
+
+	if (n > 1) {
+		idx = malloc(n * sizeof(*idx));
+		tmp = malloc(n * sizeof(*tmp));
+		if (idx && tmp) {
+			for (i = 0; i < n; i++)
+				idx[i] = i;
+			diag_base = d->v + w->first_diag;
+			qsort(idx, n, sizeof(*idx), diag_order);
+			for (i = 0; i < n; i++)
+				tmp[i] = diag_base[idx[i]];
+			memcpy(d->v + w->first_diag, tmp, n * sizeof(*tmp));
+		}
+		free(idx);
+		free(tmp);
+	}
+	if (w->capped && !w->nomem &&
+	    policy_diag_add(d, w->file, 0, 0, false,
+			    "too many problems (more than %d); fix these and check again",
+			    MAX_DIAGS))
+		w->nomem = true;
+}
+
+/* ---------------------------------------------------------------- small helpers */
+
+/* User text in a message: control bytes become '?', long text is cut at a character. */
+static const char *show(const char *s, size_t n, char *buf, size_t size)
+{
+	size_t i, out = 0, keep = n < SHOW_MAX ? n : SHOW_MAX;
+
+	while (keep < n && keep > 0 && ((unsigned char)s[keep] & 0xc0) == 0x80)
+		keep--;
+	for (i = 0; i < keep && out + 4 < size; i++)
+		buf[out++] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ? '?' : s[i];
+	if (keep < n && out + 4 <= size) {
+		memcpy(buf + out, "...", 3);
+		out += 3;
+	}
+	buf[out] = '\0';
+	return buf;
+}
+
+/* Case-blind optimal string alignment distance; SIZE_MAX for words too long to bother. */
+static size_t distance(const char *a, size_t n, const char *b, size_t m)
+{
+	size_t rows[3][SHOW_MAX + 1], *prev2 = rows[0], *prev = rows[1], *cur = rows[2], *t;
+	size_t i, j;
+
+	if (n > SHOW_MAX || m > SHOW_MAX)
+		return SIZE_MAX;
+	for (j = 0; j <= m; j++)
+		prev[j] = j;
+	for (i = 1; i <= n; i++) {
+		int ca = tolower((unsigned char)a[i - 1]);
+
+		cur[0] = i;
+		for (j = 1; j <= m; j++) {
+			int cb = tolower((unsigned char)b[j - 1]);
+			size_t best = prev[j - 1] + (ca != cb);
+
+			if (prev[j] + 1 < best)
+				best = prev[j] + 1;
+			if (cur[j - 1] + 1 < best)
+				best = cur[j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && prev2[j - 2] + 1 < best)
+				best = prev2[j - 2] + 1;
+			cur[j] = best;
+		}
+		t = prev2;
+		prev2 = prev;
+		prev = cur;
+		cur = t;
+	}
+	return prev[m];
+}
+
+/* A typo is at most a third of the word away (one edit for short words). */
+static bool near(const char *typo, size_t n, const char *word, size_t *best)
+{
+	size_t len = strlen(word), limit = len / 3 ? len / 3 : 1;
+	size_t d = distance(typo, n, word, len);
+
+	if (d > limit || d >= *best)
+		return false;
+	*best = d;
+	return true;
+}
+
+static bool is_null(const yaml_node_t *n)
+{
+	const char *v = (const char *)n->data.scalar.value;
+
+	if (n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	return !n->data.scalar.length || !strcmp(v, "~") || !strcmp(v, "null") ||
+	       !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+static const char *node_what(const yaml_node_t *n)
+{
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	default:
+		return is_null(n) ? "nothing" : "a string";
+	}
+}
+
+/* "path: " before a message, or nothing at the document's top. */
+static const char *sep(const char *path)
+{
+	return *path ? ": " : "";
+}
+
+static bool dns_label(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 1 || n > POLICY_NAME_MAX || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static bool lower_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+static bool container_id_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n < 12 || n > 64)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!lower_hex(s[i]))
+			return false;
+	return true;
+}
+
+static bool uuid_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n != 36)
+		return false;
+	for (i = 0; i < n; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-' : !lower_hex(s[i]))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Offset of the '[' that opens a bracket expression fnmatch(3) would never
+ * see closed, or -1.  Inside brackets a leading ']' (after '!' or '^') is a
+ * member, and "[:alpha:]"-style classes hold ']' of their own.
+ */
+static long unclosed_bracket(const char *p)
+{
+	size_t i = 0, j;
+
+	while (p[i]) {
+		if (p[i] == '\\' && p[i + 1]) {
+			i += 2;
+			continue;
+		}
+		if (p[i] != '[') {
+			i++;
+			continue;
+		}
+		j = i + 1;
+		if (p[j] == '!' || p[j] == '^')
+			j++;
+		if (p[j] == ']')
+			j++;
+		while (p[j] && p[j] != ']') {
+			if (p[j] == '[' && (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+				char end[3] = { p[j + 1], ']', 0 };
+				const char *close = strstr(p + j + 2, end);
+
+				if (close) {
+					j = (size_t)(close - p) + 2;
+					continue;
+				}
+			}
+			j++;
+		}
+		if (!p[j])
+			return (long)i;
+		i = j + 1;
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- names */
+
+const char *policy_kind_name(enum policy_kind k)
+{
+	return k == POLICY_KIND_SIGNAL ? "SignalPolicy" : "";
+}
+
+const char *sig_action_name(enum sig_action a)
+{
+	switch (a) {
+	case SIG_ACTION_AUDIT:
+		return "audit";
+	case SIG_ACTION_DENY:
+		return "deny";
+	case SIG_ACTION_KILL_SENDER:
+		return "kill-sender";
+	}
+	return "";
+}
+
+const char *sig_relation_name(enum sig_relation r)
+{
+	switch (r) {
+	case SIG_REL_SAME_CONTAINER:
+		return "same-container";
+	case SIG_REL_OTHER_CONTAINER:
+		return "other-container";
+	case SIG_REL_HOST:
+		return "host";
+	case SIG_REL_NONE:
+		break;
+	}
+	return "";
+}
+
+static const char *scope_name(enum sel_scope s)
+{
+	switch (s) {
+	case SEL_SCOPE_HOST:
+		return "host";
+	case SEL_SCOPE_CONTAINERS:
+		return "containers";
+	case SEL_SCOPE_ANY:
+		break;
+	}
+	return "any";
+}
+
+/* Linux numbers, index = signal; 32 and 33 belong to the C library. */
+static const char *const sig_names[32] = {
+	NULL, "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1",
+	"SEGV", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
+	"TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+};
+
+static int small_number(const char *s, int max)
+{
+	int v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (*s - '0');
+		if (v > max)
+			return -EINVAL;
+	}
+	return v;
+}
+
+int signal_parse(const char *s)
+{
+	static const struct { const char *name; int sig; } aliases[] = {
+		{ "IOT", 6 }, { "CLD", 17 }, { "POLL", 29 },
+	};
+	char up[16];
+	size_t i, n;
+	int v;
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (*s >= '0' && *s <= '9') {
+		v = small_number(s, SIG_RTMAX);
+		return v >= 1 ? v : -EINVAL;
+	}
+	if (!strncasecmp(s, "SIG", 3) && s[3])
+		s += 3;
+	n = strlen(s);
+	if (n >= sizeof(up))
+		return -EINVAL;
+	for (i = 0; i <= n; i++)
+		up[i] = (char)toupper((unsigned char)s[i]);
+	for (i = 1; i < 32; i++)
+		if (!strcmp(up, sig_names[i]))
+			return (int)i;
+	for (i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (!strcmp(up, aliases[i].name))
+			return aliases[i].sig;
+	if (!strncmp(up, "RTMIN", 5) || !strncmp(up, "RTMAX", 5)) {
+		bool min = up[4] == 'N';
+
+		if (!up[5])
+			return min ? SIG_RTMIN : SIG_RTMAX;
+		if (up[5] != (min ? '+' : '-'))
+			return -EINVAL;
+		v = small_number(up + 6, SIG_RTMAX - SIG_RTMIN);
+		if (v < 0)
+			return -EINVAL;
+		return min ? SIG_RTMIN + v : SIG_RTMAX - v;
+	}
+	return -EINVAL;
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+/* One node of the document as the walker hands it to a row's hooks. */
+struct visit {
+	int key;			/* row in schema[] */
+	yaml_node_t *node;
+	const char *path;		/* "spec.rules[0].action" */
+	const yaml_mark_t *at;		/* the key's position (the node's, for list items) */
+	const char *s;			/* scalars: the value, NUL-terminated */
+	size_t len;
+	size_t index;			/* list items: 0-based */
+	int arg;			/* the row's argument (enum sel_field, ...) */
+};
+
+typedef void (*hook_fn)(struct walk *w, const struct visit *v);
+
+static const char *key_name(int key);
+
+static size_t seq_len(const yaml_node_t *n)
+{
+	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+static void on_doc_name(struct walk *w, const struct visit *v)
+{
+	char shown[64];
+
+	if (!dns_label(v->s, v->len)) {
+		error_at(w, &v->node->start_mark,
+			 "%s: \"%s\" is not a valid name: use 1 to %d lower-case letters, digits "
+			 "and '-', starting and ending with a letter or digit",
+			 v->path, show(v->s, v->len, shown, sizeof(shown)), POLICY_NAME_MAX);
+		return;
+	}
+	memcpy(w->pd.name, v->s, v->len + 1);
+}
+
+static void on_rules_done(struct walk *w, const struct visit *v)
+{
+	if (!seq_len(v->node))
+		error_at(w, &v->node->start_mark, "%s: expected at least one rule", v->path);
+}
+
+static void on_rule(struct walk *w, const struct visit *v)
+{
+	struct signal_rule *r;
+
+	if (w->pd.n_rules == w->cap_rules) {
+		size_t cap = w->cap_rules ? w->cap_rules * 2 : 4;
+
+		r = realloc(w->pd.rules, cap * sizeof(*r));
+		if (!r) {
+			w->nomem = w->stop = true;
+			return;
+		}
+		w->pd.rules = r;
+		w->cap_rules = cap;
+	}
+	r = &w->pd.rules[w->pd.n_rules++];
+	memset(r, 0, sizeof(*r));
+	r->signals = ~0ull;
+	r->line = (int)v->node->start_mark.line + 1;
+	r->column = (int)v->node->start_mark.column + 1;
+	w->rule = r;
+	memset(&w->rm, 0, sizeof(w->rm));
+	w->rm.at = v->node->start_mark;
+	w->sel = NULL;
+	w->sm = NULL;
+}
+
+/* The rule whose name clashes with `name`, among those before the current one. */
+static const struct signal_rule *same_name(const struct walk *w, const char *name)
+{
+	const struct signal_rule *r;
+
+	for (r = w->pd.rules; r < w->rule; r++)
+		if (!strcmp(r->name, name))
+			return r;
+	return NULL;
+}
+
+static void on_rule_name(struct walk *w, const struct visit *v)
+{
+	const struct signal_rule *other;
+	char shown[64];
+
+	w->rm.named = true;
+	if (!dns_label(v->s, v->len)) {
+		error_at(w, &v->node->start_mark,
+			 "%s: \"%s\" is not a valid rule name: use 1 to %d lower-case letters, "
+			 "digits and '-', starting and ending with a letter or digit",
+			 v->path, show(v->s, v->len, shown, sizeof(shown)), POLICY_NAME_MAX);
+		return;
+	}
+	memcpy(w->rule->name, v->s, v->len + 1);
+	other = same_name(w, w->rule->name);
+	if (other)
+		error_at(w, &v->node->start_mark,
+			 "%s: duplicate rule name \"%s\" (the rule at line %d has it)", v->path,
+			 w->rule->name, other->line);
+}
+
+static void on_selector(struct walk *w, const struct visit *v)
+{
+	bool target = v->arg;
+
+	w->sel = target ? &w->rule->target : &w->rule->sender;
+	w->sm = target ? &w->rm.target : &w->rm.sender;
+}
+
+static struct strlist *sel_list(struct selector *s, int f)
+{
+	switch (f) {
+	case SF_CONTAINER_IDS:
+		return &s->container_ids;
+	case SF_POD_UIDS:
+		return &s->pod_uids;
+	case SF_NAMESPACES:
+		return &s->namespaces;
+	case SF_PODS:
+		return &s->pods;
+	case SF_CGROUPS:
+		return &s->cgroups;
+	case SF_BINARIES:
+		return &s->binaries;
+	default:
+		return &s->comms;
+	}
+}
+
+static void on_scope(struct walk *w, const struct visit *v)
+{
+	static const enum sel_scope all[] = { SEL_SCOPE_ANY, SEL_SCOPE_HOST, SEL_SCOPE_CONTAINERS };
+	size_t i;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(v->s, scope_name(all[i])))
+			w->sel->scope = all[i];
+	w->sm->has_scope = true;
+	w->sm->scope_at = v->node->start_mark;
+}
+
+static void on_sel_list(struct walk *w, const struct visit *v)
+{
+	sel_list(w->sel, v->arg)->set = true;
+	w->sm->field_at[v->arg] = *v->at;
+	w->sm->field_key[v->arg] = key_name(v->key);
+}
+
+static void on_sel_list_done(struct walk *w, const struct visit *v)
+{
+	if (!seq_len(v->node))
+		error_at(w, &v->node->start_mark,
+			 "%s: an empty list can never match; leave the key out to match all",
+			 v->path);
+}
+
+static void on_sel_item(struct walk *w, const struct visit *v)
+{
+	struct strlist *l = sel_list(w->sel, v->arg);
+	const yaml_mark_t *at = &v->node->start_mark;
+	const char *why = NULL;
+	char shown[64], kept[64], **grown;
+	long bracket = -1;
+
+	show(v->s, v->len, shown, sizeof(shown));
+	if (!v->len) {
+		error_at(w, at, "%s: an empty string can never match", v->path);
+		return;
+	}
+	switch (v->arg) {
+	case SF_CONTAINER_IDS:
+		if (!container_id_ok(v->s, v->len))
+			why = "a container id (or id prefix) is 12 to 64 lower-case hex digits";
+		break;
+	case SF_POD_UIDS:
+		if (!uuid_ok(v->s, v->len))
+			why = "a pod UID is a lower-case dashed UUID (8-4-4-4-12 hex digits)";
+		break;
+	case SF_CGROUPS:
+		if (!strchr("/*?[", v->s[0]))
+			why = "cgroup paths start with '/'";
+		break;
+	case SF_BINARIES:
+		if (!strchr("/*?[", v->s[0]))
+			why = "binary paths are absolute (start with '/')";
+		break;
+	case SF_COMMS:
+		if (v->len > 15) {
+			error_at(w, at, "%s: \"%s\" can never match: a comm holds at most 15 bytes "
+				 "(the kernel keeps \"%s\")", v->path, shown,
+				 show(v->s, 15, kept, sizeof(kept)));
+			return;
+		}
+		break;
+	}
+	if (!why && v->arg != SF_CONTAINER_IDS && v->arg != SF_POD_UIDS && v->arg != SF_COMMS)
+		bracket = unclosed_bracket(v->s);
+	if (bracket >= 0) {
+		error_at(w, at, "%s: \"%s\" can never match: the '[' at byte %ld is never closed "
+			 "(write \\[ for a literal one)", v->path, shown, bracket + 1);
+		return;
+	}
+	if (why) {
+		error_at(w, at, "%s: \"%s\" can never match: %s", v->path, shown, why);
+		return;
+	}
+	grown = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	if (grown)
+		l->v = grown;
+	if (!grown || !(l->v[l->n] = strndup(v->s, v->len))) {
+		w->nomem = w->stop = true;
+		return;
+	}
+	l->n++;
+}
+
+static void on_relation(struct walk *w, const struct visit *v)
+{
+	enum sig_relation r;
+
+	for (r = SIG_REL_SAME_CONTAINER; r <= SIG_REL_HOST; r++)
+		if (!strcmp(v->s, sig_relation_name(r)))
+			w->rule->relation = r;
+	w->rm.has_relation = true;
+	w->rm.relation_at = v->node->start_mark;
+}
+
+static void on_signals(struct walk *w, const struct visit *v)
+{
+	w->rule->signals = 0;
+}
+
+static void on_signals_done(struct walk *w, const struct visit *v)
+{
+	if (!seq_len(v->node))
+		error_at(w, &v->node->start_mark,
+			 "%s: an empty list can never match; leave the key out to match every signal",
+			 v->path);
+}
+
+static void on_signal(struct walk *w, const struct visit *v)
+{
+	int sig = signal_parse(v->s);
+	char shown[64];
+	uint64_t bit;
+
+	show(v->s, v->len, shown, sizeof(shown));
+	if (sig < 0) {
+		if (v->s[0] >= '0' && v->s[0] <= '9' && strspn(v->s, "0123456789") == v->len)
+			error_at(w, &v->node->start_mark,
+				 "%s: signal %s is out of range (1 to 64)", v->path, shown);
+		else
+			error_at(w, &v->node->start_mark,
+				 "%s: unknown signal \"%s\" (expected a name like SIGTERM or TERM, "
+				 "SIGRTMIN+N, SIGRTMAX-N, or a number 1 to 64)", v->path, shown);
+		return;
+	}
+	bit = 1ull << (sig - 1);
+	if (w->rule->signals & bit)
+		report(w, &v->node->start_mark, true, "%s: signal %d is already in the list",
+		       v->path, sig);
+	w->rule->signals |= bit;
+}
+
+static enum sig_action action_of(const char *s)
+{
+	enum sig_action a;
+
+	for (a = SIG_ACTION_AUDIT; a <= SIG_ACTION_KILL_SENDER; a++)
+		if (!strcmp(s, sig_action_name(a)))
+			return a;
+	return 0;
+}
+
+static void on_action(struct walk *w, const struct visit *v)
+{
+	w->rule->action = action_of(v->s);
+}
+
+static void on_fallback(struct walk *w, const struct visit *v)
+{
+	w->rule->fallback = action_of(v->s);
+	w->rm.has_fallback = true;
+	w->rm.fallback_at = *v->at;
+}
+
+/* The fields that only a process inside a container can match. */
+static const enum sel_field container_fields[] = {
+	SF_CONTAINER_IDS, SF_POD_UIDS, SF_NAMESPACES, SF_PODS,
+};
+#define N_CONTAINER_FIELDS (sizeof(container_fields) / sizeof(container_fields[0]))
+
+static void check_host_scope(struct walk *w, const struct selector *s, const struct sel_marks *m,
+			     const char *rule, const char *side)
+{
+	size_t i;
+
+	if (s->scope != SEL_SCOPE_HOST)
+		return;
+	for (i = 0; i < N_CONTAINER_FIELDS; i++)
+		if (sel_list((struct selector *)s, container_fields[i])->set)
+			error_at(w, &m->field_at[container_fields[i]],
+				 "%s.%s.%s: can never match with scope host: host processes are "
+				 "in no container", rule, side, m->field_key[container_fields[i]]);
+}
+
+static void check_relation(struct walk *w, const struct signal_rule *r, const char *rule)
+{
+	const yaml_mark_t *at = &w->rm.relation_at;
+	const char *name = sig_relation_name(r->relation);
+	size_t i;
+
+	if (r->relation == SIG_REL_HOST) {
+		if (r->target.scope == SEL_SCOPE_CONTAINERS)
+			error_at(w, at, "%s.target.relation: host can never match with target scope "
+				 "containers", rule);
+		for (i = 0; i < N_CONTAINER_FIELDS; i++)
+			if (sel_list((struct selector *)&r->target, container_fields[i])->set)
+				error_at(w, at, "%s.target.relation: host can never match with target "
+					 "%s: host processes are in no container", rule,
+					 w->rm.target.field_key[container_fields[i]]);
+		return;
+	}
+	if (r->relation == SIG_REL_NONE)
+		return;
+	if (r->target.scope == SEL_SCOPE_HOST)
+		error_at(w, at, "%s.target.relation: %s can never match with target scope host: "
+			 "the target must be in a container", rule, name);
+	if (r->relation == SIG_REL_SAME_CONTAINER && r->sender.scope == SEL_SCOPE_HOST)
+		error_at(w, at, "%s.target.relation: same-container can never match with sender "
+			 "scope host: the sender is in no container", rule);
+}
+
+static void on_rule_done(struct walk *w, const struct visit *v)
+{
+	struct signal_rule *r = w->rule;
+	const struct signal_rule *other;
+
+	if (!w->rm.named) {
+		snprintf(r->name, sizeof(r->name), "rule-%zu", v->index + 1);
+		other = same_name(w, r->name);
+		if (other)
+			error_at(w, &w->rm.at, "%s: this rule's default name \"%s\" is taken by the "
+				 "rule at line %d; give this rule a name", v->path, r->name,
+				 other->line);
+	}
+	if (r->action == SIG_ACTION_DENY) {
+		if (!r->fallback)
+			r->fallback = SIG_ACTION_AUDIT;
+	} else {
+		if (w->rm.has_fallback && r->action)
+			error_at(w, &w->rm.fallback_at, "%s.fallback: only applies to action deny "
+				 "(this rule's action is %s)", v->path, sig_action_name(r->action));
+		/* Without BPF LSM audit and kill-sender do what they always do. */
+		r->fallback = r->action;
+	}
+	check_host_scope(w, &r->sender, &w->rm.sender, v->path, "sender");
+	check_host_scope(w, &r->target, &w->rm.target, v->path, "target");
+	if (w->rm.has_relation)
+		check_relation(w, r, v->path);
+}
+
+/* ---------------------------------------------------------------- the schema */
+
+/*
+ * Row: kind, path, type, values, required, hook on the node, hook after its
+ * children, argument.  A "list" row is followed by its "[]" row, which says
+ * what the items are; "*" is any key (labels, annotations).
+ */
+#define SP "SignalPolicy"
+#define SEL_LIST(X, P, K, F) \
+	X(SP, P "." K, "list", "", false, on_sel_list, on_sel_list_done, F) \
+	X(SP, P "." K "[]", "string", "", false, on_sel_item, NULL, F)
+#define SELECTOR(X, P) \
+	X(SP, P ".scope", "enum", "host|containers|any", false, on_scope, NULL, 0) \
+	SEL_LIST(X, P, "containerIds", SF_CONTAINER_IDS) \
+	SEL_LIST(X, P, "podUIDs", SF_POD_UIDS) \
+	SEL_LIST(X, P, "namespaces", SF_NAMESPACES) \
+	SEL_LIST(X, P, "pods", SF_PODS) \
+	SEL_LIST(X, P, "cgroups", SF_CGROUPS) \
+	SEL_LIST(X, P, "binaries", SF_BINARIES) \
+	SEL_LIST(X, P, "comms", SF_COMMS)
+#define SCHEMA(X) \
+	X("*", "apiVersion", "enum", POLICY_API_VERSION, true, NULL, NULL, 0) \
+	X("*", "kind", "enum", SP, true, NULL, NULL, 0) \
+	X("*", "metadata", "object", "", true, NULL, NULL, 0) \
+	X("*", "metadata.name", "string", "", true, on_doc_name, NULL, 0) \
+	X("*", "metadata.labels", "object", "", false, NULL, NULL, 0) \
+	X("*", "metadata.labels.*", "string", "", false, NULL, NULL, 0) \
+	X("*", "metadata.annotations", "object", "", false, NULL, NULL, 0) \
+	X("*", "metadata.annotations.*", "string", "", false, NULL, NULL, 0) \
+	X(SP, "spec", "object", "", true, NULL, NULL, 0) \
+	X(SP, "spec.rules", "list", "", true, NULL, on_rules_done, 0) \
+	X(SP, "spec.rules[]", "object", "", false, on_rule, on_rule_done, 0) \
+	X(SP, "spec.rules[].name", "string", "", false, on_rule_name, NULL, 0) \
+	X(SP, "spec.rules[].sender", "object", "", false, on_selector, NULL, 0) \
+	SELECTOR(X, "spec.rules[].sender") \
+	X(SP, "spec.rules[].target", "object", "", false, on_selector, NULL, 1) \
+	X(SP, "spec.rules[].target.relation", "enum", "same-container|other-container|host", \
+	  false, on_relation, NULL, 0) \
+	SELECTOR(X, "spec.rules[].target") \
+	X(SP, "spec.rules[].signals", "list", "", false, on_signals, on_signals_done, 0) \
+	X(SP, "spec.rules[].signals[]", "signal", "", false, on_signal, NULL, 0) \
+	X(SP, "spec.rules[].action", "enum", "audit|deny|kill-sender", true, on_action, NULL, 0) \
+	X(SP, "spec.rules[].fallback", "enum", "audit|kill-sender", false, on_fallback, NULL, 0)
+
+#define DOC_ROW(kind, path, type, values, req, on, done, arg) { kind, path, type, values, req },
+#define HOOK_ROW(kind, path, type, values, req, on, done, arg) { on, done, arg },
+
+static const struct policy_key_doc schema[] = { SCHEMA(DOC_ROW) };
+static const struct {
+	hook_fn on, done;
+	int arg;
+} hooks[] = { SCHEMA(HOOK_ROW) };
+
+#define N_KEYS ((int)(sizeof(schema) / sizeof(schema[0])))
+
+size_t policy_schema(const struct policy_key_doc **out)
+{
+	*out = schema;
+	return (size_t)N_KEYS;
+}
+
+static const char *key_name(int key)
+{
+	const char *dot = strrchr(schema[key].path, '.');
+
+	return dot ? dot + 1 : schema[key].path;
+}
+
+static bool kind_ok(const struct walk *w, int k)
+{
+	return !strcmp(schema[k].kind, "*") ||
+	       (w->kind && !strcmp(schema[k].kind, policy_kind_name(w->kind)));
+}
+
+/* Row k's key name if it is a key of the mapping at row `parent` (-1: the document). */
+static const char *child_name(int parent, int k)
+{
+	const char *pp = parent < 0 ? "" : schema[parent].path, *name = schema[k].path;
+	size_t n = strlen(pp);
+
+	if (n) {
+		if (strncmp(name, pp, n) || name[n] != '.')
+			return NULL;
+		name += n + 1;
+	}
+	return strpbrk(name, ".[") ? NULL : name;
+}
+
+/* The "[]" row describing the items of list row k. */
+static int item_row(int k)
+{
+	size_t n = strlen(schema[k].path);
+	int i;
+
+	for (i = 0; i < N_KEYS; i++)
+		if (strlen(schema[i].path) == n + 2 && !strncmp(schema[i].path, schema[k].path, n) &&
+		    !strcmp(schema[i].path + n, "[]"))
+			return i;
+	return -1;
+}
+
+/* ---------------------------------------------------------------- the walker */
+
+/* What row k wants, for messages: "a mapping", "a list of strings", "one of a, b". */
+static void expected(int k, char *buf, size_t len)
+{
+	const char *t = schema[k].type;
+	size_t o;
+
+	if (!strcmp(t, "object")) {
+		snprintf(buf, len, "a mapping");
+	} else if (!strcmp(t, "list")) {
+		int item = item_row(k);
+		const char *it = item < 0 ? "" : schema[item].type;
+
+		snprintf(buf, len, "a list of %s", !strcmp(it, "object") ? "mappings" :
+			 !strcmp(it, "signal") ? "signals" : "strings");
+	} else if (!strcmp(t, "enum")) {
+		o = (size_t)snprintf(buf, len, "%s", strchr(schema[k].values, '|') ? "one of " : "");
+		for (t = schema[k].values; *t && o + 3 < len; t++) {
+			if (*t == '|') {
+				buf[o++] = ',';
+				buf[o++] = ' ';
+			} else {
+				buf[o++] = *t;
+			}
+		}
+		buf[o] = '\0';
+	} else if (!strcmp(t, "signal")) {
+		snprintf(buf, len, "a signal name or number");
+	} else {
+		snprintf(buf, len, "a string");
+	}
+}
+
+/*
+ * Aliases let a small file name the same big node many times; the walk
+ * pays for what it visits (nodes, keys, bytes) and gives up past a budget
+ * that no alias-free file can reach.
+ */
+static bool charge(struct walk *w, yaml_node_t *n)
+{
+	size_t cost = 1;
+	yaml_node_pair_t *p;
+
+	if (n->type == YAML_SCALAR_NODE)
+		cost += n->data.scalar.length;
+	else if (n->type == YAML_SEQUENCE_NODE)
+		cost += seq_len(n);
+	else if (n->type == YAML_MAPPING_NODE)
+		for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && cost <= w->budget; p++) {
+			yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+
+			cost += 1 + (k && k->type == YAML_SCALAR_NODE ? k->data.scalar.length : 0);
+		}
+	if (cost > w->budget) {
+		error_at(w, &n->start_mark, "the document is too large once its aliases are expanded "
+			 "(more than %u nodes and bytes); use fewer aliases", WALK_BUDGET);
+		w->stop = true;
+		return false;
+	}
+	w->budget -= cost;
+	return true;
+}
+
+static void wrong_type(struct walk *w, const struct visit *v, const char *want)
+{
+	if (is_null(v->node))
+		error_at(w, v->at, "%s: no value (expected %s)", v->path, want);
+	else
+		error_at(w, &v->node->start_mark, "%s: expected %s, got %s", v->path, want,
+			 node_what(v->node));
+}
+
+static bool enum_ok(struct walk *w, const struct visit *v, const char *want)
+{
+	const char *p = schema[v->key].values, *bar, *hint = NULL;
+	char word[64], hint_buf[64], shown[64];
+	size_t n, best = SIZE_MAX;
+
+	for (;; p = bar + 1) {
+		bar = strchr(p, '|');
+		n = bar ? (size_t)(bar - p) : strlen(p);
+		if (n == v->len && !memcmp(p, v->s, n))
+			return true;
+		snprintf(word, sizeof(word), "%.*s", (int)n, p);
+		if (near(v->s, v->len, word, &best)) {
+			memcpy(hint_buf, word, sizeof(word));
+			hint = hint_buf;
+		}
+		if (!bar)
+			break;
+	}
+	show(v->s, v->len, shown, sizeof(shown));
+	if (!strcmp(schema[v->key].path, "kind"))
+		error_at(w, &v->node->start_mark, "kind: unknown kind \"%s\" (known kinds: %s)",
+			 shown, want);
+	else if (hint && strchr(schema[v->key].values, '|'))
+		error_at(w, &v->node->start_mark, "%s: expected %s, got \"%s\" (did you mean \"%s\"?)",
+			 v->path, want, shown, hint);
+	else
+		error_at(w, &v->node->start_mark, "%s: expected %s, got \"%s\"", v->path, want, shown);
+	return false;
+}
+
+static void walk_mapping(struct walk *w, int parent, yaml_node_t *n, const char *path);
+static void walk_node(struct walk *w, int k, yaml_node_t *n, const char *path,
+		      const yaml_mark_t *at, size_t index);
+
+static void walk_items(struct walk *w, int k, yaml_node_t *n, const char *path)
+{
+	int item = item_row(k);
+	yaml_node_item_t *it;
+	char p[PATH_BUF];
+	size_t i = 0;
+
+	for (it = n->data.sequence.items.start; it < n->data.sequence.items.top && !w->stop;
+	     it++, i++) {
+		yaml_node_t *c = yaml_document_get_node(w->doc, *it);
+
+		if (!c || item < 0)
+			continue;
+		snprintf(p, sizeof(p), "%s[%zu]", path, i);
+		walk_node(w, item, c, p, &c->start_mark, i);
+	}
+}
+
+static void walk_node(struct walk *w, int k, yaml_node_t *n, const char *path,
+		      const yaml_mark_t *at, size_t index)
+{
+	const char *type = schema[k].type;
+	struct visit v = {
+		.key = k, .node = n, .path = path, .at = at, .index = index, .arg = hooks[k].arg,
+	};
+	char want[128];
+	bool map;
+
+	if (w->stop || !charge(w, n))
+		return;
+	expected(k, want, sizeof(want));
+	map = !strcmp(type, "object");
+	if (map || !strcmp(type, "list")) {
+		if (n->type != (map ? YAML_MAPPING_NODE : YAML_SEQUENCE_NODE)) {
+			wrong_type(w, &v, want);
+			return;
+		}
+		if (hooks[k].on)
+			hooks[k].on(w, &v);
+		if (map)
+			walk_mapping(w, k, n, path);
+		else
+			walk_items(w, k, n, path);
+		if (hooks[k].done && !w->stop)
+			hooks[k].done(w, &v);
+		return;
+	}
+	if (n->type != YAML_SCALAR_NODE || is_null(n)) {
+		wrong_type(w, &v, want);
+		return;
+	}
+	v.s = (const char *)n->data.scalar.value;
+	v.len = n->data.scalar.length;
+	if (memchr(v.s, '\0', v.len)) {
+		error_at(w, &n->start_mark, "%s: must not contain a NUL byte", path);
+		return;
+	}
+	if (!strcmp(type, "enum") && !enum_ok(w, &v, want))
+		return;
+	if (hooks[k].on && !w->stop)
+		hooks[k].on(w, &v);
+}
+
+struct key_ref {
+	const char *s;
+	size_t len, pair;
+};
+
+static int key_ref_order(const void *a, const void *b)
+{
+	const struct key_ref *x = a, *y = b;
+	int c;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	c = memcmp(x->s, y->s, x->len);
+	if (c)
+		return c;
+	return x->pair < y->pair ? -1 : x->pair > y->pair;
+}
+
+/*
+ * Report every key that repeats an earlier one in the same mapping, and
+ * return which pairs to skip (NULL when there is nothing to skip).  Sorting
+ * keeps a mapping of many labels from costing n^2.
+ */
+static bool *duplicates(struct walk *w, yaml_node_t *n, const char *path)
+{
+	yaml_node_pair_t *pairs = n->data.mapping.pairs.start;
+	size_t np = (size_t)(n->data.mapping.pairs.top - pairs), m = 0, a, b;
+	struct key_ref *refs;
+	bool *dup;
+	char shown[64];
+
+	if (np < 2)
+		return NULL;
+	refs = malloc(np * sizeof(*refs));
+	dup = calloc(np, sizeof(*dup));
+	if (!refs || !dup) {
+		free(refs);
+		free(dup);
+		w->nomem = w->stop = true;
+		return NULL;
+	}
+	for (a = 0; a < np; a++) {
+		yaml_node_t *k = yaml_document_get_node(w->doc, pairs[a].key);
+
+		if (k && k->type == YAML_SCALAR_NODE && !is_null(k))
+			refs[m++] = (struct key_ref){ (const char *)k->data.scalar.value,
+						      k->data.scalar.length, a };
+	}
+	qsort(refs, m, sizeof(*refs), key_ref_order);
+	for (a = 0; a < m; a = b) {
+		yaml_node_t *first = yaml_document_get_node(w->doc, pairs[refs[a].pair].key);
+
+		for (b = a + 1; b < m && refs[b].len == refs[a].len &&
+				!memcmp(refs[b].s, refs[a].s, refs[a].len); b++) {
+			yaml_node_t *again = yaml_document_get_node(w->doc, pairs[refs[b].pair].key);
+
+			dup[refs[b].pair] = true;
+			error_at(w, &again->start_mark,
+				 "%s%sduplicate key \"%s\" (first at line %zu, column %zu)", path,
+				 sep(path), show(refs[b].s, refs[b].len, shown, sizeof(shown)),
+				 first->start_mark.line + 1, first->start_mark.column + 1);
+		}
+	}
+	free(refs);
+	return dup;
+}
+
+/*
+ * The row for `key` in the mapping at row `parent`.  Keys of another kind
+ * are skipped silently (*other) while the kind is unknown: the wrong kind is
+ * the one error to report then, not every key of the right one.
+ */
+static int find_child(const struct walk *w, int parent, const char *key, size_t len, bool *other)
+{
+	int k, any = -1;
+
+	*other = false;
+	for (k = 0; k < N_KEYS; k++) {
+		const char *name = child_name(parent, k);
+
+		if (!name)
+			continue;
+		if (!strcmp(name, "*")) {
+			if (kind_ok(w, k))
+				any = k;
+			continue;
+		}
+		if (strlen(name) != len || memcmp(name, key, len))
+			continue;
+		if (kind_ok(w, k))
+			return k;
+		if (!w->kind)
+			*other = true;
+	}
+	return any;
+}
+
+static void unknown_key(struct walk *w, int parent, const yaml_node_t *kn, const char *path)
+{
+	const char *key = (const char *)kn->data.scalar.value, *hint = NULL;
+	size_t len = kn->data.scalar.length, best = SIZE_MAX, o = 0;
+	char valid[256] = "", shown[64];
+	int k;
+
+	for (k = 0; k < N_KEYS; k++) {
+		const char *name = child_name(parent, k);
+
+		if (!name || !kind_ok(w, k) || !strcmp(name, "*"))
+			continue;
+		if (near(key, len, name, &best))
+			hint = name;
+		if (o < sizeof(valid))
+			o += (size_t)snprintf(valid + o, sizeof(valid) - o, "%s%s", o ? ", " : "", name);
+	}
+	show(key, len, shown, sizeof(shown));
+	if (hint)
+		error_at(w, &kn->start_mark, "%s%sunknown key \"%s\" (did you mean \"%s\"?)", path,
+			 sep(path), shown, hint);
+	else
+		error_at(w, &kn->start_mark, "%s%sunknown key \"%s\" (valid keys: %s)", path,
+			 sep(path), shown, valid);
+}
+
+static void walk_mapping(struct walk *w, int parent, yaml_node_t *n, const char *path)
+{
+	yaml_node_pair_t *pairs = n->data.mapping.pairs.start;
+	size_t np = (size_t)(n->data.mapping.pairs.top - pairs), i;
+	bool seen[N_KEYS], *dup, other;
+	char p[PATH_BUF], shown[64];
+	int k;
+
+	memset(seen, 0, sizeof(seen));
+	dup = duplicates(w, n, path);
+	for (i = 0; i < np && !w->stop; i++) {
+		yaml_node_t *kn = yaml_document_get_node(w->doc, pairs[i].key);
+		yaml_node_t *vn = yaml_document_get_node(w->doc, pairs[i].value);
+		const char *key;
+		size_t len;
+
+		if (!kn || !vn || (dup && dup[i]))
+			continue;
+		if (kn->type != YAML_SCALAR_NODE || is_null(kn)) {
+			error_at(w, &kn->start_mark, "%s%sa key must be a string, got %s", path,
+				 sep(path), node_what(kn));
+			continue;
+		}
+		key = (const char *)kn->data.scalar.value;
+		len = kn->data.scalar.length;
+		k = find_child(w, parent, key, len, &other);
+		if (k < 0) {
+			if (!other)
+				unknown_key(w, parent, kn, path);
+			continue;
+		}
+		seen[k] = true;
+		snprintf(p, sizeof(p), "%s%s%s", path, *path ? "." : "",
+			 strcmp(key_name(k), "*") ? key_name(k) : show(key, len, shown, sizeof(shown)));
+		walk_node(w, k, vn, p, &kn->start_mark, 0);
+	}
+	free(dup);
+	if (w->stop)
+		return;
+	for (k = 0; k < N_KEYS; k++) {
+		const char *name = child_name(parent, k);
+
+		if (name && schema[k].required && !seen[k] && kind_ok(w, k))
+			error_at(w, &n->start_mark, "%s%smissing required key \"%s\"", path, sep(path),
+				 name);
+	}
+}
+
+/* ---------------------------------------------------------------- documents */
+
+static void free_rules(struct policy_doc *pd)
+{
+	size_t i;
+
+	for (i = 0; i < pd->n_rules; i++) {
+		selector_free(&pd->rules[i].sender);
+		selector_free(&pd->rules[i].target);
+	}
+	free(pd->rules);
+	pd->rules = NULL;
+	pd->n_rules = 0;
+}
+
+/* The kind, read first: it decides which keys the rest may use. */
+static enum policy_kind detect_kind(struct walk *w, yaml_node_t *root)
+{
+	yaml_node_pair_t *p;
+
+	for (p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(w->doc, p->value);
+
+		if (!k || k->type != YAML_SCALAR_NODE || strcmp((char *)k->data.scalar.value, "kind"))
+			continue;
+		if (v && v->type == YAML_SCALAR_NODE &&
+		    !strcmp((char *)v->data.scalar.value, policy_kind_name(POLICY_KIND_SIGNAL)))
+			return POLICY_KIND_SIGNAL;
+		return 0;
+	}
+	return 0;
+}
+
+/* Documents are added as the array fills powers of two, so n loads cost O(n). */
+static int add_doc(struct policy_set *s, const struct policy_doc *pd)
+{
+	size_t n = s->n_docs;
+
+	if (n == 0 || (n >= 4 && !(n & (n - 1)))) {
+		struct policy_doc *v = realloc(s->docs, (n ? n * 2 : 4) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		s->docs = v;
+	}
+	s->docs[s->n_docs++] = *pd;
+	return 0;
+}
+
+static void load_document(struct walk *w, yaml_node_t *root)
+{
+	if (is_null(root))
+		return;			/* an empty document: "---" with nothing after */
+	memset(&w->pd, 0, sizeof(w->pd));
+	w->cap_rules = 0;
+	w->doc_errors = 0;
+	w->rule = NULL;
+	w->sel = NULL;
+	w->sm = NULL;
+	snprintf(w->pd.file, sizeof(w->pd.file), "%s", w->file);
+	w->pd.line = (int)root->start_mark.line + 1;
+	w->pd.column = (int)root->start_mark.column + 1;
+	w->n_docs++;
+	if (root->type != YAML_MAPPING_NODE) {
+		error_at(w, &root->start_mark, "expected a policy document (a mapping with "
+			 "apiVersion, kind, metadata and spec), got %s", node_what(root));
+	} else if (charge(w, root)) {
+		w->kind = detect_kind(w, root);
+		w->pd.kind = w->kind;
+		walk_mapping(w, -1, root, "");
+	}
+	if (w->doc_errors || w->stop || add_doc(w->set, &w->pd)) {
+		if (!w->doc_errors && !w->stop)
+			w->nomem = w->stop = true;
+		free_rules(&w->pd);
+	}
+	memset(&w->pd, 0, sizeof(w->pd));
+}
+
+/* libyaml's reader reports a byte offset; turn it into a line and a column in characters. */
+static yaml_mark_t offset_mark(const char *t, size_t len, size_t off)
+{
+	yaml_mark_t m = { 0 };
+	size_t i;
+
+	for (i = 0; i < off && i < len; i++) {
+		if (t[i] == '\n' || (t[i] == '\r' && (i + 1 >= len || t[i + 1] != '\n'))) {
+			m.line++;
+			m.column = 0;
+		} else if (((unsigned char)t[i] & 0xc0) != 0x80 && t[i] != '\r') {
+			m.column++;
+		}
+	}
+	return m;
+}
+
+/* The byte that starts the character at a mark, or -1 past the end. */
+static int byte_at(const char *t, size_t len, const yaml_mark_t *m)
+{
+	size_t i = 0, line = 0, col = 0;
+
+	while (i < len && line < m->line) {
+		if (t[i] == '\n' || (t[i] == '\r' && (i + 1 >= len || t[i + 1] != '\n')))
+			line++;
+		i++;
+	}
+	while (i < len && col < m->column) {
+		i++;
+		while (i < len && ((unsigned char)t[i] & 0xc0) == 0x80)
+			i++;
+		col++;
+	}
+	return i < len ? (unsigned char)t[i] : -1;
+}
+
+static void syntax_error(struct walk *w, const yaml_parser_t *p)
+{
+	const char *problem = p->problem ? p->problem : "malformed YAML";
+	yaml_mark_t at = p->problem_mark;
+	char ctx[128] = "";
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		w->nomem = w->stop = true;
+		return;
+	case YAML_READER_ERROR:
+		at = offset_mark(w->text, w->len, p->problem_offset);
+		if (p->problem_value >= 0)
+			error_at(w, &at, "invalid input: %s (0x%02x)", problem,
+				 (unsigned)p->problem_value);
+		else
+			error_at(w, &at, "invalid input: %s", problem);
+		return;
+	default:
+		if (p->context)
+			snprintf(ctx, sizeof(ctx), " (%s at line %zu, column %zu)", p->context,
+				 p->context_mark.line + 1, p->context_mark.column + 1);
+		error_at(w, &at, "syntax error: %s%s%s", problem, ctx,
+			 byte_at(w->text, w->len, &at) == '\t' ? "; indent with spaces, not tabs" : "");
+	}
+}
+
+/*
+ * libyaml's scanner rechecks every open flow level for each token, so deep
+ * nesting costs quadratic time; an event pass stops at MAX_DEPTH before the
+ * loader builds anything.  Syntax errors are left to the loader, which
+ * reports them with the documents before them.
+ */
+static bool depth_ok(struct walk *w)
+{
+	yaml_parser_t p;
+	yaml_event_t ev;
+	unsigned depth = 0;
+	bool ok = true, done = false;
+
+	if (!yaml_parser_initialize(&p)) {
+		w->nomem = w->stop = true;
+		return false;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)w->text, w->len);
+	while (!done) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			if (p.error == YAML_MEMORY_ERROR) {
+				w->nomem = w->stop = true;
+				ok = false;
+			}
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > MAX_DEPTH) {
+				error_at(w, &ev.start_mark, "nested too deeply (more than %d levels)",
+					 MAX_DEPTH);
+				ok = false;
+				done = true;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	return ok;
+}
+
+int policy_load_buffer(struct policy_set *s, const char *name, const char *text, size_t len,
+		       struct policy_diags *d)
+{
+	struct walk w = {
+		.set = s, .d = d, .file = name ? name : "<policy>", .text = text ? text : "",
+		.len = text ? len : 0, .first_diag = d->n, .budget = WALK_BUDGET,
+	};
+	size_t errors = d->errors;
+	yaml_parser_t p;
+
+	if (w.len > POLICY_MAX_FILE_BYTES) {
+		error_at(&w, NULL, "file is too large (%zu bytes; at most %u)", w.len,
+			 POLICY_MAX_FILE_BYTES);
+		goto out;
+	}
+	s->n_files++;
+	if (!depth_ok(&w))
+		goto out;
+	if (!yaml_parser_initialize(&p)) {
+		w.nomem = true;
+		goto out;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)w.text, w.len);
+	while (!w.stop) {
+		yaml_document_t doc;
+		yaml_node_t *root;
+
+		if (!yaml_parser_load(&p, &doc)) {
+			syntax_error(&w, &p);
+			break;
+		}
+		root = yaml_document_get_root_node(&doc);
+		if (root) {
+			w.doc = &doc;
+			load_document(&w, root);
+			w.doc = NULL;
+		}
+		yaml_document_delete(&doc);
+		if (!root)
+			break;
+	}
+	yaml_parser_delete(&p);
+	if (!w.n_docs && d->n == w.first_diag)
+		report(&w, NULL, true, "no policy documents in this file");
+out:
+	finish_file(&w);
+	if (w.nomem)
+		return -ENOMEM;
+	return (int)(d->errors - errors);
+}
+
+/* ---------------------------------------------------------------- files and sets */
+
+/* strerror, lower-cased to read as the rest of the messages. */
+static int io_error(struct policy_diags *d, const char *file, const char *what, int err)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "%s", strerror(err));
+	msg[0] = (char)tolower((unsigned char)msg[0]);
+	return policy_diag_add(d, file, 0, 0, false, "%s%s", what, msg);
+}
+
+/*
+ * Read a whole file and load it, unless it changed while we read it (an
+ * editor or `kubectl cp` halfway through): then it is an error for now, and
+ * the reloader's next look reads the finished file.
+ */
+static int load_file(struct policy_set *s, const char *path, struct policy_diags *d)
+{
+	struct stat before, after;
+	size_t len = 0, cap;
+	char *buf = NULL, *grown;
+	int fd, err = 0;
+	ssize_t r;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return io_error(d, path, "", errno);
+	if (fstat(fd, &before)) {
+		err = io_error(d, path, "", errno);
+		goto out;
+	}
+	if (S_ISREG(before.st_mode) && before.st_size > (off_t)POLICY_MAX_FILE_BYTES)
+		goto too_large;
+	cap = S_ISREG(before.st_mode) ? (size_t)before.st_size + 1 : 16384;
+	buf = malloc(cap);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		if (len == cap) {
+			if (cap > POLICY_MAX_FILE_BYTES)
+				goto too_large;
+			cap = cap * 2 > POLICY_MAX_FILE_BYTES + 1 ? POLICY_MAX_FILE_BYTES + 1 : cap * 2;
+			grown = realloc(buf, cap);
+			if (!grown) {
+				err = -ENOMEM;
+				goto out;
+			}
+			buf = grown;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err = io_error(d, path, "read error: ", errno);
+			goto out;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (fstat(fd, &after)) {
+		err = io_error(d, path, "", errno);
+		goto out;
+	}
+	if (S_ISREG(before.st_mode) &&
+	    (after.st_size != before.st_size || (off_t)len != before.st_size ||
+	     after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+	     after.st_mtim.tv_nsec != before.st_mtim.tv_nsec)) {
+		err = policy_diag_add(d, path, 0, 0, false, "file changed while being read");
+		goto out;
+	}
+	err = policy_load_buffer(s, path, buf, len, d);
+	if (err > 0)
+		err = 0;
+	goto out;
+too_large:
+	err = policy_diag_add(d, path, 0, 0, false, "file is too large (more than %u bytes)",
+			      POLICY_MAX_FILE_BYTES);
+out:
+	free(buf);
+	close(fd);
+	return err;
+}
+
+static int name_filter(const struct dirent *e)
+{
+	return policy_file_name_ok(e->d_name);
+}
+
+static int name_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static bool join(char *buf, size_t len, const char *dir, const char *name)
+{
+	size_t n = strlen(dir);
+
+	return (size_t)snprintf(buf, len, "%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/",
+				name) < len;
+}
+
+static int load_dir(struct policy_set *s, const char *dir, struct policy_diags *d)
+{
+	struct dirent **names = NULL;
+	char path[PATH_MAX];
+	struct stat st;
+	int n, i, err = 0;
+
+	n = scandir(dir, &names, name_filter, name_order);
+	if (n < 0)
+		return io_error(d, dir, "", errno);
+	for (i = 0; i < n; i++) {
+		if (err >= 0) {
+			if (!join(path, sizeof(path), dir, names[i]->d_name))
+				err = io_error(d, dir, "", ENAMETOOLONG);
+			else if (stat(path, &st))
+				/* Gone since the listing, or a dangling link: nothing to read. */
+				err = errno == ENOENT ? 0 : io_error(d, path, "", errno);
+			else if (S_ISREG(st.st_mode))
+				err = load_file(s, path, d);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return err;
+}
+
+int policy_load_paths(struct policy_set *s, char *const *paths, size_t n,
+		      struct policy_diags *d)
+{
+	struct stat st;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		if (stat(paths[i], &st))
+			err = errno == ENOENT ? 0 : io_error(d, paths[i], "", errno);
+		else if (S_ISDIR(st.st_mode))
+			err = load_dir(s, paths[i], d);
+		else
+			err = load_file(s, paths[i], d);
+		if (err < 0)
+			return err;
+	}
+	err = policy_set_finish(s, d);
+	if (err < 0)
+		return err;
+	return (int)d->errors;
+}
+
+static const struct policy_set *order_set;
+
+static int doc_order(const void *a, const void *b)
+{
+	const struct policy_doc *x = &order_set->docs[*(const size_t *)a];
+	const struct policy_doc *y = &order_set->docs[*(const size_t *)b];
+	int c;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+int policy_set_finish(struct policy_set *s, struct policy_diags *d)
+{
+	size_t before = d->errors, i, j, total = 0, *idx, *first;
+	int err = 0;
+
+	/* Same kind and name: sorted, so thousands of documents do not cost n^2. */
+	idx = malloc((s->n_docs + 1) * sizeof(*idx));
+	first = malloc((s->n_docs + 1) * sizeof(*first));
+	if (!idx || !first) {
+		free(idx);
+		free(first);
+		return -ENOMEM;
+	}
+	for (i = 0; i < s->n_docs; i++) {
+		idx[i] = i;
+		first[i] = i;
+	}
+	order_set = s;
+	qsort(idx, s->n_docs, sizeof(*idx), doc_order);
+	for (i = 1; i < s->n_docs; i++) {
+		const struct policy_doc *a = &s->docs[idx[i]], *b = &s->docs[idx[i - 1]];
+
+		if (a->kind == b->kind && !strcmp(a->name, b->name))
+			first[idx[i]] = first[idx[i - 1]];
+	}
+	for (i = 0; i < s->n_docs && !err; i++) {
+		const struct policy_doc *a = &s->docs[i], *b = &s->docs[first[i]];
+
+		if (first[i] != i)
+			err = policy_diag_add(d, a->file, a->line, a->column, false,
+					      "duplicate %s \"%s\" (first defined at %s:%d)",
+					      policy_kind_name(a->kind), a->name, b->file, b->line);
+	}
+	free(idx);
+	free(first);
+
+	for (i = 0; i < s->n_docs && !err; i++) {
+		const struct policy_doc *a = &s->docs[i];
+
+		if (a->kind != POLICY_KIND_SIGNAL)
+			continue;
+		for (j = 0; j < a->n_rules; j++) {
+			if (++total <= POLICY_MAX_SIGNAL_RULES)
+				continue;
+			err = policy_diag_add(d, a->file, a->rules[j].line, a->rules[j].column, false,
+					      "too many signal rules: this is rule %zu of all "
+					      "policies, the limit is %d", total,
+					      POLICY_MAX_SIGNAL_RULES);
+			goto out;
+		}
+	}
+out:
+	if (err < 0)
+		return err;
+	return (int)(d->errors - before);
+}
+
+void policy_set_free(struct policy_set *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_docs; i++)
+		free_rules(&s->docs[i]);
+	free(s->docs);
+	memset(s, 0, sizeof(*s));
+}
+
+bool policy_file_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!n || name[0] == '.' || name[0] == '#' || name[n - 1] == '~')
+		return false;
+	return (n > 5 && !strcmp(name + n - 5, ".yaml")) || (n > 4 && !strcmp(name + n - 4, ".yml"));
+}
+
+enum policy_dir_state policy_dir_state(const char *dir)
+{
+	enum policy_dir_state st = POLICY_DIR_EMPTY;
+	char path[PATH_MAX];
+	struct dirent *e;
+	struct stat sb;
+	DIR *dh;
+
+	if (stat(dir, &sb))
+		return errno == ENOENT || errno == ENOTDIR ? POLICY_DIR_MISSING :
+							     POLICY_DIR_UNREADABLE;
+	if (!S_ISDIR(sb.st_mode))
+		return POLICY_DIR_NOT_DIR;
+	dh = opendir(dir);
+	if (!dh)
+		return POLICY_DIR_UNREADABLE;
+	while (st == POLICY_DIR_EMPTY && (e = readdir(dh)))
+		if (policy_file_name_ok(e->d_name) && join(path, sizeof(path), dir, e->d_name) &&
+		    !stat(path, &sb) && S_ISREG(sb.st_mode))
+			st = POLICY_DIR_OK;
+	closedir(dh);
+	return st;
+}
+
+const char *policy_dir_state_name(enum policy_dir_state st)
+{
+	switch (st) {
+	case POLICY_DIR_OK:
+		return "ok";
+	case POLICY_DIR_MISSING:
+		return "missing";
+	case POLICY_DIR_UNREADABLE:
+		return "unreadable";
+	case POLICY_DIR_EMPTY:
+		return "empty";
+	case POLICY_DIR_NOT_DIR:
+		return "not a directory";
+	}
+	return "unknown";
+}

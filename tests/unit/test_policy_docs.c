@@ -1,0 +1,464 @@
+/*
+ * test_policy_docs.c - policies/README.md and the example policies must keep
+ * up with the loader.
+ *
+ * The key table under "## Key reference" in policies/README.md is compared
+ * with policy_schema() both ways: a key the loader accepts but the README
+ * does not list fails, and so does a documented key the loader no longer
+ * knows, or one whose kind, type, values or required flag differ.  Then
+ * every *.yaml in policies/ is loaded the way the agent loads a policy
+ * directory: the examples must load without a single diagnostic, and
+ * together they must use every selector key, relation, scope and action the
+ * schema offers, so a key added to the grammar fails here until an example
+ * shows it.
+ *
+ * Unit tests run from the repository root; VIGIL_SRCDIR, when set, names
+ * the root instead.
+ */
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+static void src_path(char *buf, size_t len, const char *rel)
+{
+	const char *root = getenv("VIGIL_SRCDIR");
+
+	snprintf(buf, len, "%s%s%s", root ? root : "", root ? "/" : "", rel);
+}
+
+/* ---- the README's key table ------------------------------------------------ */
+
+struct row {
+	char *path, *kind, *type, *values, *required, *desc;
+	int line;
+};
+
+static char *readme;
+static struct row *rows;
+static size_t n_rows;
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ')
+		s++;
+	e = s + strlen(s);
+	while (e > s && e[-1] == ' ')
+		*--e = 0;
+	return s;
+}
+
+/*
+ * "| `path` | kind | type | values | yes | description |": the first five
+ * cells split on '|'; the description is the rest, so it may hold a '|'.
+ */
+static void parse_row(char *line, int lineno)
+{
+	char *cell[6], *p = line + 1;
+	struct row *r;
+	size_t plen;
+
+	for (int i = 0; i < 5; i++) {
+		char *bar = strchr(p, '|');
+
+		cr_assert_not_null(bar, "policies/README.md:%d: a key row needs 6 cells: %s",
+				   lineno, line);
+		*bar = 0;
+		cell[i] = trim(p);
+		p = bar + 1;
+	}
+	plen = strlen(p);
+	cr_assert(plen > 0 && p[plen - 1] == '|',
+		  "policies/README.md:%d: the row does not end with '|'", lineno);
+	p[plen - 1] = 0;
+	cell[5] = trim(p);
+
+	plen = strlen(cell[0]);
+	cr_assert(plen > 2 && cell[0][0] == '`' && cell[0][plen - 1] == '`',
+		  "policies/README.md:%d: the key cell must be `path`, is '%s'", lineno, cell[0]);
+	cell[0][plen - 1] = 0;
+	cell[0]++;
+
+	rows = realloc(rows, (n_rows + 1) * sizeof(*rows));
+	cr_assert_not_null(rows);
+	r = &rows[n_rows++];
+	r->path = cell[0];
+	r->kind = cell[1];
+	r->type = cell[2];
+	r->values = cell[3];
+	r->required = cell[4];
+	r->desc = cell[5];
+	r->line = lineno;
+}
+
+static void load_readme(void)
+{
+	char path[4096], *p, *next;
+	bool in_section = false, in_fence = false;
+	size_t len = 0;
+	int lineno = 0;
+	FILE *f;
+
+	src_path(path, sizeof(path), "policies/README.md");
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s (run from the repository root or set VIGIL_SRCDIR)", path,
+			   strerror(errno));
+	cr_assert_gt(getdelim(&readme, &len, 0, f), 0, "%s is empty", path);
+	fclose(f);
+
+	for (p = readme; p && *p; p = next) {
+		next = strchr(p, '\n');
+		if (next)
+			*next++ = 0;
+		lineno++;
+		if (!strncmp(p, "```", 3))
+			in_fence = !in_fence;
+		if (in_fence)
+			continue;
+		if (!strncmp(p, "## ", 3) || !strncmp(p, "# ", 2)) {
+			in_section = !strcmp(p, "## Key reference");
+			continue;
+		}
+		if (in_section && !strncmp(p, "| `", 3))
+			parse_row(p, lineno);
+	}
+}
+
+static void unload_readme(void)
+{
+	free(rows);
+	free(readme);
+}
+
+TestSuite(policy_readme, .init = load_readme, .fini = unload_readme);
+
+/* "a|b|c" (schema) as the README writes it: "a, b, c". */
+static void values_as_doc(const char *v, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = 0;
+	for (; *v && o + 3 < len; v++) {
+		if (*v == '|') {
+			buf[o++] = ',';
+			buf[o++] = ' ';
+		} else {
+			buf[o++] = *v;
+		}
+	}
+	buf[o] = 0;
+}
+
+static const struct row *find_row(const char *kind, const char *path)
+{
+	for (size_t i = 0; i < n_rows; i++)
+		if (!strcmp(rows[i].path, path) && !strcmp(rows[i].kind, kind))
+			return &rows[i];
+	return NULL;
+}
+
+Test(policy_readme, has_a_key_reference_table)
+{
+	cr_assert_gt(n_rows, 10, "policies/README.md: %zu rows under \"## Key reference\"; the "
+		     "table is missing or not in the form | `path` | kind | type | values | "
+		     "required | description |", n_rows);
+}
+
+Test(policy_readme, every_schema_key_has_a_row_with_the_same_kind_type_values_and_required)
+{
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k);
+
+	cr_assert_gt(n, 10, "policy_schema() lists only %zu keys", n);
+	for (size_t i = 0; i < n; i++) {
+		const struct row *r = find_row(k[i].kind, k[i].path);
+		char values[512];
+
+		if (!r) {
+			cr_expect_fail("policies/README.md has no row \"| `%s` | %s | ...\" under "
+				       "## Key reference", k[i].path, k[i].kind);
+			continue;
+		}
+		values_as_doc(k[i].values, values, sizeof(values));
+		cr_expect_str_eq(r->type, k[i].type,
+				 "policies/README.md:%d: `%s` has type \"%s\", the loader says \"%s\"",
+				 r->line, k[i].path, r->type, k[i].type);
+		cr_expect_str_eq(r->values, values,
+				 "policies/README.md:%d: `%s` has values \"%s\", the loader says \"%s\"",
+				 r->line, k[i].path, r->values, values);
+		cr_expect_str_eq(r->required, k[i].required ? "yes" : "no",
+				 "policies/README.md:%d: `%s` has required \"%s\", the loader says \"%s\"",
+				 r->line, k[i].path, r->required, k[i].required ? "yes" : "no");
+		cr_expect_neq(r->desc[0], 0, "policies/README.md:%d: `%s` has no description",
+			      r->line, k[i].path);
+	}
+}
+
+Test(policy_readme, every_documented_key_is_in_the_schema_once)
+{
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k);
+
+	for (size_t r = 0; r < n_rows; r++) {
+		bool found = false;
+
+		for (size_t i = 0; i < n && !found; i++)
+			found = !strcmp(rows[r].path, k[i].path) && !strcmp(rows[r].kind, k[i].kind);
+		cr_expect(found, "policies/README.md:%d: `%s` (%s) is documented but the loader "
+			  "does not accept it", rows[r].line, rows[r].path, rows[r].kind);
+		for (size_t s = 0; s < r; s++)
+			cr_expect(strcmp(rows[r].path, rows[s].path) ||
+				  strcmp(rows[r].kind, rows[s].kind),
+				  "policies/README.md:%d: `%s` (%s) is listed twice (line %d)",
+				  rows[r].line, rows[r].path, rows[r].kind, rows[s].line);
+	}
+}
+
+/* ---- the example policies -------------------------------------------------- */
+
+static struct policy_set set;
+static struct policy_diags diags;
+
+static void load_examples(void)
+{
+	char dir[4096];
+	char *paths[] = { dir };
+	int rc;
+
+	src_path(dir, sizeof(dir), "policies");
+	cr_assert_eq(policy_dir_state(dir), POLICY_DIR_OK, "%s: %s", dir,
+		     policy_dir_state_name(policy_dir_state(dir)));
+	rc = policy_load_paths(&set, paths, 1, &diags);
+	for (size_t i = 0; i < diags.n; i++) {
+		char msg[PATH_MAX + 512];
+
+		policy_diag_format(&diags.v[i], msg, sizeof(msg));
+		cr_log_error("%s", msg);
+	}
+	cr_assert_geq(rc, 0, "policy_load_paths: %s", strerror(-rc));
+}
+
+static void unload_examples(void)
+{
+	policy_set_free(&set);
+	policy_diags_free(&diags);
+}
+
+TestSuite(policy_examples, .init = load_examples, .fini = unload_examples);
+
+Test(policy_examples, load_without_a_single_diagnostic)
+{
+	cr_expect_eq(diags.n, 0, "%zu diagnostics (%zu errors) from policies/ (logged above)",
+		     diags.n, diags.errors);
+	cr_expect_eq(diags.errors, 0);
+}
+
+/* Every *.yaml / *.yml in policies/ was read: a file the loader skips is not an example. */
+Test(policy_examples, every_yaml_file_is_read)
+{
+	char dir[4096];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+
+	src_path(dir, sizeof(dir), "policies");
+	d = opendir(dir);
+	cr_assert_not_null(d, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+
+		if ((len > 5 && !strcmp(e->d_name + len - 5, ".yaml")) ||
+		    (len > 4 && !strcmp(e->d_name + len - 4, ".yml"))) {
+			cr_expect(policy_file_name_ok(e->d_name),
+				  "policies/%s is an example the loader would skip", e->d_name);
+			n++;
+		}
+	}
+	closedir(d);
+	cr_assert_geq(n, 3, "only %zu example policies", n);
+	cr_expect_eq(set.n_files, n, "%zu files read, %zu *.yaml/*.yml in policies/",
+		     set.n_files, n);
+	for (size_t i = 0; i < set.n_docs; i++)
+		cr_expect_gt(set.docs[i].n_rules, 0, "%s: %s has no rules", set.docs[i].file,
+			     set.docs[i].name);
+}
+
+/*
+ * What a selector key from the schema looks like in a loaded rule.  A key in
+ * the schema's sender/target selector that is missing here fails the test:
+ * add it here and use it in an example.
+ */
+struct sel_key {
+	const char *name;
+	bool (*used)(const struct signal_rule *r, const struct selector *s);
+};
+
+static bool used_scope(const struct signal_rule *r, const struct selector *s)
+{
+	return s->scope != SEL_SCOPE_ANY;
+}
+#define LIST_KEY(fn, field) \
+	static bool fn(const struct signal_rule *r, const struct selector *s) \
+	{ \
+		return s->field.set && s->field.n > 0; \
+	}
+LIST_KEY(used_container_ids, container_ids)
+LIST_KEY(used_pod_uids, pod_uids)
+LIST_KEY(used_namespaces, namespaces)
+LIST_KEY(used_pods, pods)
+LIST_KEY(used_cgroups, cgroups)
+LIST_KEY(used_binaries, binaries)
+LIST_KEY(used_comms, comms)
+static bool used_relation(const struct signal_rule *r, const struct selector *s)
+{
+	return r->relation != SIG_REL_NONE;
+}
+
+static const struct sel_key sel_keys[] = {
+	{ "scope", used_scope },
+	{ "containerIds", used_container_ids },
+	{ "podUIDs", used_pod_uids },
+	{ "namespaces", used_namespaces },
+	{ "pods", used_pods },
+	{ "cgroups", used_cgroups },
+	{ "binaries", used_binaries },
+	{ "comms", used_comms },
+	{ "relation", used_relation },
+};
+
+/* Rules of every loaded SignalPolicy, in load order. */
+#define EACH_RULE(r) \
+	for (size_t d_ = 0; d_ < set.n_docs; d_++) \
+		if (set.docs[d_].kind == POLICY_KIND_SIGNAL) \
+			for (const struct signal_rule *r = set.docs[d_].rules; \
+			     r < set.docs[d_].rules + set.docs[d_].n_rules; r++)
+
+static bool key_used(const struct sel_key *k, bool target)
+{
+	EACH_RULE(r) {
+		if (k->used(r, target ? &r->target : &r->sender))
+			return true;
+	}
+	return false;
+}
+
+static const struct sel_key *sel_key(const char *name)
+{
+	for (size_t i = 0; i < sizeof(sel_keys) / sizeof(sel_keys[0]); i++)
+		if (!strcmp(sel_keys[i].name, name))
+			return &sel_keys[i];
+	return NULL;
+}
+
+Test(policy_examples, use_every_selector_key_of_the_schema)
+{
+	static const char *const ends[] = { "spec.rules[].sender.", "spec.rules[].target." };
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k), checked = 0;
+	const char *done[64];
+
+	cr_assert_gt(set.n_docs, 0, "no example documents loaded");
+	for (size_t i = 0; i < n; i++) {
+		for (int e = 0; e < 2; e++) {
+			size_t plen = strlen(ends[e]);
+			const char *name = k[i].path + plen;
+			const struct sel_key *sk;
+			bool seen = false;
+
+			if (strcmp(k[i].kind, "SignalPolicy") || strncmp(k[i].path, ends[e], plen))
+				continue;
+			/* "binaries", not its items "binaries[]". */
+			if (strpbrk(name, "[."))
+				continue;
+			for (size_t j = 0; j < checked; j++)
+				seen |= !strcmp(done[j], name);
+			if (seen)
+				continue;
+			sk = sel_key(name);
+			if (!sk) {
+				cr_expect_fail("schema key %s is new to this test: add it to "
+					       "sel_keys[] and use it in an example policy",
+					       k[i].path);
+				continue;
+			}
+			cr_assert_lt(checked, sizeof(done) / sizeof(done[0]));
+			done[checked++] = name;
+			/* Every key is valid at both ends; one use at either is enough. */
+			cr_expect(key_used(sk, false) || key_used(sk, true),
+				  "no example policy uses the selector key %s (in sender or "
+				  "target)", name);
+		}
+	}
+	cr_expect_geq(checked, 9, "only %zu selector keys in the schema", checked);
+}
+
+Test(policy_examples, use_every_action_relation_scope_and_fallback)
+{
+	static const enum sig_action actions[] = { SIG_ACTION_AUDIT, SIG_ACTION_DENY,
+						    SIG_ACTION_KILL_SENDER };
+	static const enum sig_relation rels[] = { SIG_REL_SAME_CONTAINER,
+						  SIG_REL_OTHER_CONTAINER, SIG_REL_HOST };
+	static const enum sel_scope scopes[] = { SEL_SCOPE_HOST, SEL_SCOPE_CONTAINERS };
+	static const enum sig_action fallbacks[] = { SIG_ACTION_AUDIT, SIG_ACTION_KILL_SENDER };
+
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		bool seen = false;
+
+		EACH_RULE(r) seen |= r->action == actions[i];
+		cr_expect(seen, "no example policy uses action: %s", sig_action_name(actions[i]));
+	}
+	for (size_t i = 0; i < sizeof(rels) / sizeof(rels[0]); i++) {
+		bool seen = false;
+
+		EACH_RULE(r) seen |= r->relation == rels[i];
+		cr_expect(seen, "no example policy uses relation: %s", sig_relation_name(rels[i]));
+	}
+	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+		bool sender = false, target = false;
+
+		EACH_RULE(r) {
+			sender |= r->sender.scope == scopes[i];
+			target |= r->target.scope == scopes[i];
+		}
+		cr_expect(sender || target, "no example policy uses scope value %d", scopes[i]);
+	}
+	for (size_t i = 0; i < sizeof(fallbacks) / sizeof(fallbacks[0]); i++) {
+		bool seen = false;
+
+		EACH_RULE(r) seen |= r->action == SIG_ACTION_DENY && r->fallback == fallbacks[i];
+		cr_expect(seen, "no deny rule in the examples has fallback %s",
+			  sig_action_name(fallbacks[i]));
+	}
+}
+
+/* Signals by name, with and without SIG, by number and as SIGRTMIN+N; and "all". */
+Test(policy_examples, use_every_way_of_naming_signals)
+{
+	bool all = false, some = false, rt = false;
+
+	EACH_RULE(r) {
+		all |= r->signals == ~0ull;
+		some |= r->signals != ~0ull;
+		rt |= (r->signals & ~0ull << 32) && r->signals != ~0ull;
+	}
+	cr_expect(all, "no example rule leaves signals out (= every signal)");
+	cr_expect(some, "no example rule lists signals");
+	cr_expect(rt, "no example rule names a real-time signal");
+}
+
+Test(policy_examples, include_a_file_with_several_documents)
+{
+	bool multi = false;
+
+	for (size_t i = 1; i < set.n_docs; i++)
+		multi |= !strcmp(set.docs[i].file, set.docs[i - 1].file);
+	cr_expect(multi, "no example file holds more than one document (---)");
+}
