@@ -68,7 +68,7 @@ help:
 	@echo 'make            build build/vigil (BPF objects embedded)'
 	@echo 'make deps       install build/test dependencies (Debian packages)'
 	@echo 'make run        deps + build + `vigil run` on the built-in default config'
-	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration + VM tests'
+	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration + VM tests + fuzz (60 s)'
 	@echo 'make vmtest     boot a stock Debian kernel under qemu and run tests/vm/cases'
 	@echo 'make static     build/vigil-static'
 	@echo 'make bench      exec-throughput benchmark, with vs without the agent'
@@ -144,6 +144,7 @@ test: deps
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory integration || rc=1; \
 	$(MAKE) --no-print-directory vmtest || rc=1; \
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) || rc=1; \
 	exit $$rc
 
 bench: deps $(BUILD)/vigil
@@ -183,7 +184,8 @@ fuzz: deps $(BUILD)/fuzz/fuzz_policy
 	if ! $$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix=$(BUILD)/fuzz/crash- -dict=tests/fuzz/policy.dict -print_final_stats=1 \
 		$(BUILD)/fuzz/corpus >$(BUILD)/fuzz/fuzz.log 2>&1; then \
-		tail -n 60 $(BUILD)/fuzz/fuzz.log; \
+		sed -n '/==ERROR\|deadly signal\|runtime error\|ERROR: libFuzzer/,$$p' \
+			$(BUILD)/fuzz/fuzz.log | head -n 80 | grep . || tail -n 60 $(BUILD)/fuzz/fuzz.log; \
 		echo "fuzz: the policy loader failed; input: $$(ls $(BUILD)/fuzz/crash-* 2>/dev/null | tr '\n' ' ')" >&2; \
 		echo "fuzz: replay it with $$f FILE, fix the loader, and add the file, named after" \
 			"what it broke, to tests/fuzz/regressions/policy/" >&2; \
