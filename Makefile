@@ -112,6 +112,12 @@ $(BUILD)/asan/%.o: %.c | $(SKELS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(AGENT_CFLAGS) -O1 $(SAN) -c $< -o $@
 
+# The version is compiled into main.c and telemetry.c: rebuild them when it
+# changes (a new commit), or `vigil version` and vigil_build_info disagree.
+VERSION_STAMP := $(BUILD)/version.stamp
+$(shell mkdir -p $(BUILD) && { [ "$$(cat $(VERSION_STAMP) 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $(VERSION_STAMP); })
+$(BUILD)/obj/agent/main.o $(BUILD)/obj/agent/telemetry.o $(BUILD)/asan/agent/telemetry.o: $(VERSION_STAMP)
+
 $(BUILD)/vigil: $(MAIN_OBJ) $(LIB_OBJS)
 	$(msg) LD $@
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)

@@ -125,7 +125,7 @@ assert_jq "$rout" "has_arg(\"$T_MARK\")" "vigil run --output has the marker exec
 ev=$(jq_lines "$rout" "has_arg(\"$T_MARK\")" | head -n 1)
 assert_event "$ev" 'common and .type == "exec"' "run output uses the trace event schema"
 assert_event "$ev" ".node == \"$node\"" "node is the config's node_name"
-assert_jq_none "$rout" '.type | IN("exec", "events_lost") | not' "observe: only exec -> only exec events"
+assert_jq_none "$rout" '.type | IN("exec", "events_lost", "policy_reload") | not' "observe: only exec -> only exec events (plus the agent's own loss and policy-load reports)"
 [[ ! -s $T_TMP/run.stdout ]] || { dump_file "$T_TMP/run.stdout"; fail "vigil run --output FILE also wrote to stdout"; }
 
 log "ok"
