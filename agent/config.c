@@ -330,21 +330,29 @@ static int parse_node_name(struct ctx *c, const struct field *f, const char *pat
 	return 0;
 }
 
-static int parse_output(struct ctx *c, const struct field *f, const char *path,
-			const yaml_mark_t *key_mark)
+/* A string that must not be empty, into dst (size bytes); hint ends the error. */
+static int parse_nonempty(struct ctx *c, const char *path, const yaml_mark_t *key_mark,
+			  char *dst, size_t size, const char *hint)
 {
-	char buf[sizeof(c->cfg->output)];
+	char buf[PATH_MAX];
 	const char *s;
 	int err;
 
-	err = parse_string(c, path, key_mark, buf, sizeof(buf), &s);
+	err = parse_string(c, path, key_mark, buf, size < sizeof(buf) ? size : sizeof(buf), &s);
 	if (err)
 		return err;
 	if (!*s)
 		return fail(c, scalar_is_null(&c->ev) ? key_mark : &c->ev.start_mark,
-			    "'%s' must not be empty (use \"-\" for stdout)", path);
-	strcpy(c->cfg->output, buf);
+			    "'%s' must not be empty%s", path, hint);
+	strcpy(dst, buf);
 	return 0;
+}
+
+static int parse_output(struct ctx *c, const struct field *f, const char *path,
+			const yaml_mark_t *key_mark)
+{
+	return parse_nonempty(c, path, key_mark, c->cfg->output, sizeof(c->cfg->output),
+			      " (use \"-\" for stdout)");
 }
 
 static int parse_bool(struct ctx *c, const char *path, const yaml_mark_t *key_mark, bool *out)
@@ -595,18 +603,7 @@ static int parse_cgroup_hierarchy(struct ctx *c, const struct field *f, const ch
 static int parse_policy_dir(struct ctx *c, const struct field *f, const char *path,
 			    const yaml_mark_t *key_mark)
 {
-	char buf[sizeof(c->cfg->policy_dir)];
-	const char *s;
-	int err;
-
-	err = parse_string(c, path, key_mark, buf, sizeof(buf), &s);
-	if (err)
-		return err;
-	if (!*s)
-		return fail(c, scalar_is_null(&c->ev) ? key_mark : &c->ev.start_mark,
-			    "'%s' must not be empty", path);
-	strcpy(c->cfg->policy_dir, buf);
-	return 0;
+	return parse_nonempty(c, path, key_mark, c->cfg->policy_dir, sizeof(c->cfg->policy_dir), "");
 }
 
 static int parse_policy_required(struct ctx *c, const struct field *f, const char *path,

@@ -212,10 +212,27 @@ int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v)
 	return finish(j);
 }
 
+/* The diagnostics of one kind (errors or warnings) as "file:line:column: msg" strings. */
+static void put_diags(struct jsonw *w, const char *key, const struct policy_diags *d,
+		      bool warnings, const char *extra)
+{
+	char line[PATH_MAX + 512];
+
+	jsonw_array_begin(w, key);
+	for (size_t i = 0; d && i < d->n; i++) {
+		if (d->v[i].warning != warnings)
+			continue;
+		policy_diag_format(&d->v[i], line, sizeof(line));
+		jsonw_string(w, NULL, line);
+	}
+	if (extra)
+		jsonw_string(w, NULL, extra);
+	jsonw_array_end(w);
+}
+
 int jsonl_write_reload(struct vigil_jsonl *j, const struct vigil_reload_info *r)
 {
 	struct jsonw *w = &j->w;
-	char line[PATH_MAX + 512];
 
 	begin(j, r->time_ns, "policy_reload");
 	jsonw_string(w, "trigger", r->trigger);
@@ -226,24 +243,8 @@ int jsonl_write_reload(struct vigil_jsonl *j, const struct vigil_reload_info *r)
 	jsonw_uint(w, "documents", r->documents);
 	jsonw_uint(w, "rules", r->rules);
 	jsonw_uint(w, "files", r->files);
-	jsonw_array_begin(w, "errors");
-	for (size_t i = 0; r->diags && i < r->diags->n; i++) {
-		if (r->diags->v[i].warning)
-			continue;
-		policy_diag_format(&r->diags->v[i], line, sizeof(line));
-		jsonw_string(w, NULL, line);
-	}
-	if (r->error)
-		jsonw_string(w, NULL, r->error);
-	jsonw_array_end(w);
-	jsonw_array_begin(w, "warnings");
-	for (size_t i = 0; r->diags && i < r->diags->n; i++) {
-		if (!r->diags->v[i].warning)
-			continue;
-		policy_diag_format(&r->diags->v[i], line, sizeof(line));
-		jsonw_string(w, NULL, line);
-	}
-	jsonw_array_end(w);
+	put_diags(w, "errors", r->diags, false, r->error);
+	put_diags(w, "warnings", r->diags, true, NULL);
 	return finish(j);
 }
 
