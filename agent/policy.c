@@ -171,9 +171,18 @@ void policy_diag_format(const struct policy_diag *dg, char *buf, size_t len)
 		snprintf(buf, len, "%s: %s%s", dg->file, w, dg->msg);
 }
 
+/* A message without its leading "spec.rules[1].sender: " (paths hold no spaces). */
+static const char *unpathed(const char *msg)
+{
+	const char *colon = strstr(msg, ": ");
+
+	return colon && !memchr(msg, ' ', (size_t)(colon - msg)) ? colon + 2 : msg;
+}
+
 /*
  * One problem in the file being walked.  An aliased node is walked once per
- * reference, so a message already given at the same place is dropped.
+ * reference, under a different path each time; the same message at the
+ * same place is given once.
  */
 __attribute__((format(printf, 4, 5)))
 static void report(struct walk *w, const yaml_mark_t *at, bool warning, const char *fmt, ...)
@@ -192,7 +201,7 @@ static void report(struct walk *w, const yaml_mark_t *at, bool warning, const ch
 		const struct policy_diag *dg = &w->d->v[i];
 
 		if (dg->line == line && dg->column == column && dg->warning == warning &&
-		    !strcmp(dg->msg, msg))
+		    !strcmp(unpathed(dg->msg), unpathed(msg)))
 			return;
 	}
 	if (!warning)
@@ -343,6 +352,15 @@ static const char *node_what(const yaml_node_t *n)
 static const char *sep(const char *path)
 {
 	return *path ? ": " : "";
+}
+
+/*
+ * Arrays without a capacity field (struct strlist, the set's documents)
+ * grow to 4, then double whenever the count reaches a power of two.
+ */
+static bool grows(size_t n)
+{
+	return n == 0 || (n >= 4 && !(n & (n - 1)));
 }
 
 static bool dns_label(const char *s, size_t n)
@@ -752,7 +770,9 @@ static void on_sel_item(struct walk *w, const struct visit *v)
 		error_at(w, at, "%s: \"%s\" can never match: %s", v->path, shown, why);
 		return;
 	}
-	grown = realloc(l->v, (l->n + 1) * sizeof(*l->v));
+	grown = l->v;
+	if (grows(l->n))
+		grown = realloc(l->v, (l->n ? l->n * 2 : 4) * sizeof(*l->v));
 	if (grown)
 		l->v = grown;
 	if (!grown || !(l->v[l->n] = strndup(v->s, v->len))) {
@@ -1295,7 +1315,10 @@ static void unknown_key(struct walk *w, int parent, const yaml_node_t *kn, const
 			o += (size_t)snprintf(valid + o, sizeof(valid) - o, "%s%s", o ? ", " : "", name);
 	}
 	show(key, len, shown, sizeof(shown));
-	if (hint)
+	if (len == 2 && !memcmp(key, "<<", 2))
+		error_at(w, &kn->start_mark, "%s%smerge keys (<<) are not supported; alias a whole "
+			 "mapping or repeat its keys", path, sep(path));
+	else if (hint)
 		error_at(w, &kn->start_mark, "%s%sunknown key \"%s\" (did you mean \"%s\"?)", path,
 			 sep(path), shown, hint);
 	else
@@ -1385,12 +1408,11 @@ static enum policy_kind detect_kind(struct walk *w, yaml_node_t *root)
 	return 0;
 }
 
-/* Documents are added as the array fills powers of two, so n loads cost O(n). */
 static int add_doc(struct policy_set *s, const struct policy_doc *pd)
 {
 	size_t n = s->n_docs;
 
-	if (n == 0 || (n >= 4 && !(n & (n - 1)))) {
+	if (grows(n)) {
 		struct policy_doc *v = realloc(s->docs, (n ? n * 2 : 4) * sizeof(*v));
 
 		if (!v)

@@ -5,7 +5,8 @@
  * The key table under "## Key reference" in policies/README.md is compared
  * with policy_schema() both ways: a key the loader accepts but the README
  * does not list fails, and so does a documented key the loader no longer
- * knows, or one whose kind, type, values or required flag differ.  Then
+ * knows, or one whose kind, type, values or required flag differ.  A
+ * whole SignalPolicy shown in a ```yaml block of the README must load.  Then
  * every *.yaml in policies/ is loaded the way the agent loads a policy
  * directory: the examples must load without a single diagnostic, and
  * together they must use every selector key, relation, scope and action the
@@ -220,6 +221,48 @@ Test(policy_readme, every_documented_key_is_in_the_schema_once)
 				  "policies/README.md:%d: `%s` (%s) is listed twice (line %d)",
 				  rows[r].line, rows[r].path, rows[r].kind, rows[s].line);
 	}
+}
+
+/*
+ * A ```yaml block that is a whole SignalPolicy (it has rules) must load
+ * cleanly; the other blocks are fragments (an envelope, a selector).  The
+ * README text was split into lines by load_readme(), so the blocks are
+ * read again from the file.
+ */
+Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
+{
+	char path[4096], *text = NULL, *p, *end;
+	size_t len = 0, whole = 0;
+	FILE *f;
+
+	src_path(path, sizeof(path), "policies/README.md");
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_gt(getdelim(&text, &len, 0, f), 0);
+	fclose(f);
+	for (p = text; (p = strstr(p, "\n```yaml\n")); p = end + 4) {
+		struct policy_set s = { 0 };
+		struct policy_diags d = { 0 };
+		int first = 1;	/* the block's first line in the README */
+
+		p += strlen("\n```yaml\n");
+		end = strstr(p, "\n```");
+		cr_assert_not_null(end, "policies/README.md: unterminated ```yaml block");
+		for (const char *c = text; c < p; c++)
+			first += *c == '\n';
+		if (!memmem(p, (size_t)(end - p), "kind: SignalPolicy", 18) ||
+		    !memmem(p, (size_t)(end - p), "rules:", 6))
+			continue;
+		whole++;
+		cr_expect_geq(policy_load_buffer(&s, "README.md", p, (size_t)(end - p) + 1, &d), 0);
+		for (size_t i = 0; i < d.n; i++)
+			cr_expect_fail("policies/README.md:%d: in a ```yaml example: %s",
+				       first + d.v[i].line - 1, d.v[i].msg);
+		policy_set_free(&s);
+		policy_diags_free(&d);
+	}
+	free(text);
+	cr_expect_gt(whole, 0, "no whole SignalPolicy in a ```yaml block of policies/README.md");
 }
 
 /* ---- the example policies -------------------------------------------------- */

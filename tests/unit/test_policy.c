@@ -1,0 +1,1821 @@
+/*
+ * test_policy.c - agent/policy.c and agent/policy_cli.c: what a valid policy
+ * loads into, every kind of problem with its exact position (1-based, as
+ * the user sees it), selectors that can never match, set-wide checks,
+ * directories, the schema table against the parser, and `vigil policy check`.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy.h"
+#include "policy_cli.h"
+
+#define ALL_SIGNALS (~0ull)
+#define BIT(sig) (1ull << ((sig) - 1))
+#define CID "4f2a9c0d1e3b"
+#define POD "17e6e95c-d075-470c-998c-7ec555c01cac"
+
+/* Six lines; the first rule starts on line 7 at column 7 ("    - "). */
+#define HEAD \
+	"apiVersion: vigil.dev/v1alpha1\n" \
+	"kind: SignalPolicy\n" \
+	"metadata:\n" \
+	"  name: p\n" \
+	"spec:\n" \
+	"  rules:\n"
+
+static struct policy_set set;
+static struct policy_diags diags;
+
+static void reset(void)
+{
+	policy_set_free(&set);
+	policy_diags_free(&diags);
+}
+
+TestSuite(policy, .fini = reset);
+TestSuite(policy_schema, .fini = reset);
+TestSuite(policy_set, .fini = reset);
+TestSuite(policy_files, .fini = reset);
+TestSuite(policy_cli, .fini = reset);
+
+static void dump(void)
+{
+	char line[PATH_MAX + 512];
+
+	for (size_t i = 0; i < diags.n; i++) {
+		policy_diag_format(&diags.v[i], line, sizeof(line));
+		fprintf(stderr, "  %s\n", line);
+	}
+}
+
+static int load_as(const char *name, const char *text)
+{
+	return policy_load_buffer(&set, name, text, strlen(text), &diags);
+}
+
+static int load(const char *text)
+{
+	reset();
+	return load_as("test.yaml", text);
+}
+
+static void expect_ok(const char *text)
+{
+	int ret = load(text);
+
+	if (ret != 0 || diags.n)
+		dump();
+	cr_assert_eq(ret, 0, "load returned %d\ninput:\n%s", ret, text);
+	cr_assert_eq(diags.n, 0, "%zu diagnostics (above)\ninput:\n%s", diags.n, text);
+	cr_assert_gt(set.n_docs, 0);
+}
+
+static const struct policy_diag *find(int line, int column, const char *needle)
+{
+	for (size_t i = 0; i < diags.n; i++)
+		if (diags.v[i].line == line && diags.v[i].column == column &&
+		    strstr(diags.v[i].msg, needle))
+			return &diags.v[i];
+	return NULL;
+}
+
+/* Some error at exactly line:column saying `needle`; the document is not loaded. */
+static void expect_error(const char *text, int line, int column, const char *needle)
+{
+	int ret = load(text);
+
+	if (!find(line, column, needle))
+		dump();
+	cr_assert_gt(ret, 0, "expected errors\ninput:\n%s", text);
+	cr_assert_eq((size_t)ret, diags.errors);
+	cr_assert_not_null(find(line, column, needle), "no diagnostic at %d:%d with \"%s\" "
+			   "(above)\ninput:\n%s", line, column, needle, text);
+	cr_assert(!find(line, column, needle)->warning);
+	cr_assert_str_eq(find(line, column, needle)->file, "test.yaml");
+	cr_assert_eq(set.n_docs, 0, "a document with an error was loaded");
+}
+
+/* Exactly one diagnostic, an error, at line:column. */
+static void expect_one_error(const char *text, int line, int column, const char *needle)
+{
+	expect_error(text, line, column, needle);
+	if (diags.n != 1)
+		dump();
+	cr_assert_eq(diags.n, 1, "%zu diagnostics, want 1 (above)\ninput:\n%s", diags.n, text);
+}
+
+/* printf into one of a few static buffers, so two results can be arguments of one call. */
+static char *fmt(const char *f, ...)
+{
+	static char bufs[4][8192];
+	static int next;
+	char *buf = bufs[next++ % 4];
+	va_list ap;
+
+	va_start(ap, f);
+	vsnprintf(buf, sizeof(bufs[0]), f, ap);
+	va_end(ap);
+	return buf;
+}
+
+static const struct signal_rule *rule(size_t doc, size_t i)
+{
+	cr_assert_lt(doc, set.n_docs);
+	cr_assert_lt(i, set.docs[doc].n_rules);
+	return &set.docs[doc].rules[i];
+}
+
+/* ---- what a valid policy loads into --------------------------------------- */
+
+Test(policy, a_minimal_policy_loads_with_every_default)
+{
+	const struct signal_rule *r;
+
+	expect_ok(HEAD "    - action: deny\n");
+	cr_assert_eq(set.n_docs, 1);
+	cr_assert_eq(set.n_files, 1);
+	cr_assert_eq(set.docs[0].kind, POLICY_KIND_SIGNAL);
+	cr_assert_str_eq(set.docs[0].name, "p");
+	cr_assert_str_eq(set.docs[0].file, "test.yaml");
+	cr_assert_eq(set.docs[0].line, 1);
+	cr_assert_eq(set.docs[0].column, 1);
+	cr_assert_eq(set.docs[0].n_rules, 1);
+	r = rule(0, 0);
+	cr_assert_str_eq(r->name, "rule-1");
+	cr_assert_eq(r->action, SIG_ACTION_DENY);
+	cr_assert_eq(r->fallback, SIG_ACTION_AUDIT);
+	cr_assert_eq(r->signals, ALL_SIGNALS);
+	cr_assert_eq(r->relation, SIG_REL_NONE);
+	cr_assert_eq(r->sender.scope, SEL_SCOPE_ANY);
+	cr_assert_eq(r->target.scope, SEL_SCOPE_ANY);
+	cr_assert(!selector_has_cgroup_fields(&r->sender) && !selector_has_process_fields(&r->sender));
+	cr_assert(!selector_has_cgroup_fields(&r->target) && !selector_has_process_fields(&r->target));
+	cr_assert_eq(r->line, 7);
+	cr_assert_eq(r->column, 7);
+}
+
+static void expect_list(const struct strlist *l, size_t n, ...)
+{
+	va_list ap;
+
+	cr_assert(l->set);
+	cr_assert_eq(l->n, n);
+	va_start(ap, n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(l->v[i], va_arg(ap, const char *));
+	va_end(ap);
+}
+
+Test(policy, every_key_of_a_full_rule_is_stored)
+{
+	const struct signal_rule *r;
+
+	expect_ok(HEAD
+		  "    - name: cross-container\n"
+		  "      sender:\n"
+		  "        scope: containers\n"
+		  "        containerIds: [\"" CID "\", 97c3a7b1b1526c2c]\n"
+		  "        podUIDs: [" POD "]\n"
+		  "        namespaces: [\"prod-*\"]\n"
+		  "        pods: [\"web-*\", api]\n"
+		  "        cgroups: [\"/kubepods/*\"]\n"
+		  "        binaries: [\"/usr/bin/*\"]\n"
+		  "        comms: [sh, bash]\n"
+		  "      target:\n"
+		  "        relation: other-container\n"
+		  "        scope: any\n"
+		  "        comms: [nginx]\n"
+		  "      signals: [SIGKILL, TERM, 2, sigrtmin+2]\n"
+		  "      action: deny\n"
+		  "      fallback: kill-sender\n");
+	r = rule(0, 0);
+	cr_assert_str_eq(r->name, "cross-container");
+	cr_assert_eq(r->sender.scope, SEL_SCOPE_CONTAINERS);
+	expect_list(&r->sender.container_ids, 2, CID, "97c3a7b1b1526c2c");
+	expect_list(&r->sender.pod_uids, 1, POD);
+	expect_list(&r->sender.namespaces, 1, "prod-*");
+	expect_list(&r->sender.pods, 2, "web-*", "api");
+	expect_list(&r->sender.cgroups, 1, "/kubepods/*");
+	expect_list(&r->sender.binaries, 1, "/usr/bin/*");
+	expect_list(&r->sender.comms, 2, "sh", "bash");
+	cr_assert_eq(r->relation, SIG_REL_OTHER_CONTAINER);
+	cr_assert_eq(r->target.scope, SEL_SCOPE_ANY);
+	expect_list(&r->target.comms, 1, "nginx");
+	cr_assert(!r->target.binaries.set);
+	cr_assert_eq(r->signals, BIT(9) | BIT(15) | BIT(2) | BIT(36));
+	cr_assert_eq(r->action, SIG_ACTION_DENY);
+	cr_assert_eq(r->fallback, SIG_ACTION_KILL_SENDER);
+}
+
+Test(policy, flow_style_loads_the_same_as_block_style)
+{
+	expect_ok("{apiVersion: vigil.dev/v1alpha1, kind: SignalPolicy, metadata: {name: p},\n"
+		  " spec: {rules: [{sender: {scope: host}, signals: [HUP], action: audit}]}}\n");
+	cr_assert_eq(rule(0, 0)->sender.scope, SEL_SCOPE_HOST);
+	cr_assert_eq(rule(0, 0)->signals, BIT(1));
+	cr_assert_eq(set.docs[0].line, 1);
+	cr_assert_eq(rule(0, 0)->line, 2);
+	cr_assert_eq(rule(0, 0)->column, 17);
+}
+
+Test(policy, rules_without_a_name_are_called_rule_n_by_position)
+{
+	expect_ok(HEAD
+		  "    - action: audit\n"
+		  "    - name: second\n"
+		  "      action: audit\n"
+		  "    - action: audit\n");
+	cr_assert_str_eq(rule(0, 0)->name, "rule-1");
+	cr_assert_str_eq(rule(0, 1)->name, "second");
+	cr_assert_str_eq(rule(0, 2)->name, "rule-3");
+}
+
+Test(policy, audit_and_kill_sender_rules_fall_back_to_themselves)
+{
+	expect_ok(HEAD "    - action: audit\n    - action: kill-sender\n");
+	cr_assert_eq(rule(0, 0)->fallback, SIG_ACTION_AUDIT);
+	cr_assert_eq(rule(0, 1)->fallback, SIG_ACTION_KILL_SENDER);
+}
+
+Test(policy, several_documents_load_in_order_and_empty_ones_are_skipped)
+{
+	expect_ok("---\n"
+		  "# nothing in this one\n"
+		  "---\n"
+		  "apiVersion: vigil.dev/v1alpha1\n"
+		  "kind: SignalPolicy\n"
+		  "metadata: {name: one}\n"
+		  "spec: {rules: [{action: audit}]}\n"
+		  "---\n"
+		  "apiVersion: vigil.dev/v1alpha1\n"
+		  "kind: SignalPolicy\n"
+		  "metadata: {name: two}\n"
+		  "spec: {rules: [{action: deny}, {action: audit}]}\n"
+		  "...\n");
+	cr_assert_eq(set.n_docs, 2);
+	cr_assert_str_eq(set.docs[0].name, "one");
+	cr_assert_eq(set.docs[0].line, 4);
+	cr_assert_str_eq(set.docs[1].name, "two");
+	cr_assert_eq(set.docs[1].line, 9);
+	cr_assert_eq(set.docs[1].n_rules, 2);
+	cr_assert_eq(set.n_files, 1);
+}
+
+Test(policy, anchors_and_aliases_are_resolved)
+{
+	expect_ok(HEAD
+		  "    - name: a\n"
+		  "      sender: &ctr\n"
+		  "        scope: containers\n"
+		  "        comms: &shells [sh, bash]\n"
+		  "      action: deny\n"
+		  "    - name: b\n"
+		  "      sender: *ctr\n"
+		  "      target: {comms: *shells}\n"
+		  "      action: audit\n");
+	cr_assert_eq(rule(0, 1)->sender.scope, SEL_SCOPE_CONTAINERS);
+	expect_list(&rule(0, 1)->sender.comms, 2, "sh", "bash");
+	expect_list(&rule(0, 1)->target.comms, 2, "sh", "bash");
+	/* Each rule owns its copy: freeing the set frees each once (ASan checks). */
+	cr_assert_neq(rule(0, 0)->sender.comms.v[0], rule(0, 1)->sender.comms.v[0]);
+}
+
+Test(policy, labels_and_annotations_take_any_string_keys)
+{
+	expect_ok("apiVersion: vigil.dev/v1alpha1\n"
+		  "kind: SignalPolicy\n"
+		  "metadata:\n"
+		  "  name: p\n"
+		  "  labels: {app.kubernetes.io/name: vigil, team: \"\"}\n"
+		  "  annotations:\n"
+		  "    description: any text at all\n"
+		  "spec: {rules: [{action: audit}]}\n");
+}
+
+Test(policy, a_signal_listed_twice_is_a_warning_and_the_policy_still_loads)
+{
+	int ret = load(HEAD "    - signals: [KILL, 9]\n      action: audit\n");
+
+	cr_assert_eq(ret, 0);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_eq(diags.errors, 0);
+	cr_assert(diags.v[0].warning);
+	cr_assert_not_null(find(7, 23, "signal 9 is already in the list"));
+	cr_assert_eq(set.n_docs, 1);
+	cr_assert_eq(rule(0, 0)->signals, BIT(9));
+}
+
+Test(policy, a_file_of_comments_has_no_documents_and_a_warning)
+{
+	cr_assert_eq(load("# nothing here yet\n"), 0);
+	cr_assert_eq(set.n_docs, 0);
+	cr_assert_eq(set.n_files, 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert(diags.v[0].warning);
+	cr_assert_eq(diags.v[0].line, 0);
+	cr_assert(strstr(diags.v[0].msg, "no policy documents"));
+}
+
+Test(policy, empty_text_and_a_null_text_are_empty_files)
+{
+	cr_assert_eq(load(""), 0);
+	cr_assert_eq(set.n_docs, 0);
+	cr_assert_eq(policy_load_buffer(&set, "x.yaml", NULL, 5, &diags), 0);
+	cr_assert_eq(set.n_docs, 0);
+	cr_assert_eq(diags.errors, 0);
+}
+
+Test(policy, a_utf16_file_with_a_byte_order_mark_loads)
+{
+	static const char text[] = HEAD "    - action: audit\n";
+	char u16[2 * sizeof(text) + 2];
+	size_t n = 0;
+
+	u16[n++] = (char)0xff;
+	u16[n++] = (char)0xfe;
+	for (size_t i = 0; i + 1 < sizeof(text); i++) {
+		u16[n++] = text[i];
+		u16[n++] = 0;
+	}
+	reset();
+	cr_assert_eq(policy_load_buffer(&set, "u16.yaml", u16, n, &diags), 0);
+	cr_assert_eq(set.n_docs, 1);
+}
+
+/* ---- signals --------------------------------------------------------------- */
+
+Test(policy, signal_parse_accepts_names_with_or_without_sig_in_any_case)
+{
+	cr_assert_eq(signal_parse("SIGKILL"), 9);
+	cr_assert_eq(signal_parse("KILL"), 9);
+	cr_assert_eq(signal_parse("kill"), 9);
+	cr_assert_eq(signal_parse("SigTerm"), 15);
+	cr_assert_eq(signal_parse("SIGHUP"), 1);
+	cr_assert_eq(signal_parse("SIGSYS"), 31);
+	cr_assert_eq(signal_parse("SIGCHLD"), 17);
+	cr_assert_eq(signal_parse("SIGSTKFLT"), 16);
+	cr_assert_eq(signal_parse("SIGIOT"), 6);
+	cr_assert_eq(signal_parse("SIGCLD"), 17);
+	cr_assert_eq(signal_parse("POLL"), 29);
+	cr_assert_eq(signal_parse("IO"), 29);
+}
+
+Test(policy, signal_parse_accepts_numbers_1_to_64)
+{
+	cr_assert_eq(signal_parse("1"), 1);
+	cr_assert_eq(signal_parse("9"), 9);
+	cr_assert_eq(signal_parse("64"), 64);
+	cr_assert_eq(signal_parse("09"), 9);
+}
+
+Test(policy, signal_parse_accepts_the_real_time_forms)
+{
+	cr_assert_eq(signal_parse("SIGRTMIN"), 34);
+	cr_assert_eq(signal_parse("SIGRTMAX"), 64);
+	cr_assert_eq(signal_parse("SIGRTMIN+2"), 36);
+	cr_assert_eq(signal_parse("rtmin+30"), 64);
+	cr_assert_eq(signal_parse("SIGRTMAX-1"), 63);
+	cr_assert_eq(signal_parse("RTMAX-30"), 34);
+	cr_assert_eq(signal_parse("SIGRTMIN+0"), 34);
+}
+
+Test(policy, signal_parse_rejects_everything_else)
+{
+	static const char *const bad[] = {
+		"", "0", "65", "99999999999999999999", "-1", "+9", "9 ", " 9", "0x9", "1e3",
+		"SIG", "SIGFOO", "SIGKILLX", "SIGRTMIN+31", "SIGRTMAX-31", "SIGRTMIN-1",
+		"SIGRTMAX+1", "SIGRTMIN+", "SIGRTMIN+x", "RTMIN2", "SIGSIGKILL",
+		"averyveryveryverylongsignalname",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(signal_parse(bad[i]), -EINVAL, "\"%s\" parsed", bad[i]);
+	cr_expect_eq(signal_parse(NULL), -EINVAL);
+}
+
+Test(policy, a_signal_number_out_of_range_is_reported_at_the_item)
+{
+	expect_one_error(HEAD "    - signals: [9, 65]\n      action: audit\n", 7, 20,
+			 "spec.rules[0].signals[1]: signal 65 is out of range (1 to 64)");
+}
+
+Test(policy, an_unknown_signal_name_is_reported_with_the_accepted_forms)
+{
+	expect_one_error(HEAD "    - signals: [SIGFOO]\n      action: audit\n", 7, 17,
+			 "unknown signal \"SIGFOO\" (expected a name like SIGTERM");
+}
+
+Test(policy, signal_zero_is_not_a_signal)
+{
+	expect_one_error(HEAD "    - signals: [0]\n      action: audit\n", 7, 17,
+			 "signal 0 is out of range");
+}
+
+/* ---- document-level errors --------------------------------------------------- */
+
+Test(policy, a_wrong_api_version_is_reported_at_its_value)
+{
+	expect_one_error("apiVersion: v1\nkind: SignalPolicy\nmetadata: {name: p}\n"
+			 "spec: {rules: [{action: audit}]}\n",
+			 1, 13, "apiVersion: expected vigil.dev/v1alpha1, got \"v1\"");
+}
+
+Test(policy, a_missing_required_key_is_reported_at_the_mapping_that_lacks_it)
+{
+	expect_one_error("kind: SignalPolicy\nmetadata: {name: p}\n"
+			 "spec: {rules: [{action: audit}]}\n",
+			 1, 1, "missing required key \"apiVersion\"");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			 "metadata:\n  labels: {a: b}\nspec: {rules: [{action: audit}]}\n",
+			 4, 3, "metadata: missing required key \"name\"");
+	expect_one_error(HEAD "    - name: x\n      signals: [KILL]\n", 7, 7,
+			 "spec.rules[0]: missing required key \"action\"");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			 "metadata: {name: p}\n", 1, 1, "missing required key \"spec\"");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			 "metadata: {name: p}\nspec: {}\n", 4, 7,
+			 "spec: missing required key \"rules\"");
+}
+
+Test(policy, an_unknown_kind_names_the_known_kinds_and_its_spec_is_not_checked)
+{
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\nmetadata: {name: p}\n"
+			 "spec: {anything: [1, 2]}\n",
+			 2, 7, "kind: unknown kind \"TrustPolicy\" (known kinds: SignalPolicy)");
+}
+
+Test(policy, a_missing_kind_is_the_only_error_even_with_a_spec)
+{
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nmetadata: {name: p}\n"
+			 "spec: {rules: [{action: audit}]}\n", 1, 1,
+			 "missing required key \"kind\"");
+}
+
+Test(policy, a_document_that_is_not_a_mapping_is_an_error)
+{
+	expect_one_error("- a\n- b\n", 1, 1, "expected a policy document");
+	expect_one_error("just a string\n", 1, 1, "got a string");
+}
+
+Test(policy, metadata_name_must_be_a_dns_label)
+{
+	static const char *const bad[] = {
+		"No_Escape", "-lead", "trail-", "\"\"", "a.b", "UPPER",
+		"a123456789012345678901234567890123456789012345678901234567890123",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_one_error(fmt("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+				     "metadata: {name: %s}\nspec: {rules: [{action: audit}]}\n",
+				     bad[i]),
+				 3, 18, "metadata.name: ");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			 "metadata: {name: Bad}\nspec: {rules: [{action: audit}]}\n",
+			 3, 18, "\"Bad\" is not a valid name: use 1 to 63 lower-case letters");
+}
+
+Test(policy, a_63_character_name_fits)
+{
+	expect_ok("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+		  "metadata: {name: a12345678901234567890123456789012345678901234567890123456789012}\n"
+		  "spec: {rules: [{action: audit}]}\n");
+	cr_assert_eq(strlen(set.docs[0].name), 63);
+}
+
+Test(policy, label_values_must_be_strings)
+{
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			 "metadata:\n  name: p\n  labels:\n    team: [a, b]\n"
+			 "spec: {rules: [{action: audit}]}\n",
+			 6, 11, "metadata.labels.team: expected a string, got a list");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			 "metadata:\n  name: p\n  labels: [a]\n"
+			 "spec: {rules: [{action: audit}]}\n",
+			 5, 11, "metadata.labels: expected a mapping, got a list");
+}
+
+/* ---- keys: unknown, duplicate, not strings ------------------------------------ */
+
+Test(policy, a_misspelt_key_is_named_with_the_closest_valid_key)
+{
+	expect_one_error(HEAD "    - acton: deny\n      action: deny\n", 7, 7,
+			 "spec.rules[0]: unknown key \"acton\" (did you mean \"action\"?)");
+}
+
+Test(policy, a_key_in_the_wrong_case_gets_a_suggestion)
+{
+	expect_one_error(HEAD "    - sender: {containerIDs: [" CID "]}\n      action: deny\n", 7, 16,
+			 "spec.rules[0].sender: unknown key \"containerIDs\" (did you mean "
+			 "\"containerIds\"?)");
+}
+
+Test(policy, an_unrelated_key_lists_the_valid_keys_instead_of_guessing)
+{
+	expect_one_error(HEAD "    - whatever: 1\n      action: deny\n", 7, 7,
+			 "unknown key \"whatever\" (valid keys: name, sender, target, signals, "
+			 "action, fallback)");
+	expect_one_error("colour: blue\n" HEAD "    - action: deny\n", 1, 1,
+			 "unknown key \"colour\" (valid keys: apiVersion, kind, metadata, spec)");
+}
+
+Test(policy, relation_is_a_key_of_target_only)
+{
+	expect_one_error(HEAD "    - sender: {relation: host}\n      action: deny\n", 7, 16,
+			 "spec.rules[0].sender: unknown key \"relation\"");
+}
+
+Test(policy, a_merge_key_is_explained)
+{
+	expect_error(HEAD "    - <<: {action: deny}\n      name: x\n", 7, 7,
+			 "merge keys (<<) are not supported");
+}
+
+Test(policy, a_duplicate_key_is_reported_at_the_second_naming_the_first)
+{
+	expect_one_error(HEAD "    - action: deny\n      action: audit\n", 8, 7,
+			 "spec.rules[0]: duplicate key \"action\" (first at line 7, column 7)");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			 "metadata: {name: p, labels: {a: b, a: c}}\n"
+			 "spec: {rules: [{action: audit}]}\n",
+			 3, 36, "metadata.labels: duplicate key \"a\" (first at line 3, column 30)");
+}
+
+Test(policy, a_key_that_is_not_a_string_is_an_error)
+{
+	expect_one_error(HEAD "    - action: deny\n      [a, b]: c\n", 8, 7,
+			 "spec.rules[0]: a key must be a string, got a list");
+}
+
+/* ---- types and values ---------------------------------------------------------- */
+
+Test(policy, a_list_where_a_mapping_belongs_is_reported_at_the_value)
+{
+	expect_one_error(HEAD "    - sender: [a]\n      action: deny\n", 7, 15,
+			 "spec.rules[0].sender: expected a mapping, got a list");
+}
+
+Test(policy, a_string_where_a_list_of_strings_belongs_is_a_type_error)
+{
+	expect_one_error(HEAD "    - sender: {binaries: /usr/bin/x}\n      action: deny\n", 7, 26,
+			 "spec.rules[0].sender.binaries: expected a list of strings, got a string");
+	expect_one_error(HEAD "    - signals: {a: b}\n      action: deny\n", 7, 16,
+			 "spec.rules[0].signals: expected a list of signals, got a mapping");
+	expect_one_error(HEAD "    - action: deny\n  extra: 1\n", 8, 3,
+			 "spec: unknown key \"extra\"");
+}
+
+Test(policy, rules_must_be_a_non_empty_list_of_mappings)
+{
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\nmetadata: {name: p}\n"
+			 "spec: {rules: []}\n", 4, 15, "spec.rules: expected at least one rule");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\nmetadata: {name: p}\n"
+			 "spec: {rules: {action: deny}}\n", 4, 15,
+			 "spec.rules: expected a list of mappings, got a mapping");
+	expect_one_error(HEAD "    - deny\n", 7, 7,
+			 "spec.rules[0]: expected a mapping, got a string");
+}
+
+Test(policy, a_key_without_a_value_is_reported_at_the_key)
+{
+	expect_one_error(HEAD "    - sender:\n      action: deny\n", 7, 7,
+			 "spec.rules[0].sender: no value (expected a mapping)");
+	expect_one_error(HEAD "    - action:\n", 7, 7,
+			 "spec.rules[0].action: no value (expected one of audit, deny, kill-sender)");
+	expect_one_error(HEAD "    - action: ~\n", 7, 7, "no value");
+}
+
+Test(policy, a_quoted_null_is_a_string)
+{
+	expect_one_error(HEAD "    - action: \"null\"\n", 7, 15,
+			 "expected one of audit, deny, kill-sender, got \"null\"");
+}
+
+Test(policy, an_unknown_action_lists_the_actions)
+{
+	expect_one_error(HEAD "    - action: block\n", 7, 15,
+			 "spec.rules[0].action: expected one of audit, deny, kill-sender, got \"block\"");
+}
+
+Test(policy, an_action_in_the_wrong_case_gets_a_suggestion)
+{
+	expect_one_error(HEAD "    - action: Deny\n", 7, 15, "(did you mean \"deny\"?)");
+}
+
+Test(policy, scope_relation_and_fallback_take_only_their_values)
+{
+	expect_one_error(HEAD "    - sender: {scope: pods}\n      action: deny\n", 7, 23,
+			 "spec.rules[0].sender.scope: expected one of host, containers, any, "
+			 "got \"pods\"");
+	expect_one_error(HEAD "    - target: {relation: sibling}\n      action: deny\n", 7, 26,
+			 "spec.rules[0].target.relation: expected one of same-container, "
+			 "other-container, host, got \"sibling\"");
+	expect_one_error(HEAD "    - action: deny\n      fallback: deny\n", 8, 17,
+			 "spec.rules[0].fallback: expected one of audit, kill-sender, got \"deny\"");
+}
+
+Test(policy, fallback_applies_only_to_deny)
+{
+	expect_one_error(HEAD "    - action: audit\n      fallback: kill-sender\n", 8, 7,
+			 "spec.rules[0].fallback: only applies to action deny (this rule's action "
+			 "is audit)");
+	expect_one_error(HEAD "    - action: kill-sender\n      fallback: audit\n", 8, 7,
+			 "only applies to action deny");
+}
+
+Test(policy, a_nul_byte_in_a_string_is_refused)
+{
+	expect_one_error(HEAD "    - action: deny\n      name: \"a\\0b\"\n", 8, 13,
+			 "spec.rules[0].name: must not contain a NUL byte");
+}
+
+Test(policy, rule_names_are_dns_labels_and_unique_within_the_policy)
+{
+	expect_one_error(HEAD "    - name: Bad_Name\n      action: deny\n", 7, 13,
+			 "spec.rules[0].name: \"Bad_Name\" is not a valid rule name");
+	expect_one_error(HEAD "    - name: a\n      action: deny\n    - name: a\n      action: audit\n",
+			 9, 13, "spec.rules[1].name: duplicate rule name \"a\" (the rule at line 7 has it)");
+}
+
+Test(policy, a_default_rule_name_that_is_already_taken_is_an_error)
+{
+	expect_one_error(HEAD "    - name: rule-2\n      action: deny\n    - action: audit\n", 9, 7,
+			 "spec.rules[1]: this rule's default name \"rule-2\" is taken by the rule at "
+			 "line 7; give this rule a name");
+	expect_one_error(HEAD "    - action: deny\n    - name: rule-1\n      action: audit\n", 8, 13,
+			 "duplicate rule name \"rule-1\"");
+}
+
+/* ---- selectors that can never match -------------------------------------------- */
+
+static const char *const list_keys[] = {
+	"containerIds", "podUIDs", "namespaces", "pods", "cgroups", "binaries", "comms",
+};
+
+Test(policy, an_empty_list_can_never_match_for_every_selector_key_at_both_ends)
+{
+	for (size_t i = 0; i < sizeof(list_keys) / sizeof(list_keys[0]); i++) {
+		const char *side[] = { "sender", "target" };
+
+		for (int s = 0; s < 2; s++) {
+			/* "    - sender: {KEY: []}": the '[' */
+			int col = 7 + (int)strlen(side[s]) + 3 + (int)strlen(list_keys[i]) + 2;
+
+			expect_one_error(fmt(HEAD "    - %s: {%s: []}\n      action: deny\n", side[s],
+					     list_keys[i]),
+					 7, col, fmt("spec.rules[0].%s.%s: an empty list can never match",
+						     side[s], list_keys[i]));
+		}
+	}
+}
+
+Test(policy, an_empty_signal_list_can_never_match)
+{
+	expect_one_error(HEAD "    - signals: []\n      action: deny\n", 7, 16,
+			 "spec.rules[0].signals: an empty list can never match");
+}
+
+Test(policy, scope_host_can_never_match_container_fields)
+{
+	static const char *const fields[][2] = {
+		{ "containerIds", CID }, { "podUIDs", POD }, { "namespaces", "prod" },
+		{ "pods", "web" },
+	};
+
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		expect_one_error(fmt(HEAD "    - sender:\n        scope: host\n        %s: [%s]\n"
+				     "      action: deny\n", fields[i][0], fields[i][1]),
+				 9, 9, fmt("spec.rules[0].sender.%s: can never match with scope host",
+					   fields[i][0]));
+		expect_one_error(fmt(HEAD "    - target:\n        %s: [%s]\n        scope: host\n"
+				     "      action: deny\n", fields[i][0], fields[i][1]),
+				 8, 9, fmt("spec.rules[0].target.%s: can never match with scope host",
+					   fields[i][0]));
+	}
+}
+
+Test(policy, scope_host_may_use_cgroups_binaries_and_comms)
+{
+	expect_ok(HEAD "    - sender:\n        scope: host\n        cgroups: [\"/system.slice/*\"]\n"
+		  "        binaries: [/usr/sbin/sshd]\n        comms: [sshd]\n      action: deny\n");
+}
+
+Test(policy, a_binary_or_cgroup_glob_must_be_absolute_or_start_with_a_wildcard)
+{
+	expect_one_error(HEAD "    - sender: {binaries: [/bin/sh, bash]}\n      action: deny\n", 7, 36,
+			 "spec.rules[0].sender.binaries[1]: \"bash\" can never match: binary paths "
+			 "are absolute");
+	expect_one_error(HEAD "    - target: {cgroups: [kubepods/*]}\n      action: deny\n", 7, 26,
+			 "spec.rules[0].target.cgroups[0]: \"kubepods/*\" can never match: cgroup "
+			 "paths start with '/'");
+	expect_ok(HEAD "    - sender: {binaries: [\"*/sh\", \"?usr/bin/x\", \"[/]bin/sh\"],\n"
+		  "               cgroups: [\"*docker*\"]}\n      action: deny\n");
+}
+
+Test(policy, a_comm_longer_than_15_bytes_can_never_match)
+{
+	expect_one_error(HEAD "    - sender: {comms: [kube-controller-manager]}\n      action: deny\n",
+			 7, 24, "\"kube-controller-manager\" can never match: a comm holds at most "
+			 "15 bytes (the kernel keeps \"kube-controller\")");
+	expect_ok(HEAD "    - sender: {comms: [kube-controller]}\n      action: deny\n");
+}
+
+Test(policy, container_ids_must_be_12_to_64_lower_case_hex_digits)
+{
+	static const char *const bad[] = {
+		"4F2A9C0D1E3B", "4f2a9c0d1e3", "4f2a9c0d1e3g",
+		"4f2a9c0d1e3b4f2a9c0d1e3b4f2a9c0d1e3b4f2a9c0d1e3b4f2a9c0d1e3b4f2a9",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_one_error(fmt(HEAD "    - sender: {containerIds: [\"%s\"]}\n      action: deny\n",
+				     bad[i]),
+				 7, 31, "can never match: a container id (or id prefix) is 12 to 64 "
+				 "lower-case hex digits");
+	expect_ok(HEAD "    - sender: {containerIds: "
+		  "[4f2a9c0d1e3b4f2a9c0d1e3b4f2a9c0d1e3b4f2a9c0d1e3b4f2a9c0d1e3b4f2a]}\n"
+		  "      action: deny\n");
+}
+
+Test(policy, pod_uids_must_be_lower_case_dashed_uuids)
+{
+	static const char *const bad[] = {
+		"17E6E95C-D075-470C-998C-7EC555C01CAC", "17e6e95cd075470c998c7ec555c01cac",
+		"17e6e95c-d075-470c-998c-7ec555c01ca", "17e6e95c-d075-470c-998c-7ec555c01caz",
+		"17e6e95c_d075_470c_998c_7ec555c01cac",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_one_error(fmt(HEAD "    - target: {podUIDs: [\"%s\"]}\n      action: deny\n",
+				     bad[i]),
+				 7, 26, "can never match: a pod UID is a lower-case dashed UUID");
+}
+
+Test(policy, an_unclosed_bracket_in_any_glob_can_never_match)
+{
+	static const char *const globs[][2] = {
+		{ "namespaces", "prod-[ab" }, { "pods", "web-[" }, { "cgroups", "/kube[pods" },
+		{ "binaries", "/usr/bin/[!a" },
+	};
+
+	for (size_t i = 0; i < sizeof(globs) / sizeof(globs[0]); i++)
+		expect_one_error(fmt(HEAD "    - sender: {%s: [\"%s\"]}\n      action: deny\n",
+				     globs[i][0], globs[i][1]),
+				 7, 19 + (int)strlen(globs[i][0]),
+				 "can never match: the '[' at byte");
+	expect_one_error(HEAD "    - sender: {pods: [\"ab[cd\"]}\n      action: deny\n", 7, 23,
+			 "the '[' at byte 3 is never closed");
+}
+
+Test(policy, bracket_expressions_that_close_are_fine)
+{
+	expect_ok(HEAD "    - sender:\n"
+		  "        pods: [\"web-[0-9]\", \"[]]x\", \"[!]]x\", \"[[:alpha:]]*\", \"a\\\\[\", "
+		  "\"[[.-.]]\"]\n"
+		  "      action: deny\n");
+	expect_list(&rule(0, 0)->sender.pods, 6, "web-[0-9]", "[]]x", "[!]]x", "[[:alpha:]]*",
+		    "a\\[", "[[.-.]]");
+}
+
+Test(policy, an_empty_string_in_a_selector_list_can_never_match)
+{
+	expect_one_error(HEAD "    - sender: {comms: [\"\"]}\n      action: deny\n", 7, 24,
+			 "spec.rules[0].sender.comms[0]: an empty string can never match");
+}
+
+Test(policy, relation_host_can_never_match_a_target_in_containers)
+{
+	expect_one_error(HEAD "    - target:\n        relation: host\n        scope: containers\n"
+			 "      action: deny\n", 8, 19,
+			 "spec.rules[0].target.relation: host can never match with target scope "
+			 "containers");
+	expect_one_error(HEAD "    - target:\n        relation: host\n        pods: [web]\n"
+			 "      action: deny\n", 8, 19,
+			 "spec.rules[0].target.relation: host can never match with target pods");
+}
+
+Test(policy, container_relations_can_never_match_a_host_target)
+{
+	expect_one_error(HEAD "    - target: {relation: same-container, scope: host}\n"
+			 "      action: deny\n", 7, 26,
+			 "same-container can never match with target scope host");
+	expect_one_error(HEAD "    - target: {relation: other-container, scope: host}\n"
+			 "      action: deny\n", 7, 26,
+			 "other-container can never match with target scope host");
+}
+
+Test(policy, same_container_can_never_match_a_host_sender)
+{
+	expect_one_error(HEAD "    - sender: {scope: host}\n      target: {relation: same-container}\n"
+			 "      action: deny\n", 8, 26,
+			 "same-container can never match with sender scope host");
+	expect_ok(HEAD "    - sender: {scope: host}\n      target: {relation: other-container}\n"
+		  "      action: deny\n");
+	expect_ok(HEAD "    - target: {relation: host, scope: host, cgroups: [\"/system.slice/*\"]}\n"
+		  "      action: deny\n");
+}
+
+/* ---- every problem at once, in order ----------------------------------------- */
+
+Test(policy, every_problem_in_a_document_is_reported_top_to_bottom)
+{
+	int ret = load("apiVersion: v2\n"
+		       "kind: SignalPolicy\n"
+		       "metadata: {name: X}\n"
+		       "spec:\n"
+		       "  rules:\n"
+		       "    - sender: {scope: everywhere}\n"
+		       "      signals: [KILL, 99]\n"
+		       "    - action: deny\n"
+		       "      fallback: maybe\n");
+
+	cr_assert_eq(ret, 6);
+	cr_assert_eq(diags.n, 6);
+	cr_assert_eq(diags.v[0].line, 1);
+	cr_assert_eq(diags.v[1].line, 3);
+	cr_assert(strstr(diags.v[2].msg, "missing required key \"action\""), "%s", diags.v[2].msg);
+	cr_assert_eq(diags.v[2].line, 6);
+	cr_assert_eq(diags.v[2].column, 7);
+	cr_assert_eq(diags.v[3].line, 6);
+	cr_assert_eq(diags.v[3].column, 23);
+	cr_assert_eq(diags.v[4].line, 7);
+	cr_assert_eq(diags.v[5].line, 9);
+	cr_assert_eq(set.n_docs, 0);
+}
+
+Test(policy, a_bad_document_does_not_stop_the_good_ones_in_the_same_file)
+{
+	int ret = load("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+		       "metadata: {name: good}\nspec: {rules: [{action: audit}]}\n"
+		       "---\n"
+		       "apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+		       "metadata: {name: bad}\nspec: {rules: [{action: nope}]}\n"
+		       "---\n"
+		       "apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+		       "metadata: {name: also-good}\nspec: {rules: [{action: deny}]}\n");
+
+	cr_assert_eq(ret, 1);
+	cr_assert_not_null(find(9, 25, "got \"nope\""));
+	cr_assert_eq(set.n_docs, 2);
+	cr_assert_str_eq(set.docs[0].name, "good");
+	cr_assert_str_eq(set.docs[1].name, "also-good");
+}
+
+Test(policy, a_node_referenced_twice_is_reported_once)
+{
+	int ret = load(HEAD "    - sender: &bad {binaries: [relative]}\n      action: deny\n"
+		       "    - sender: *bad\n      action: audit\n");
+
+	cr_assert_eq(ret, 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_not_null(find(7, 32, "binary paths are absolute"));
+}
+
+Test(policy, the_return_value_counts_errors_added_not_warnings)
+{
+	cr_assert_eq(load(HEAD "    - signals: [1, 1]\n      action: bad\n"), 1);
+	cr_assert_eq(diags.n, 2);
+	cr_assert_eq(diags.errors, 1);
+	/* A second file adds to the same diagnostics; the count is this file's. */
+	cr_assert_eq(load_as("b.yaml", HEAD "    - action: bad\n    - action: worse\n"), 2);
+	cr_assert_eq(diags.errors, 3);
+	cr_assert_str_eq(diags.v[diags.n - 1].file, "b.yaml");
+}
+
+/* ---- syntax and hostile input --------------------------------------------------- */
+
+Test(policy, a_syntax_error_is_reported_at_libyamls_position_and_ends_the_file)
+{
+	int ret = load("apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+		       "metadata: {name: ok}\nspec: {rules: [{action: audit}]}\n"
+		       "---\n"
+		       "a: [b\n"
+		       "---\n"
+		       "also: [broken\n");
+
+	cr_assert_eq(ret, 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_not_null(find(7, 1, "syntax error: did not find expected ',' or ']' "
+				"(while parsing a flow sequence at line 6, column 4)"));
+	cr_assert_eq(set.n_docs, 1, "the document before the error still loads");
+}
+
+Test(policy, a_tab_in_the_indentation_gets_a_hint)
+{
+	expect_one_error(HEAD "    - action: deny\n\t  name: x\n", 8, 1,
+			 "indent with spaces, not tabs");
+}
+
+Test(policy, invalid_utf8_is_reported_at_its_character)
+{
+	expect_one_error(HEAD "    - name: \"h\xc3\xa9llo\xff\"\n", 7, 19,
+			 "invalid input: invalid leading UTF-8 octet (0xff)");
+}
+
+Test(policy, deep_nesting_is_refused_before_the_document_is_built)
+{
+	char text[4096] = "apiVersion: vigil.dev/v1alpha1\nx: ";
+
+	for (int i = 0; i < 40; i++)
+		strcat(text, "[");
+	/* The document's mapping is level 1, so the 32nd '[' is one too many. */
+	expect_one_error(text, 2, 4 + 31, "nested too deeply (more than 32 levels)");
+}
+
+Test(policy, an_alias_bomb_stops_at_the_walk_budget)
+{
+	size_t cap = 200000, n;
+	char *text = malloc(cap);
+
+	cr_assert_not_null(text);
+	n = (size_t)snprintf(text, cap, "x: &x [");
+	for (int i = 0; i < 40000; i++)
+		n += (size_t)snprintf(text + n, cap - n, "%sa", i ? "," : "");
+	n += (size_t)snprintf(text + n, cap - n, "]\nr: &r {sender: {comms: *x}, action: audit}\n"
+			      "apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			      "metadata: {name: bomb}\nspec:\n  rules: [");
+	for (int i = 0; i < 200; i++)
+		n += (size_t)snprintf(text + n, cap - n, "%s*r", i ? "," : "");
+	snprintf(text + n, cap - n, "]\n");
+	cr_assert_gt(load(text), 0);
+	free(text);
+	/* x and r are unknown keys too; the budget runs out inside the aliased list. */
+	cr_assert_eq(diags.n, 3);
+	cr_assert_eq(diags.v[1].line, 1);
+	cr_assert_gt(diags.v[1].column, 8);
+	cr_assert(strstr(diags.v[1].msg, "too large once its aliases are expanded"), "%s",
+		  diags.v[1].msg);
+	cr_assert_eq(set.n_docs, 0);
+}
+
+Test(policy, diagnostics_per_file_are_capped)
+{
+	char *text = malloc(65536);
+	size_t n;
+	int ret;
+
+	cr_assert_not_null(text);
+	n = (size_t)snprintf(text, 65536, "%s", HEAD);
+	for (int i = 0; i < 300; i++)
+		n += (size_t)snprintf(text + n, 65536 - n, "    - action: nope\n");
+	ret = load(text);
+	free(text);
+	cr_assert_eq(diags.n, 101);
+	cr_assert_eq((size_t)ret, diags.errors);
+	cr_assert_eq(diags.v[99].line, 7 + 99);
+	cr_assert_eq(diags.v[100].line, 0);
+	cr_assert(strstr(diags.v[100].msg, "too many problems"), "%s", diags.v[100].msg);
+}
+
+Test(policy, text_larger_than_the_limit_is_refused_unparsed)
+{
+	size_t len = POLICY_MAX_FILE_BYTES + 1;
+	char *text = malloc(len);
+
+	cr_assert_not_null(text);
+	memset(text, ' ', len);
+	reset();
+	cr_assert_eq(policy_load_buffer(&set, "big.yaml", text, len, &diags), 1);
+	free(text);
+	cr_assert_eq(diags.v[0].line, 0);
+	cr_assert(strstr(diags.v[0].msg, "file is too large"));
+	cr_assert_eq(set.n_files, 0);
+}
+
+/* ---- set-wide checks ------------------------------------------------------------ */
+
+Test(policy_set, the_same_policy_name_twice_is_reported_at_the_second_naming_the_first)
+{
+	cr_assert_eq(load_as("a.yaml", "# a\n" HEAD "    - action: deny\n"), 0);
+	cr_assert_eq(load_as("b.yaml", HEAD "    - action: audit\n"), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_str_eq(diags.v[0].file, "b.yaml");
+	cr_assert_eq(diags.v[0].line, 1);
+	cr_assert_eq(diags.v[0].column, 1);
+	cr_assert_str_eq(diags.v[0].msg,
+			 "duplicate SignalPolicy \"p\" (first defined at a.yaml:2)");
+}
+
+Test(policy_set, three_policies_with_one_name_give_two_errors_naming_the_first)
+{
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(load_as(fmt("%d.yaml", i), HEAD "    - action: deny\n"), 0);
+	cr_assert_eq(load_as("other.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			     "metadata: {name: q}\nspec: {rules: [{action: audit}]}\n"), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 2);
+	cr_assert_str_eq(diags.v[0].file, "1.yaml");
+	cr_assert(strstr(diags.v[0].msg, "first defined at 0.yaml:1"));
+	cr_assert_str_eq(diags.v[1].file, "2.yaml");
+	cr_assert(strstr(diags.v[1].msg, "first defined at 0.yaml:1"));
+}
+
+static char *rules_text(const char *name, int n)
+{
+	size_t cap = 64 + (size_t)n * 32, o;
+	char *t = malloc(cap);
+
+	cr_assert_not_null(t);
+	o = (size_t)snprintf(t, cap, "apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+			     "metadata: {name: %s}\nspec:\n  rules:\n", name);
+	for (int i = 0; i < n; i++)
+		o += (size_t)snprintf(t + o, cap - o, "    - action: audit\n");
+	return t;
+}
+
+Test(policy_set, up_to_the_rule_limit_is_fine)
+{
+	char *t = rules_text("a", POLICY_MAX_SIGNAL_RULES);
+
+	cr_assert_eq(load(t), 0);
+	free(t);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	cr_assert_eq(set.docs[0].n_rules, POLICY_MAX_SIGNAL_RULES);
+}
+
+Test(policy_set, the_first_rule_past_the_limit_across_policies_is_the_error)
+{
+	char *a = rules_text("a", 60), *b = rules_text("b", 5);
+
+	cr_assert_eq(load_as("a.yaml", a), 0);
+	cr_assert_eq(load_as("b.yaml", b), 0);
+	free(a);
+	free(b);
+	cr_assert_eq(policy_set_finish(&set, &diags), 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_str_eq(diags.v[0].file, "b.yaml");
+	cr_assert_eq(diags.v[0].line, 6 + 2);	/* the third rule of b is rule 63 */
+	cr_assert_eq(diags.v[0].column, 7);
+	cr_assert(strstr(diags.v[0].msg, "too many signal rules: this is rule 63"),
+		  "%s", diags.v[0].msg);
+}
+
+Test(policy_set, a_fresh_set_has_nothing_to_report)
+{
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	cr_assert_eq(diags.n, 0);
+}
+
+/* ---- diagnostics and names ------------------------------------------------------- */
+
+Test(policy, a_diagnostic_formats_as_file_line_column_message)
+{
+	struct policy_diag dg = { .file = "a.yaml", .line = 3, .column = 9, .msg = "bad" };
+	char buf[PATH_MAX + 512];
+
+	policy_diag_format(&dg, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "a.yaml:3:9: bad");
+	dg.warning = true;
+	policy_diag_format(&dg, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "a.yaml:3:9: warning: bad");
+	dg.line = 0;
+	policy_diag_format(&dg, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "a.yaml: warning: bad");
+	dg.warning = false;
+	policy_diag_format(&dg, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "a.yaml: bad");
+	policy_diag_format(&dg, buf, 4);
+	cr_assert_str_eq(buf, "a.y");
+}
+
+Test(policy, policy_diag_add_counts_errors_but_not_warnings)
+{
+	cr_assert_eq(policy_diag_add(&diags, "f", 1, 2, false, "e %d", 1), 0);
+	cr_assert_eq(policy_diag_add(&diags, "f", 0, 0, true, "w"), 0);
+	cr_assert_eq(diags.n, 2);
+	cr_assert_eq(diags.errors, 1);
+	cr_assert_str_eq(diags.v[0].msg, "e 1");
+}
+
+Test(policy, names_of_kinds_actions_and_relations)
+{
+	cr_assert_str_eq(policy_kind_name(POLICY_KIND_SIGNAL), "SignalPolicy");
+	cr_assert_str_eq(sig_action_name(SIG_ACTION_AUDIT), "audit");
+	cr_assert_str_eq(sig_action_name(SIG_ACTION_DENY), "deny");
+	cr_assert_str_eq(sig_action_name(SIG_ACTION_KILL_SENDER), "kill-sender");
+	cr_assert_str_eq(sig_relation_name(SIG_REL_NONE), "");
+	cr_assert_str_eq(sig_relation_name(SIG_REL_SAME_CONTAINER), "same-container");
+	cr_assert_str_eq(sig_relation_name(SIG_REL_OTHER_CONTAINER), "other-container");
+	cr_assert_str_eq(sig_relation_name(SIG_REL_HOST), "host");
+	cr_assert_str_eq(policy_dir_state_name(POLICY_DIR_OK), "ok");
+	cr_assert_str_eq(policy_dir_state_name(POLICY_DIR_MISSING), "missing");
+	cr_assert_str_eq(policy_dir_state_name(POLICY_DIR_UNREADABLE), "unreadable");
+	cr_assert_str_eq(policy_dir_state_name(POLICY_DIR_EMPTY), "empty");
+	cr_assert_str_eq(policy_dir_state_name(POLICY_DIR_NOT_DIR), "not a directory");
+}
+
+/* ---- the schema table against the parser --------------------------------------- */
+
+/*
+ * A tiny document tree, emitted as flow YAML, so that any key path from the
+ * table can be grafted onto a minimal valid policy.
+ */
+struct tnode {
+	char key[64];			/* "" for list items */
+	char value[96];			/* scalars */
+	bool list, scalar;
+	struct tnode *kid[16];
+	int n;
+};
+
+static struct tnode *tn_new(const char *key)
+{
+	struct tnode *t = calloc(1, sizeof(*t));
+
+	cr_assert_not_null(t);
+	snprintf(t->key, sizeof(t->key), "%s", key);
+	return t;
+}
+
+static void tn_free(struct tnode *t)
+{
+	for (int i = 0; i < t->n; i++)
+		tn_free(t->kid[i]);
+	free(t);
+}
+
+static struct tnode *tn_child(struct tnode *t, const char *key)
+{
+	for (int i = 0; i < t->n; i++)
+		if (!strcmp(t->kid[i]->key, key))
+			return t->kid[i];
+	cr_assert_lt(t->n, 16);
+	t->kid[t->n] = tn_new(key);
+	return t->kid[t->n++];
+}
+
+static struct tnode *tn_item(struct tnode *t)
+{
+	t->list = true;
+	if (t->n)
+		return t->kid[0];
+	t->kid[0] = tn_new("");
+	t->n = 1;
+	return t->kid[0];
+}
+
+static void tn_set(struct tnode *t, const char *value)
+{
+	t->scalar = true;
+	t->n = 0;
+	snprintf(t->value, sizeof(t->value), "%s", value);
+}
+
+static void tn_emit(const struct tnode *t, FILE *f)
+{
+	if (t->scalar) {
+		fprintf(f, "\"%s\"", t->value);
+		return;
+	}
+	fputc(t->list ? '[' : '{', f);
+	for (int i = 0; i < t->n; i++) {
+		if (i)
+			fputs(", ", f);
+		if (!t->list)
+			fprintf(f, "%s: ", t->kid[i]->key);
+		tn_emit(t->kid[i], f);
+	}
+	fputc(t->list ? ']' : '}', f);
+}
+
+static char *tn_text(const struct tnode *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	cr_assert_not_null(f);
+	tn_emit(t, f);
+	fputc('\n', f);
+	fclose(f);
+	return buf;
+}
+
+/* apiVersion, kind, metadata.name and one deny rule: the least a policy needs. */
+static struct tnode *base_tree(void)
+{
+	struct tnode *root = tn_new("");
+
+	tn_set(tn_child(root, "apiVersion"), POLICY_API_VERSION);
+	tn_set(tn_child(root, "kind"), "SignalPolicy");
+	tn_set(tn_child(tn_child(root, "metadata"), "name"), "base");
+	tn_set(tn_child(tn_item(tn_child(tn_child(root, "spec"), "rules")), "action"), "deny");
+	return root;
+}
+
+/* A value the loader accepts for a string or signal key; a new key needs one here. */
+static const char *sample(const char *key)
+{
+	static const char *const samples[][2] = {
+		{ "name", "valid-name" }, { "*", "v" }, { "containerIds", CID },
+		{ "podUIDs", POD }, { "namespaces", "prod-*" }, { "pods", "web-*" },
+		{ "cgroups", "/kubepods/*" }, { "binaries", "/usr/bin/*" }, { "comms", "sh" },
+		{ "signals", "SIGTERM" },
+	};
+
+	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
+		if (!strcmp(samples[i][0], key))
+			return samples[i][0 + 1];
+	return NULL;
+}
+
+static const struct policy_key_doc *row(const char *path)
+{
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(k[i].path, path))
+			return &k[i];
+	return NULL;
+}
+
+/* Graft `path` onto the tree, with `value` (or a sample) at its end. */
+static void graft(struct tnode *root, const char *path, const char *value)
+{
+	char buf[256], *seg, *save = NULL, last[64] = "";
+	const struct policy_key_doc *k = row(path);
+	struct tnode *t = root;
+
+	cr_assert_not_null(k, "%s is not in the schema", path);
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (seg = strtok_r(buf, ".", &save); seg; seg = strtok_r(NULL, ".", &save)) {
+		size_t n = strlen(seg);
+		bool item = n > 2 && !strcmp(seg + n - 2, "[]");
+
+		if (item)
+			seg[n - 2] = 0;
+		snprintf(last, sizeof(last), "%s", seg);
+		t = tn_child(t, !strcmp(seg, "*") ? "app" : seg);
+		if (item)
+			t = tn_item(t);
+	}
+	if (!strcmp(k->type, "list")) {
+		char item_path[256];
+		const struct policy_key_doc *it;
+
+		snprintf(item_path, sizeof(item_path), "%s[]", path);
+		it = row(item_path);
+		cr_assert_not_null(it, "list %s has no %s row", path, item_path);
+		if (strcmp(it->type, "object"))
+			graft(root, item_path, NULL);
+		else
+			tn_item(t);
+	} else if (!strcmp(k->type, "enum")) {
+		char first[64];
+
+		snprintf(first, sizeof(first), "%.*s", (int)strcspn(k->values, "|"), k->values);
+		tn_set(t, value ? value : first);
+	} else if (strcmp(k->type, "object")) {
+		const char *v = value ? value : sample(last);
+
+		cr_assert_not_null(v, "no sample value for %s (%s): add one to sample()", path,
+				   k->type);
+		tn_set(t, v);
+	}
+}
+
+static void expect_tree_ok(struct tnode *root, const char *why)
+{
+	char *text = tn_text(root);
+	int ret = load(text);
+
+	if (ret || diags.n)
+		dump();
+	cr_expect_eq(ret, 0, "%s: the loader refused:\n%s", why, text);
+	cr_expect_eq(diags.n, 0, "%s: diagnostics (above) for:\n%s", why, text);
+	cr_expect_eq(set.n_docs, 1, "%s: not loaded:\n%s", why, text);
+	free(text);
+}
+
+Test(policy_schema, rows_are_well_formed)
+{
+	static const char *const types[] = {
+		"string", "bool", "integer", "enum", "list", "object", "signal",
+	};
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k);
+
+	cr_assert_gt(n, 20);
+	for (size_t i = 0; i < n; i++) {
+		bool type_ok = false;
+		size_t plen = strlen(k[i].path);
+
+		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
+			type_ok |= !strcmp(k[i].type, types[t]);
+		cr_expect(type_ok, "%s: type %s", k[i].path, k[i].type);
+		cr_expect(!strcmp(k[i].kind, "*") || !strcmp(k[i].kind, "SignalPolicy"),
+			  "%s: kind %s", k[i].path, k[i].kind);
+		cr_expect_eq(!strcmp(k[i].type, "enum"), k[i].values[0] != 0,
+			     "%s: values only for enums", k[i].path);
+		if (plen > 2 && !strcmp(k[i].path + plen - 2, "[]")) {
+			char list[256];
+
+			cr_expect(!k[i].required, "%s: an item row is never required", k[i].path);
+			snprintf(list, sizeof(list), "%.*s", (int)plen - 2, k[i].path);
+			cr_expect(row(list) && !strcmp(row(list)->type, "list"),
+				  "%s: no list row %s", k[i].path, list);
+		} else if (strrchr(k[i].path, '.')) {
+			char parent[256];
+
+			snprintf(parent, sizeof(parent), "%.*s",
+				 (int)(strrchr(k[i].path, '.') - k[i].path), k[i].path);
+			cr_expect(row(parent) && !strcmp(row(parent)->type, "object"),
+				  "%s: parent %s is not an object row", k[i].path, parent);
+		}
+		for (size_t j = 0; j < i; j++)
+			cr_expect(strcmp(k[i].path, k[j].path), "%s listed twice", k[i].path);
+	}
+}
+
+Test(policy_schema, every_path_in_the_table_is_accepted_by_the_loader)
+{
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k);
+
+	for (size_t i = 0; i < n; i++) {
+		struct tnode *root = base_tree();
+
+		graft(root, k[i].path, NULL);
+		expect_tree_ok(root, k[i].path);
+		tn_free(root);
+	}
+}
+
+Test(policy_schema, every_value_of_every_enum_is_accepted)
+{
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k), checked = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *v = k[i].values;
+
+		if (strcmp(k[i].type, "enum"))
+			continue;
+		while (*v) {
+			char value[64], why[320];
+			size_t len = strcspn(v, "|");
+			struct tnode *root = base_tree();
+
+			snprintf(value, sizeof(value), "%.*s", (int)len, v);
+			snprintf(why, sizeof(why), "%s: %s", k[i].path, value);
+			graft(root, k[i].path, value);
+			expect_tree_ok(root, why);
+			tn_free(root);
+			checked++;
+			v += len + (v[len] == '|');
+		}
+	}
+	cr_assert_geq(checked, 14);
+}
+
+Test(policy_schema, a_key_not_in_the_table_is_rejected_in_every_mapping)
+{
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k), checked = 0;
+	char any[256];
+
+	for (size_t i = 0; i < n; i++) {
+		struct tnode *root;
+		char path[256], *text;
+
+		if (strcmp(k[i].type, "object"))
+			continue;
+		snprintf(any, sizeof(any), "%s.*", k[i].path);
+		if (row(any))
+			continue;	/* labels and annotations take any key */
+		root = base_tree();
+		graft(root, k[i].path, NULL);
+		snprintf(path, sizeof(path), "%s.bogusKey", k[i].path);
+		/* graft() refuses paths outside the table; add the leaf by hand. */
+		{
+			char buf[256], *seg, *save = NULL;
+			struct tnode *t = root;
+
+			snprintf(buf, sizeof(buf), "%s", path);
+			for (seg = strtok_r(buf, ".", &save); seg; seg = strtok_r(NULL, ".", &save)) {
+				size_t sl = strlen(seg);
+				bool item = sl > 2 && !strcmp(seg + sl - 2, "[]");
+
+				if (item)
+					seg[sl - 2] = 0;
+				t = tn_child(t, seg);
+				if (item)
+					t = tn_item(t);
+			}
+			tn_set(t, "x");
+		}
+		text = tn_text(root);
+		cr_expect_gt(load(text), 0, "%s accepted:\n%s", path, text);
+		cr_expect_not_null(strstr(diags.n ? diags.v[0].msg : "", "unknown key \"bogusKey\""),
+				   "%s: %s", path, diags.n ? diags.v[0].msg : "(no diagnostic)");
+		free(text);
+		tn_free(root);
+		checked++;
+	}
+	cr_assert_geq(checked, 5);
+	expect_one_error("bogusKey: 1\n" HEAD "    - action: deny\n", 1, 1,
+			 "unknown key \"bogusKey\"");
+}
+
+static bool tn_remove(struct tnode *t, const char *path)
+{
+	char buf[256], *dot;
+	struct tnode *c = t;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	dot = strrchr(buf, '.');
+	if (dot) {
+		*dot = 0;
+		for (char *seg = strtok(buf, "."); seg; seg = strtok(NULL, ".")) {
+			size_t sl = strlen(seg);
+			bool item = sl > 2 && !strcmp(seg + sl - 2, "[]");
+
+			if (item)
+				seg[sl - 2] = 0;
+			c = tn_child(c, seg);
+			if (item)
+				c = tn_item(c);
+		}
+		path = strrchr(path, '.') + 1;
+	}
+	for (int i = 0; i < c->n; i++) {
+		if (!strcmp(c->kid[i]->key, path)) {
+			tn_free(c->kid[i]);
+			c->kid[i] = c->kid[--c->n];
+			return true;
+		}
+	}
+	return false;
+}
+
+Test(policy_schema, every_required_key_left_out_is_reported_missing)
+{
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k), checked = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tnode *root;
+		char *text, want[128];
+
+		if (!k[i].required)
+			continue;
+		root = base_tree();
+		cr_assert(tn_remove(root, k[i].path), "%s is required but not in the base tree",
+			  k[i].path);
+		text = tn_text(root);
+		snprintf(want, sizeof(want), "missing required key \"%s\"",
+			 strrchr(k[i].path, '.') ? strrchr(k[i].path, '.') + 1 : k[i].path);
+		cr_expect_gt(load(text), 0, "without %s:\n%s", k[i].path, text);
+		cr_expect(diags.n && strstr(diags.v[0].msg, want), "without %s: %s", k[i].path,
+			  diags.n ? diags.v[0].msg : "(nothing)");
+		free(text);
+		tn_free(root);
+		checked++;
+	}
+	cr_assert_geq(checked, 7);
+}
+
+/* ---- files and directories --------------------------------------------------------- */
+
+static char tmpdir[64];
+
+static void mk_tmpdir(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/vigil-test-policy-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmpdir), "mkdtemp: %s", strerror(errno));
+}
+
+static const char *in_tmp(const char *name)
+{
+	static char buf[4][PATH_MAX];
+	static int next;
+	char *p = buf[next++ % 4];
+
+	snprintf(p, PATH_MAX, "%s/%s", tmpdir, name);
+	return p;
+}
+
+static void put(const char *name, const char *text)
+{
+	FILE *f = fopen(in_tmp(name), "w");
+
+	cr_assert_not_null(f, "%s: %s", in_tmp(name), strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+static void rm_tmpdir(void)
+{
+	char cmd[128];
+
+	reset();
+	if (!tmpdir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	cr_expect_eq(system(cmd), 0);
+	tmpdir[0] = 0;
+}
+
+TestSuite(policy_dir, .init = mk_tmpdir, .fini = rm_tmpdir);
+
+static char *doc_named(const char *name)
+{
+	static char buf[256];
+
+	snprintf(buf, sizeof(buf), "apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\n"
+		 "metadata: {name: %s}\nspec: {rules: [{action: audit}]}\n", name);
+	return buf;
+}
+
+Test(policy, policy_file_names_the_loader_reads)
+{
+	static const char *const ok[] = { "a.yaml", "a.yml", "10-x.yaml", "x.y.yaml" };
+	static const char *const skip[] = {
+		".a.yaml", "#a.yaml#", "a.yaml~", "a.yaml.swp", "a.json", "yaml", ".yaml", ".yml",
+		"a.YAML", "a.yaml.bak", "",
+	};
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		cr_expect(policy_file_name_ok(ok[i]), "%s", ok[i]);
+	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		cr_expect(!policy_file_name_ok(skip[i]), "%s", skip[i]);
+}
+
+Test(policy_dir, a_directory_is_read_in_strcmp_order_skipping_other_names)
+{
+	char *paths[] = { tmpdir };
+
+	put("b.yml", doc_named("bee"));
+	put("a.yaml", doc_named("ay"));
+	put("B.yaml", doc_named("big-bee"));
+	put(".hidden.yaml", "not: [valid");
+	put("c.yaml~", "not: [valid");
+	put("#c.yaml#", "not: [valid");
+	put("notes.txt", "not: [valid");
+	cr_assert_eq(mkdir(in_tmp("dir.yaml"), 0755), 0);
+	cr_assert_eq(symlink(in_tmp("a.yaml"), in_tmp("link.yaml")), 0);
+	cr_assert_eq(symlink(in_tmp("gone"), in_tmp("dangling.yaml")), 0);
+	put("link-target-elsewhere", doc_named("via-link"));
+	cr_assert_eq(unlink(in_tmp("link.yaml")), 0);
+	cr_assert_eq(symlink(in_tmp("link-target-elsewhere"), in_tmp("link.yaml")), 0);
+
+	cr_assert_eq(policy_load_paths(&set, paths, 1, &diags), 0);
+	if (diags.n)
+		dump();
+	cr_assert_eq(diags.n, 0);
+	cr_assert_eq(set.n_files, 4);
+	cr_assert_eq(set.n_docs, 4);
+	cr_assert_str_eq(set.docs[0].name, "big-bee");
+	cr_assert_str_eq(set.docs[1].name, "ay");
+	cr_assert_str_eq(set.docs[2].name, "bee");
+	cr_assert_str_eq(set.docs[3].name, "via-link");
+	cr_assert_str_eq(set.docs[1].file, in_tmp("a.yaml"));
+	cr_assert_eq(policy_dir_state(tmpdir), POLICY_DIR_OK);
+}
+
+Test(policy_dir, an_explicit_file_is_read_whatever_its_name)
+{
+	char *paths[] = { (char *)in_tmp("policy.txt") };
+
+	put("policy.txt", doc_named("plain"));
+	cr_assert_eq(policy_load_paths(&set, paths, 1, &diags), 0);
+	cr_assert_eq(set.n_docs, 1);
+	cr_assert_str_eq(set.docs[0].file, in_tmp("policy.txt"));
+}
+
+Test(policy_dir, several_paths_are_checked_as_one_set)
+{
+	char dir2[PATH_MAX], *paths[2];
+
+	put("one.yaml", doc_named("same"));
+	snprintf(dir2, sizeof(dir2), "%s", in_tmp("sub"));
+	cr_assert_eq(mkdir(dir2, 0755), 0);
+	put("sub/two.yaml", doc_named("same"));
+	paths[0] = tmpdir;
+	paths[1] = dir2;
+	cr_assert_eq(policy_load_paths(&set, paths, 2, &diags), 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_str_eq(diags.v[0].file, in_tmp("sub/two.yaml"));
+	cr_assert(strstr(diags.v[0].msg, fmt("duplicate SignalPolicy \"same\" (first defined "
+					     "at %s:1)", in_tmp("one.yaml"))),
+		  "%s", diags.v[0].msg);
+}
+
+Test(policy_dir, a_missing_path_is_not_an_error_for_the_loader)
+{
+	char *paths[] = { (char *)in_tmp("nope") };
+
+	cr_assert_eq(policy_load_paths(&set, paths, 1, &diags), 0);
+	cr_assert_eq(diags.n, 0);
+	cr_assert_eq(set.n_files, 0);
+}
+
+Test(policy_dir, a_path_that_cannot_be_read_is_a_positionless_error)
+{
+	char long_name[PATH_MAX + 16], *paths[] = { long_name };
+
+	memset(long_name, 'a', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = 0;
+	cr_assert_eq(policy_load_paths(&set, paths, 1, &diags), 1);
+	cr_assert_eq(diags.v[0].line, 0);
+	cr_assert_str_eq(diags.v[0].msg, "file name too long");
+}
+
+Test(policy_dir, errors_in_a_file_carry_the_files_path)
+{
+	char *paths[] = { tmpdir };
+
+	put("bad.yaml", HEAD "    - action: nope\n");
+	cr_assert_eq(policy_load_paths(&set, paths, 1, &diags), 1);
+	cr_assert_str_eq(diags.v[0].file, in_tmp("bad.yaml"));
+	cr_assert_eq(diags.v[0].line, 7);
+	cr_assert_eq(diags.v[0].column, 15);
+}
+
+Test(policy_dir, a_file_over_the_size_limit_is_refused)
+{
+	char *paths[] = { (char *)in_tmp("big.yaml") };
+
+	put("big.yaml", "");
+	cr_assert_eq(truncate(in_tmp("big.yaml"), POLICY_MAX_FILE_BYTES + 1), 0);
+	cr_assert_eq(policy_load_paths(&set, paths, 1, &diags), 1);
+	cr_assert_eq(diags.v[0].line, 0);
+	cr_assert(strstr(diags.v[0].msg, "file is too large"), "%s", diags.v[0].msg);
+	cr_assert_eq(set.n_files, 0);
+}
+
+Test(policy_dir, a_file_exactly_at_the_size_limit_is_read)
+{
+	char *paths[] = { (char *)in_tmp("edge.yaml") };
+	FILE *f;
+
+	put("edge.yaml", doc_named("edge"));
+	f = fopen(in_tmp("edge.yaml"), "a");
+	cr_assert_not_null(f);
+	for (long n = (long)strlen(doc_named("edge")); n < (long)POLICY_MAX_FILE_BYTES; n++)
+		fputc(n % 64 ? ' ' : '\n', f);
+	fclose(f);
+	cr_assert_eq(policy_load_paths(&set, paths, 1, &diags), 0);
+	cr_assert_eq(set.n_docs, 1);
+}
+
+/* /proc files claim size 0 and then have content: the same as one being written. */
+Test(policy_dir, a_file_whose_length_disagrees_with_its_stat_counts_as_changed_while_read)
+{
+	char *paths[] = { "/proc/self/status" };
+
+	cr_assert_eq(policy_load_paths(&set, paths, 1, &diags), 1);
+	cr_assert_eq(diags.v[0].line, 0);
+	cr_assert_str_eq(diags.v[0].msg, "file changed while being read");
+	cr_assert_eq(set.n_files, 0);
+}
+
+Test(policy_dir, directory_states)
+{
+	cr_assert_eq(policy_dir_state(in_tmp("missing")), POLICY_DIR_MISSING);
+	cr_assert_eq(policy_dir_state(tmpdir), POLICY_DIR_EMPTY);
+	put("README.md", "# not a policy\n");
+	cr_assert_eq(mkdir(in_tmp("sub.yaml"), 0755), 0);
+	cr_assert_eq(policy_dir_state(tmpdir), POLICY_DIR_EMPTY);
+	cr_assert_eq(policy_dir_state(in_tmp("README.md")), POLICY_DIR_NOT_DIR);
+	cr_assert_eq(policy_dir_state(in_tmp("README.md/x")), POLICY_DIR_MISSING);
+	put("p.yaml", doc_named("p"));
+	cr_assert_eq(policy_dir_state(tmpdir), POLICY_DIR_OK);
+}
+
+/* ---- vigil policy check --------------------------------------------------------------- */
+
+static char *out_buf, *err_buf;
+
+static int run_cli(int argc, char **argv)
+{
+	size_t ol = 0, el = 0;
+	FILE *out, *err;
+	int rc;
+
+	free(out_buf);
+	free(err_buf);
+	out = open_memstream(&out_buf, &ol);
+	err = open_memstream(&err_buf, &el);
+	cr_assert(out && err);
+	rc = policy_cli_run(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+	return rc;
+}
+
+static void cli_fini(void)
+{
+	rm_tmpdir();
+	free(out_buf);
+	free(err_buf);
+	out_buf = err_buf = NULL;
+}
+
+TestSuite(policy_check, .init = mk_tmpdir, .fini = cli_fini);
+
+#define RUN(...) \
+	run_cli(sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *), (char *[]){ __VA_ARGS__ })
+
+Test(policy_check, a_valid_set_prints_a_summary_on_stdout_and_exits_0)
+{
+	put("a.yaml", doc_named("a"));
+	put("b.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\nmetadata: {name: b}\n"
+	    "spec: {rules: [{action: audit}, {action: deny}]}\n---\n"
+	    "apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\nmetadata: {name: c}\n"
+	    "spec: {rules: [{action: audit}, {action: deny}]}\n");
+	cr_assert_eq(RUN("policy", "check", tmpdir), 0);
+	cr_assert_str_eq(out_buf, "policy check: 3 documents (3 SignalPolicy, 5 rules) in 2 files: ok\n");
+	cr_assert_str_eq(err_buf, "");
+}
+
+Test(policy_check, one_of_each_is_singular)
+{
+	put("a.yaml", doc_named("a"));
+	cr_assert_eq(RUN("policy", "check", (char *)in_tmp("a.yaml")), 0);
+	cr_assert_str_eq(out_buf, "policy check: 1 document (1 SignalPolicy, 1 rule) in 1 file: ok\n");
+}
+
+Test(policy_check, problems_go_to_stderr_as_file_line_column_and_exit_1)
+{
+	put("bad.yaml", HEAD "    - action: nope\n      fallback: audit\n");
+	cr_assert_eq(RUN("policy", "check", (char *)in_tmp("bad.yaml")), 1);
+	cr_assert_str_eq(out_buf, "");
+	cr_assert_str_eq(err_buf, fmt("%s:7:15: spec.rules[0].action: expected one of audit, "
+				      "deny, kill-sender, got \"nope\"\n"
+				      "policy check: 1 error in 1 file\n", in_tmp("bad.yaml")));
+}
+
+Test(policy_check, warnings_are_printed_but_do_not_fail_the_check)
+{
+	put("w.yaml", HEAD "    - signals: [HUP, 1]\n      action: audit\n");
+	cr_assert_eq(RUN("policy", "check", (char *)in_tmp("w.yaml")), 0);
+	cr_assert(strstr(err_buf, ":7:22: warning: spec.rules[0].signals[1]: signal 1 is already"),
+		  "%s", err_buf);
+	cr_assert(strstr(out_buf, "in 1 file: ok, 1 warning\n"), "%s", out_buf);
+}
+
+Test(policy_check, a_path_that_does_not_exist_is_an_error)
+{
+	const char *missing = in_tmp("nope.yaml");
+
+	put("a.yaml", doc_named("a"));
+	cr_assert_eq(RUN("policy", "check", (char *)missing, (char *)in_tmp("a.yaml")), 1);
+	cr_assert_str_eq(err_buf, fmt("%s: no such file or directory\n"
+				      "policy check: 1 error in 1 file\n", missing));
+}
+
+Test(policy_check, a_directory_without_policy_files_is_an_error)
+{
+	put("notes.txt", "hello\n");
+	cr_assert_eq(RUN("policy", "check", tmpdir), 1);
+	cr_assert(strstr(err_buf, fmt("%s: no policy files (*.yaml, *.yml) in %s\n", tmpdir,
+				      tmpdir)), "%s", err_buf);
+}
+
+Test(policy_check, double_dash_ends_the_options)
+{
+	cr_assert_eq(RUN("policy", "check", "--", "-x.yaml"), 1);
+	cr_assert(strstr(err_buf, "-x.yaml: no such file or directory"), "%s", err_buf);
+}
+
+Test(policy_check, no_path_checks_the_default_directory)
+{
+	struct stat st;
+
+	if (!stat(VIGIL_POLICY_DIR_DEFAULT, &st))
+		cr_skip_test("%s exists on this machine", VIGIL_POLICY_DIR_DEFAULT);
+	cr_assert_eq(RUN("policy", "check"), 1);
+	cr_assert(strstr(err_buf, VIGIL_POLICY_DIR_DEFAULT ": no such file or directory"), "%s",
+		  err_buf);
+}
+
+Test(policy_check, help_prints_usage_with_examples_and_exits_0)
+{
+	cr_assert_eq(RUN("policy", "--help"), 0);
+	cr_assert(strstr(out_buf, "Usage: vigil policy check"), "%s", out_buf);
+	cr_assert(strstr(out_buf, "Examples:"));
+	cr_assert_eq(RUN("policy", "check", "-h"), 0);
+	cr_assert(strstr(out_buf, "Examples:"));
+	cr_assert_str_eq(err_buf, "");
+}
+
+Test(policy_check, usage_errors_exit_2)
+{
+	cr_assert_eq(RUN("policy"), 2);
+	cr_assert(strstr(err_buf, "no command given"), "%s", err_buf);
+	cr_assert_eq(RUN("policy", "lint"), 2);
+	cr_assert(strstr(err_buf, "vigil: policy: unknown command 'lint'"), "%s", err_buf);
+	cr_assert(strstr(err_buf, "Usage: vigil policy check"));
+	cr_assert_eq(RUN("policy", "check", "--strict", tmpdir), 2);
+	cr_assert(strstr(err_buf, "unknown option '--strict'"), "%s", err_buf);
+	cr_assert_str_eq(out_buf, "");
+}
