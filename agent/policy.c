@@ -76,8 +76,6 @@ enum sel_field {
 
 /* Where the parts of one selector were, for messages about their combination. */
 struct sel_marks {
-	bool has_scope;
-	yaml_mark_t scope_at;
 	yaml_mark_t field_at[SF_N];	/* the key, for each list that is set */
 	const char *field_key[SF_N];	/* its name, from the schema */
 };
@@ -217,12 +215,11 @@ static void report(struct walk *w, const yaml_mark_t *at, bool warning, const ch
 
 #define error_at(w, at, ...) report((w), (at), false, __VA_ARGS__)
 
-static const struct policy_diag *diag_base;
-
-static int diag_order(const void *a, const void *b)
+static int diag_order(const void *a, const void *b, void *base)
 {
 	size_t i = *(const size_t *)a, j = *(const size_t *)b;
-	const struct policy_diag *x = &diag_base[i], *y = &diag_base[j];
+	const struct policy_diag *x = (struct policy_diag *)base + i;
+	const struct policy_diag *y = (struct policy_diag *)base + j;
 
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
@@ -236,19 +233,19 @@ static void finish_file(struct walk *w)
 {
 	struct policy_diags *d = w->d;
 	size_t n = d->n - w->first_diag, i, *idx;
-	struct policy_diag *tmp;
+	struct policy_diag *tmp, *base;
 
 	if (n > 1) {
+		base = d->v + w->first_diag;	/* d->v is NULL while nothing was said */
 		idx = malloc(n * sizeof(*idx));
 		tmp = malloc(n * sizeof(*tmp));
 		if (idx && tmp) {
 			for (i = 0; i < n; i++)
 				idx[i] = i;
-			diag_base = d->v + w->first_diag;
-			qsort(idx, n, sizeof(*idx), diag_order);
+			qsort_r(idx, n, sizeof(*idx), diag_order, base);
 			for (i = 0; i < n; i++)
-				tmp[i] = diag_base[idx[i]];
-			memcpy(d->v + w->first_diag, tmp, n * sizeof(*tmp));
+				tmp[i] = base[idx[i]];
+			memcpy(base, tmp, n * sizeof(*tmp));
 		}
 		free(idx);
 		free(tmp);
@@ -701,8 +698,6 @@ static void on_scope(struct walk *w, const struct visit *v)
 	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (!strcmp(v->s, scope_name(all[i])))
 			w->sel->scope = all[i];
-	w->sm->has_scope = true;
-	w->sm->scope_at = v->node->start_mark;
 }
 
 static void on_sel_list(struct walk *w, const struct visit *v)
@@ -858,7 +853,7 @@ static const enum sel_field container_fields[] = {
 };
 #define N_CONTAINER_FIELDS (sizeof(container_fields) / sizeof(container_fields[0]))
 
-static void check_host_scope(struct walk *w, const struct selector *s, const struct sel_marks *m,
+static void check_host_scope(struct walk *w, struct selector *s, const struct sel_marks *m,
 			     const char *rule, const char *side)
 {
 	size_t i;
@@ -866,13 +861,13 @@ static void check_host_scope(struct walk *w, const struct selector *s, const str
 	if (s->scope != SEL_SCOPE_HOST)
 		return;
 	for (i = 0; i < N_CONTAINER_FIELDS; i++)
-		if (sel_list((struct selector *)s, container_fields[i])->set)
+		if (sel_list(s, container_fields[i])->set)
 			error_at(w, &m->field_at[container_fields[i]],
 				 "%s.%s.%s: can never match with scope host: host processes are "
 				 "in no container", rule, side, m->field_key[container_fields[i]]);
 }
 
-static void check_relation(struct walk *w, const struct signal_rule *r, const char *rule)
+static void check_relation(struct walk *w, struct signal_rule *r, const char *rule)
 {
 	const yaml_mark_t *at = &w->rm.relation_at;
 	const char *name = sig_relation_name(r->relation);
@@ -883,7 +878,7 @@ static void check_relation(struct walk *w, const struct signal_rule *r, const ch
 			error_at(w, at, "%s.target.relation: host can never match with target scope "
 				 "containers", rule);
 		for (i = 0; i < N_CONTAINER_FIELDS; i++)
-			if (sel_list((struct selector *)&r->target, container_fields[i])->set)
+			if (sel_list(&r->target, container_fields[i])->set)
 				error_at(w, at, "%s.target.relation: host can never match with target "
 					 "%s: host processes are in no container", rule,
 					 w->rm.target.field_key[container_fields[i]]);
@@ -1078,7 +1073,8 @@ static bool charge(struct walk *w, yaml_node_t *n)
 	else if (n->type == YAML_SEQUENCE_NODE)
 		cost += seq_len(n);
 	else if (n->type == YAML_MAPPING_NODE)
-		for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && cost <= w->budget; p++) {
+		for (p = n->data.mapping.pairs.start;
+		     p < n->data.mapping.pairs.top && cost <= w->budget; p++) {
 			yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
 
 			cost += 1 + (k && k->type == YAML_SCALAR_NODE ? k->data.scalar.length : 0);
@@ -1124,7 +1120,7 @@ static bool enum_ok(struct walk *w, const struct visit *v, const char *want)
 	show(v->s, v->len, shown, sizeof(shown));
 	if (!strcmp(schema[v->key].path, "kind"))
 		error_at(w, &v->node->start_mark, "kind: unknown kind \"%s\" (known kinds: %s)",
-			 shown, want);
+			 shown, strncmp(want, "one of ", 7) ? want : want + 7);
 	else if (hint && strchr(schema[v->key].values, '|'))
 		error_at(w, &v->node->start_mark, "%s: expected %s, got \"%s\" (did you mean \"%s\"?)",
 			 v->path, want, shown, hint);
@@ -1773,12 +1769,10 @@ int policy_load_paths(struct policy_set *s, char *const *paths, size_t n,
 	return (int)d->errors;
 }
 
-static const struct policy_set *order_set;
-
-static int doc_order(const void *a, const void *b)
+static int doc_order(const void *a, const void *b, void *set)
 {
-	const struct policy_doc *x = &order_set->docs[*(const size_t *)a];
-	const struct policy_doc *y = &order_set->docs[*(const size_t *)b];
+	const struct policy_doc *x = &((struct policy_set *)set)->docs[*(const size_t *)a];
+	const struct policy_doc *y = &((struct policy_set *)set)->docs[*(const size_t *)b];
 	int c;
 
 	if (x->kind != y->kind)
@@ -1806,8 +1800,7 @@ int policy_set_finish(struct policy_set *s, struct policy_diags *d)
 		idx[i] = i;
 		first[i] = i;
 	}
-	order_set = s;
-	qsort(idx, s->n_docs, sizeof(*idx), doc_order);
+	qsort_r(idx, s->n_docs, sizeof(*idx), doc_order, s);
 	for (i = 1; i < s->n_docs; i++) {
 		const struct policy_doc *a = &s->docs[idx[i]], *b = &s->docs[idx[i - 1]];
 
