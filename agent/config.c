@@ -615,8 +615,8 @@ static int parse_policy_required(struct ctx *c, const struct field *f, const cha
 static int parse_guard_escape(struct ctx *c, const struct field *f, const char *path,
 			      const yaml_mark_t *key_mark)
 {
-	/* Index = enum sig_action (policy.h); 0 = off. */
-	static const char *const names[] = { "off", "audit", "deny", "kill-sender" };
+	static const enum sig_action actions[] = { SIG_ACTION_AUDIT, SIG_ACTION_DENY,
+						   SIG_ACTION_KILL_SENDER };
 	const yaml_event_t *ev = &c->ev;
 	char shown[64];
 	int err;
@@ -624,14 +624,14 @@ static int parse_guard_escape(struct ctx *c, const struct field *f, const char *
 	err = expect_scalar(c, path, "one of off, audit, deny, kill-sender", key_mark, false);
 	if (err)
 		return err;
-	for (int i = 0; i < 4; i++) {
-		if (scalar_is(ev, names[i])) {
-			c->cfg->guard_container_escape = i;
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		if (scalar_is(ev, sig_action_name(actions[i]))) {
+			c->cfg->guard_container_escape = actions[i];
 			return 0;
 		}
 	}
-	/* YAML 1.1 readers see `off` as false; accept what they would write for it. */
-	if (scalar_is(ev, "false") || scalar_is(ev, "no")) {
+	/* YAML 1.1 readers see `off` as false; accept what they would write for it too. */
+	if (scalar_is(ev, "off") || scalar_is(ev, "false") || scalar_is(ev, "no")) {
 		c->cfg->guard_container_escape = 0;
 		return 0;
 	}

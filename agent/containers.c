@@ -58,7 +58,7 @@ static int insert(struct vigil_ctr_cache *c, struct vigil_ctr *e)
 		return -ENOMEM;
 	}
 	if (c->on_new)
-		c->on_new(c->on_new_ctx, e);
+		c->on_new(c->hook_ctx, e);
 	return 0;
 }
 
@@ -78,7 +78,7 @@ void ctr_cache_forget(struct vigil_ctr_cache *c, uint64_t cgroup_id)
 	struct vigil_ctr *e = idmap_del(&c->map, cgroup_id);
 
 	if (e && c->on_gone)
-		c->on_gone(c->on_new_ctx, e);
+		c->on_gone(c->hook_ctx, e);
 	free(e);
 }
 

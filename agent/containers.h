@@ -28,7 +28,7 @@ struct vigil_ctr_cache {
 	void (*on_new)(void *ctx, const struct vigil_ctr *c);
 	/* Called when a cgroup is removed (rmdir), before its entry is freed. */
 	void (*on_gone)(void *ctx, const struct vigil_ctr *c);
-	void *on_new_ctx;	/* for both */
+	void *hook_ctx;	/* passed to on_new and on_gone */
 };
 
 int ctr_cache_init(struct vigil_ctr_cache *c, const char *mount);

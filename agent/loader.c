@@ -147,26 +147,31 @@ out:
 	return err;
 }
 
-int vigil_bpf_lost(const struct vigil_bpf *b, uint64_t lost[VIGIL_EV__MAX])
+int vigil_bpf_percpu_sum(const struct vigil_bpf *b, int map_fd, uint32_t n, uint64_t *out)
 {
 	uint64_t *vals;
 	uint32_t key;
-	int fd = bpf_map__fd(b->skel->maps.lost), err = 0, cpu;
+	int err = 0, cpu;
 
 	vals = calloc(b->ncpus, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (key = 0; key < VIGIL_EV__MAX; key++) {
-		lost[key] = 0;
-		if (bpf_map_lookup_elem(fd, &key, vals)) {
+	for (key = 0; key < n; key++) {
+		out[key] = 0;
+		if (bpf_map_lookup_elem(map_fd, &key, vals)) {
 			err = -errno;
 			break;
 		}
 		for (cpu = 0; cpu < b->ncpus; cpu++)
-			lost[key] += vals[cpu];
+			out[key] += vals[cpu];
 	}
 	free(vals);
 	return err;
+}
+
+int vigil_bpf_lost(const struct vigil_bpf *b, uint64_t lost[VIGIL_EV__MAX])
+{
+	return vigil_bpf_percpu_sum(b, bpf_map__fd(b->skel->maps.lost), VIGIL_EV__MAX, lost);
 }
 
 void vigil_bpf_destroy(struct vigil_bpf *b)

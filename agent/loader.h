@@ -40,6 +40,8 @@ typedef int (*vigil_seed_fn)(const struct vigil_seed_record *r, void *ctx);
 /* Run the task iterator once; calls fn for every live process. */
 int vigil_bpf_seed(struct vigil_bpf *b, vigil_seed_fn fn, void *ctx);
 
+/* Sum over CPUs of entries 0..n-1 of a per-CPU array of u64 counters. 0 or -errno. */
+int vigil_bpf_percpu_sum(const struct vigil_bpf *b, int map_fd, uint32_t n, uint64_t *out);
 /* Sum of per-CPU reserve failures, indexed by enum vigil_event_type. */
 int vigil_bpf_lost(const struct vigil_bpf *b, uint64_t lost[VIGIL_EV__MAX]);
 

@@ -18,45 +18,32 @@ static bool known(const char *v)
 	return v && *v;
 }
 
-static bool match_prefix(const struct strlist *l, const char *v)
+static bool is_prefix(const char *entry, const char *v)
 {
-	size_t i;
-
-	if (!l->set)
-		return true;
-	if (!known(v))
-		return false;
-	for (i = 0; i < l->n; i++)
-		if (!strncmp(v, l->v[i], strlen(l->v[i])))
-			return true;
-	return false;
+	return !strncmp(v, entry, strlen(entry));
 }
 
-static bool match_exact(const struct strlist *l, const char *v)
+static bool is_equal(const char *entry, const char *v)
 {
-	size_t i;
-
-	if (!l->set)
-		return true;
-	if (!known(v))
-		return false;
-	for (i = 0; i < l->n; i++)
-		if (!strcmp(v, l->v[i]))
-			return true;
-	return false;
+	return !strcmp(v, entry);
 }
 
 /* Flags 0: '*' crosses '/', so one cgroup glob covers the whole subtree below it. */
-static bool match_glob(const struct strlist *l, const char *v)
+static bool is_glob_match(const char *entry, const char *v)
 {
-	size_t i;
+	return !fnmatch(entry, v, 0);
+}
 
+/* An unset field matches everything; a set one needs a known value and any entry to match. */
+static bool match_list(const struct strlist *l, const char *v,
+		       bool (*hit)(const char *entry, const char *v))
+{
 	if (!l->set)
 		return true;
 	if (!known(v))
 		return false;
-	for (i = 0; i < l->n; i++)
-		if (!fnmatch(l->v[i], v, 0))
+	for (size_t i = 0; i < l->n; i++)
+		if (hit(l->v[i], v))
 			return true;
 	return false;
 }
@@ -86,16 +73,17 @@ bool selector_match_scope(const struct selector *s, bool in_container)
 
 bool selector_match_cgroup(const struct selector *s, const struct sel_subject *x)
 {
-	return match_prefix(&s->container_ids, x->container_id) &&
-	       match_exact(&s->pod_uids, x->pod_uid) &&
-	       match_glob(&s->namespaces, x->pod_namespace) &&
-	       match_glob(&s->pods, x->pod_name) &&
-	       match_glob(&s->cgroups, x->cgroup);
+	return match_list(&s->container_ids, x->container_id, is_prefix) &&
+	       match_list(&s->pod_uids, x->pod_uid, is_equal) &&
+	       match_list(&s->namespaces, x->pod_namespace, is_glob_match) &&
+	       match_list(&s->pods, x->pod_name, is_glob_match) &&
+	       match_list(&s->cgroups, x->cgroup, is_glob_match);
 }
 
 bool selector_match_process(const struct selector *s, const struct sel_subject *x)
 {
-	return match_glob(&s->binaries, x->binary) && match_exact(&s->comms, x->comm);
+	return match_list(&s->binaries, x->binary, is_glob_match) &&
+	       match_list(&s->comms, x->comm, is_equal);
 }
 
 bool selector_match(const struct selector *s, const struct sel_subject *x)

@@ -39,14 +39,16 @@
 /* Per-policy decision series; past this, "_overflow". */
 #define DECISION_SERIES_MAX 256
 
+/* The kernel's action codes are the loader's: names and values have one source. */
+_Static_assert((int)VIGIL_SIG_ACT_AUDIT == (int)SIG_ACTION_AUDIT &&
+	       (int)VIGIL_SIG_ACT_DENY == (int)SIG_ACTION_DENY &&
+	       (int)VIGIL_SIG_ACT_KILL_SENDER == (int)SIG_ACTION_KILL_SENDER,
+	       "bpf/sigtables.h and policy.h number actions alike");
+
 static uint8_t act_of(enum sig_action a)
 {
-	switch (a) {
-	case SIG_ACTION_AUDIT: return VIGIL_SIG_ACT_AUDIT;
-	case SIG_ACTION_DENY: return VIGIL_SIG_ACT_DENY;
-	case SIG_ACTION_KILL_SENDER: return VIGIL_SIG_ACT_KILL_SENDER;
-	}
-	return VIGIL_SIG_ACT_NONE;
+	return a == SIG_ACTION_AUDIT || a == SIG_ACTION_DENY || a == SIG_ACTION_KILL_SENDER ?
+	       (uint8_t)a : VIGIL_SIG_ACT_NONE;
 }
 
 static uint8_t scope_of(enum sel_scope s)
@@ -169,20 +171,10 @@ void sigpolicy_classify(const struct sigpolicy_compiled *c, const struct sel_sub
 const char *sigpolicy_effect_name(uint8_t action, uint8_t outcome)
 {
 	if (outcome & (VIGIL_SIG_OUT_SENDER_KILLED | VIGIL_SIG_OUT_KILL_FAILED))
-		return "kill-sender";
+		return sig_action_name(SIG_ACTION_KILL_SENDER);
 	if (outcome & VIGIL_SIG_OUT_DENIED)
-		return "deny";
-	return "audit";
-}
-
-static const char *action_name(uint8_t a)
-{
-	switch (a) {
-	case VIGIL_SIG_ACT_AUDIT: return "audit";
-	case VIGIL_SIG_ACT_DENY: return "deny";
-	case VIGIL_SIG_ACT_KILL_SENDER: return "kill-sender";
-	}
-	return "";
+		return sig_action_name(SIG_ACTION_DENY);
+	return sig_action_name(SIG_ACTION_AUDIT);
 }
 
 /* ---------------------------------------------------------------- maps */
@@ -406,7 +398,7 @@ static void resolve_verdict(struct vigil_sigpolicy *sp, struct vigil_event_view 
 		out->policy = "(replaced)";
 		out->rule = "";
 	}
-	out->action = action_name(s->policy_action);
+	out->action = sig_action_name((enum sig_action)s->policy_action);
 	out->effect = sigpolicy_effect_name(s->policy_action, s->policy_outcome);
 	out->denied = s->policy_outcome & VIGIL_SIG_OUT_DENIED;
 	out->sender_killed = s->policy_outcome & VIGIL_SIG_OUT_SENDER_KILLED;
@@ -442,27 +434,15 @@ void sigpolicy_event(struct vigil_sigpolicy *sp, struct vigil_event_view *v)
 
 /* ---------------------------------------------------------------- setup */
 
-static uint64_t stat_sum(struct vigil_sigpolicy *sp, uint32_t idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals, sum = 0;
-
-	if (ncpu <= 0)
-		return 0;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (vals && bpf_map_lookup_elem(sp->stats_fd, &idx, vals) == 0)
-		for (int i = 0; i < ncpu; i++)
-			sum += vals[i];
-	free(vals);
-	return sum;
-}
-
 static void collect(void *ctx)
 {
 	struct vigil_sigpolicy *sp = ctx;
+	uint64_t n[VIGIL_SIG_STAT__MAX];
 
-	metrics_set(sp->unclassified, (double)stat_sum(sp, VIGIL_SIG_STAT_UNCLASSIFIED));
-	metrics_set(sp->kill_failed, (double)stat_sum(sp, VIGIL_SIG_STAT_KILL_FAILED));
+	if (vigil_bpf_percpu_sum(sp->bpf, sp->stats_fd, VIGIL_SIG_STAT__MAX, n) == 0) {
+		metrics_set(sp->unclassified, (double)n[VIGIL_SIG_STAT_UNCLASSIFIED]);
+		metrics_set(sp->kill_failed, (double)n[VIGIL_SIG_STAT_KILL_FAILED]);
+	}
 	metrics_set(sp->map_errors, (double)sp->map_update_errors);
 }
 
@@ -497,6 +477,7 @@ int sigpolicy_init(struct vigil_sigpolicy *sp, struct vigil_bpf *b, struct vigil
 	int err;
 
 	memset(sp, 0, sizeof(*sp));
+	sp->bpf = b;
 	sp->tables_fd = bpf_map__fd(b->skel->maps.sig_tables);
 	sp->cls_fd = bpf_map__fd(b->skel->maps.sig_cls);
 	sp->roots_fd = bpf_map__fd(b->skel->maps.ctr_roots);
@@ -507,7 +488,6 @@ int sigpolicy_init(struct vigil_sigpolicy *sp, struct vigil_bpf *b, struct vigil
 	sp->guard = *g;
 	sp->en = en;
 	sp->active = *sp->slot & 1;
-	snprintf(sp->cgroup_mount, sizeof(sp->cgroup_mount), "%s", cgroup_mount);
 
 	sp->decisions = metrics_family(m, "vigil_signal_policy_decisions_total",
 				       "Signals a policy rule matched, by policy and by what was done "
@@ -537,7 +517,7 @@ int sigpolicy_init(struct vigil_sigpolicy *sp, struct vigil_bpf *b, struct vigil
 	}
 	en->ctrs.on_new = on_new_cgroup;
 	en->ctrs.on_gone = on_gone_cgroup;
-	en->ctrs.on_new_ctx = sp;
+	en->ctrs.hook_ctx = sp;
 	/* Generation 0 holds the built-ins alone; the first policy load is 1. */
 	sp->gen = UINT32_MAX;
 	sp->slots[0].gen = sp->slots[1].gen = UINT32_MAX;
@@ -548,7 +528,7 @@ void sigpolicy_free(struct vigil_sigpolicy *sp)
 {
 	for (int i = 0; i < 2; i++)
 		policy_set_free(&sp->slots[i].set);
-	if (sp->en && sp->en->ctrs.on_new_ctx == sp) {
+	if (sp->en && sp->en->ctrs.hook_ctx == sp) {
 		sp->en->ctrs.on_new = NULL;
 		sp->en->ctrs.on_gone = NULL;
 	}

@@ -58,7 +58,10 @@ const char *sigpolicy_effect_name(uint8_t action, uint8_t outcome);
 
 struct vigil_enricher;
 
+struct vigil_bpf;
+
 struct vigil_sigpolicy {
+	const struct vigil_bpf *bpf;
 	int tables_fd, cls_fd, roots_fd, stats_fd;
 	volatile uint32_t *slot;	/* the BPF side's vigil_sig_slot (mmaped .bss) */
 	bool lsm;			/* deny is enforced by lsm/task_kill */
@@ -77,10 +80,7 @@ struct vigil_sigpolicy {
 	struct vigil_metric_family *decisions;
 	struct vigil_metric_series *unclassified, *kill_failed, *map_errors, *roots;
 	uint64_t map_update_errors;	/* failed sig_cls / ctr_roots writes */
-	char cgroup_mount[256];
 };
-
-struct vigil_bpf;
 
 /*
  * Bind to the loaded BPF object, register metrics, mark the container
