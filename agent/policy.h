@@ -55,7 +55,8 @@ void policy_diag_format(const struct policy_diag *dg, char *buf, size_t len);
 
 enum policy_kind {
 	POLICY_KIND_SIGNAL = 1,		/* SignalPolicy */
-	/* TrustPolicy, OomPolicy, LeakPolicy come with their issues. */
+	POLICY_KIND_TRUST = 2,		/* TrustPolicy */
+	/* OomPolicy, LeakPolicy come with their issues. */
 };
 
 const char *policy_kind_name(enum policy_kind k);	/* "SignalPolicy" */
@@ -88,6 +89,25 @@ struct signal_rule {
 	int column;			/* 1-based, with line */
 };
 
+/* TrustPolicy: what happens when a file outside the trust store runs. */
+enum trust_mode {
+	TRUST_MODE_OFF = 0,		/* not checked */
+	TRUST_MODE_AUDIT = 1,		/* reported, allowed */
+	TRUST_MODE_ENFORCE = 2,		/* refused (EPERM with BPF LSM; SIGKILL without) */
+};
+
+const char *trust_mode_name(enum trust_mode m);		/* "off", "audit", "enforce" */
+
+struct trust_rule {
+	char name[POLICY_NAME_MAX + 1];	/* rules[].name, or "rule-N" (1-based) */
+	struct selector selector;	/* which workloads; no binaries/comms (process-level) */
+	enum trust_mode mode;
+	bool libraries;			/* also judge executable mmaps of files (default true) */
+	bool modules;			/* also judge kernel module loads (default false) */
+	int line;
+	int column;
+};
+
 struct policy_doc {
 	enum policy_kind kind;
 	char name[POLICY_NAME_MAX + 1];
@@ -96,6 +116,8 @@ struct policy_doc {
 	/* kind-specific */
 	struct signal_rule *rules;	/* SignalPolicy */
 	size_t n_rules;
+	struct trust_rule *trust_rules;	/* TrustPolicy */
+	size_t n_trust_rules;
 	int column;			/* with line: where the document's root starts */
 };
 
