@@ -101,6 +101,8 @@ static int on_sample(void *ctx, void *data, size_t len)
 		return 0;	/* internal record, or malformed (counted in en.malformed) */
 	if (a->policy_on)
 		sigpolicy_event(&a->sp, &v);
+	if (a->trust_on)
+		trust_engine_event(&a->trust, &v);
 	telemetry_event(&a->tele, &v);
 	if (event_matches(&a->o.filter, &v)) {
 		a->emitted++;
@@ -138,6 +140,13 @@ static void on_drain_tick(evutil_socket_t fd, short what, void *arg)
 static void on_loss_tick(evutil_socket_t fd, short what, void *arg)
 {
 	check_losses(arg);
+}
+
+static void on_trust_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct vigil_agent *a = arg;
+
+	trust_engine_tick(&a->trust);
 }
 
 static void on_signal(evutil_socket_t fd, short what, void *arg)
@@ -303,6 +312,16 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		if (err)
 			goto fail;
 		a->policy_on = true;
+		a->o.trust.lsm = lo.signal_lsm;
+		a->o.trust.cg_source = a->cg_source;
+		a->o.trust.cg_hierarchy_id = a->cg_hierarchy_id;
+		if (a->o.trust.store_dir) {
+			err = trust_engine_init(&a->trust, &a->bpf, &a->en, &a->metrics, &a->o.trust,
+						why, whylen);
+			if (err)
+				goto fail;
+			a->trust_on = true;
+		}
 	}
 	a->rb = ring_buffer__new(vigil_bpf_ringbuf_fd(&a->bpf), on_sample, a, NULL);
 	if (!a->rb) {
@@ -392,6 +411,17 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 				    o->sink.policy_reload, o->sink.ctx, why, whylen);
 		if (err)
 			goto fail;
+		if (a->trust_on) {
+			struct timeval sec = { 1, 0 };
+
+			a->rl.trust = &a->trust;
+			a->ev_trust = event_new(a->base, -1, EV_PERSIST, on_trust_tick, a);
+			if (!a->ev_trust || event_add(a->ev_trust, &sec)) {
+				err = -ENOMEM;
+				snprintf(why, whylen, "setting up the trust heartbeat: out of memory");
+				goto fail;
+			}
+		}
 		if (reloader_run(&a->rl, "start") && o->policy_required) {
 			err = -EINVAL;
 			snprintf(why, whylen, "policy_required is set and the policies in %s did not load",
@@ -453,12 +483,16 @@ void agent_close(struct vigil_agent *a)
 	if (a->http_on)
 		prometheus_stop(&a->prom);
 	a->http_on = false;
+	if (a->trust_on)
+		trust_engine_close(&a->trust);
+	a->trust_on = false;
 	if (a->policy_on) {
 		reloader_free(&a->rl);
 		sigpolicy_free(&a->sp);
 	}
 	a->policy_on = false;
-	struct event **evs[] = { &a->ev_rb, &a->ev_sig, &a->ev_tick, &a->ev_drain, &a->ev_dur };
+	struct event **evs[] = { &a->ev_rb, &a->ev_sig, &a->ev_tick, &a->ev_drain, &a->ev_dur,
+				 &a->ev_trust };
 
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
 		if (*evs[i])

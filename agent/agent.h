@@ -20,6 +20,7 @@
 #include "reload.h"
 #include "sigpolicy.h"
 #include "telemetry.h"
+#include "trustengine.h"
 
 struct event_base;
 struct event;
@@ -53,6 +54,7 @@ struct vigil_agent_opts {
 	const char *policy_dir;
 	bool policy_required;
 	struct sig_guard guard;		/* built-in signal rules */
+	struct vigil_trust_settings trust;	/* store_dir/bpffs/...; lsm and cg_* are filled in */
 };
 
 struct vigil_agent {
@@ -81,6 +83,9 @@ struct vigil_agent {
 	bool policy_on;
 	struct vigil_sigpolicy sp;
 	struct vigil_reloader rl;
+	bool trust_on;			/* the trust engine is initialised */
+	struct vigil_trust_engine trust;
+	struct event *ev_trust;		/* 1 s: the trust heartbeat */
 };
 
 /* Choose the hierarchy cgroup ids are read from. 0 or -ENOENT (why filled). */

@@ -52,7 +52,14 @@ const char vigil_default_config_yaml[] =
 	"policy_required: false        # true: refuse to start without a valid, non-empty policy dir\n"
 	"signal_guard:                 # built-in signal rules\n"
 	"  container_escape: off       # enum: off | audit | deny | kill-sender; containers signalling outside their own container\n"
-	"  protect_self: false         # deny SIGKILL/SIGSTOP to vigil itself from anyone but pid 1\n";
+	"  protect_self: false         # deny SIGKILL/SIGSTOP to vigil itself from anyone but pid 1\n"
+	"trust:                        # trusted-binary enforcement; TrustPolicy documents turn it on\n"
+	"  store_dir: /var/lib/vigil/trust # the trust store `vigil trust` writes\n"
+	"  bpffs: /sys/fs/bpf/vigil    # where enforcement is pinned, so it outlives the agent\n"
+	"  max_entries: 262144         # integer 1024 .. 16777216: trusted inodes the kernel map holds\n"
+	"  on_agent_loss: closed       # enum: closed | open; open = stop enforcing once the agent is gone\n"
+	"  fail_open_after_ms: 10000   # integer 1000 .. 3600000; with on_agent_loss: open\n"
+	"  hash_cache_entries: 4096    # integer 8 .. 1048576: files whose sha256 the agent remembers\n";
 
 #define RINGBUF_MIN		4096u
 #define RINGBUF_MAX		(1u << 30)
@@ -87,6 +94,12 @@ void config_defaults(struct vigil_config *cfg)
 	cfg->policy_required = false;
 	cfg->guard_container_escape = 0;
 	cfg->guard_protect_self = false;
+	strcpy(cfg->trust_store_dir, "/var/lib/vigil/trust");
+	strcpy(cfg->trust_bpffs, "/sys/fs/bpf/vigil");
+	cfg->trust_max_entries = 262144;
+	cfg->trust_fail_open = false;
+	cfg->trust_fail_open_after_ms = 10000;
+	cfg->trust_hash_cache_entries = 4096;
 }
 
 struct ctx {
@@ -105,7 +118,7 @@ typedef int (*field_parse_fn)(struct ctx *c, const struct field *f,
 struct field {
 	const char *name;
 	field_parse_fn parse;
-	unsigned bits;		/* observe.*: the VIGIL_OBS bits this key controls */
+	unsigned bits;		/* observe.*: the VIGIL_OBS bits this key controls; trust.*: which number */
 };
 
 __attribute__((format(printf, 4, 5)))
@@ -649,6 +662,64 @@ static int parse_guard_self(struct ctx *c, const struct field *f, const char *pa
 static int parse_mapping(struct ctx *c, const struct field *fields, size_t nfields,
 			 const char *path);
 
+static int parse_trust_store_dir(struct ctx *c, const struct field *f, const char *path,
+				 const yaml_mark_t *key_mark)
+{
+	return parse_nonempty(c, path, key_mark, c->cfg->trust_store_dir,
+			      sizeof(c->cfg->trust_store_dir), "");
+}
+
+static int parse_trust_bpffs(struct ctx *c, const struct field *f, const char *path,
+			     const yaml_mark_t *key_mark)
+{
+	return parse_nonempty(c, path, key_mark, c->cfg->trust_bpffs,
+			      sizeof(c->cfg->trust_bpffs), "");
+}
+
+static int parse_trust_u32(struct ctx *c, const struct field *f, const char *path,
+			   const yaml_mark_t *key_mark)
+{
+	static const struct { uint64_t lo, hi; } bounds[] = {
+		{ 1024, 16u << 20 }, { 1000, 3600000 }, { 8, 1u << 20 },
+	};
+	uint32_t *dst[] = { &c->cfg->trust_max_entries, &c->cfg->trust_fail_open_after_ms,
+			    &c->cfg->trust_hash_cache_entries };
+	uint64_t n;
+	int err = parse_bounded(c, path, key_mark, "an integer", false, bounds[f->bits].lo,
+				bounds[f->bits].hi, &n);
+
+	if (!err)
+		*dst[f->bits] = (uint32_t)n;
+	return err;
+}
+
+static int parse_trust_loss(struct ctx *c, const struct field *f, const char *path,
+			    const yaml_mark_t *key_mark)
+{
+	const yaml_event_t *ev = &c->ev;
+	char shown[64];
+	int err;
+
+	err = expect_scalar(c, path, "one of closed, open", key_mark, false);
+	if (err)
+		return err;
+	if (scalar_is(ev, "closed") || scalar_is(ev, "open")) {
+		c->cfg->trust_fail_open = scalar_is(ev, "open");
+		return 0;
+	}
+	return fail(c, &ev->start_mark, "'%s' must be one of closed, open; got '%s'", path,
+		    show(ev->data.scalar.value, ev->data.scalar.length, shown, sizeof(shown)));
+}
+
+static const struct field trust_fields[] = {
+	{ "store_dir", parse_trust_store_dir, 0 },
+	{ "bpffs", parse_trust_bpffs, 0 },
+	{ "max_entries", parse_trust_u32, 0 },
+	{ "on_agent_loss", parse_trust_loss, 0 },
+	{ "fail_open_after_ms", parse_trust_u32, 1 },
+	{ "hash_cache_entries", parse_trust_u32, 2 },
+};
+
 static const struct field guard_fields[] = {
 	{ "container_escape", parse_guard_escape, 0 },
 	{ "protect_self", parse_guard_self, 0 },
@@ -673,6 +744,13 @@ static int parse_signal_guard(struct ctx *c, const struct field *f, const char *
 {
 	return parse_submapping(c, path, key_mark, guard_fields,
 				sizeof(guard_fields) / sizeof(guard_fields[0]), "built-in rules");
+}
+
+static int parse_trust(struct ctx *c, const struct field *f, const char *path,
+		       const yaml_mark_t *key_mark)
+{
+	return parse_submapping(c, path, key_mark, trust_fields,
+				sizeof(trust_fields) / sizeof(trust_fields[0]), "trust settings");
 }
 
 static const struct field observe_fields[] = {
@@ -706,6 +784,7 @@ static const struct field top_fields[] = {
 	{ "policy_dir", parse_policy_dir, 0 },
 	{ "policy_required", parse_policy_required, 0 },
 	{ "signal_guard", parse_signal_guard, 0 },
+	{ "trust", parse_trust, 0 },
 };
 
 #define MAX_FIELDS 32	/* parse_mapping() tracks duplicates in a fixed array and a bitmask */

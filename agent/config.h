@@ -31,6 +31,13 @@ struct vigil_config {
 	/* Built-in signal rules: 0 = off, else enum sig_action (policy.h). */
 	int guard_container_escape;
 	bool guard_protect_self;
+	/* Trusted-binary enforcement (TrustPolicy does the choosing; these are the mechanics). */
+	char trust_store_dir[PATH_MAX];	/* the trust store */
+	char trust_bpffs[PATH_MAX];	/* pin root on a bpf filesystem */
+	uint32_t trust_max_entries;	/* kernel trust map size */
+	bool trust_fail_open;		/* on_agent_loss: open (true) or closed */
+	uint32_t trust_fail_open_after_ms;	/* heartbeat age that counts as lost */
+	uint32_t trust_hash_cache_entries;
 };
 
 struct vigil_config_error {

@@ -57,8 +57,9 @@ static int insert(struct vigil_ctr_cache *c, struct vigil_ctr *e)
 		free(e);
 		return -ENOMEM;
 	}
-	if (c->on_new)
-		c->on_new(c->hook_ctx, e);
+	for (unsigned i = 0; i < c->nhooks; i++)
+		if (c->hooks[i].on_new)
+			c->hooks[i].on_new(c->hooks[i].ctx, e);
 	return 0;
 }
 
@@ -77,8 +78,9 @@ void ctr_cache_forget(struct vigil_ctr_cache *c, uint64_t cgroup_id)
 {
 	struct vigil_ctr *e = idmap_del(&c->map, cgroup_id);
 
-	if (e && c->on_gone)
-		c->on_gone(c->hook_ctx, e);
+	for (unsigned i = 0; e && i < c->nhooks; i++)
+		if (c->hooks[i].on_gone)
+			c->hooks[i].on_gone(c->hooks[i].ctx, e);
 	free(e);
 }
 
@@ -166,4 +168,22 @@ unsigned long ctr_cache_containers(const struct vigil_ctr_cache *c)
 
 	idmap_each(&c->map, count_one, &n);
 	return n;
+}
+
+int ctr_cache_hook(struct vigil_ctr_cache *c, void (*on_new)(void *, const struct vigil_ctr *),
+		   void (*on_gone)(void *, const struct vigil_ctr *), void *ctx)
+{
+	unsigned j = 0;
+
+	if (!on_new && !on_gone) {
+		for (unsigned i = 0; i < c->nhooks; i++)
+			if (c->hooks[i].ctx != ctx)
+				c->hooks[j++] = c->hooks[i];
+		c->nhooks = j;
+		return 0;
+	}
+	if (c->nhooks == sizeof(c->hooks) / sizeof(c->hooks[0]))
+		return -ENOSPC;
+	c->hooks[c->nhooks++] = (struct ctr_hook){ on_new, on_gone, ctx };
+	return 0;
 }

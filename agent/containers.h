@@ -24,12 +24,23 @@ struct vigil_ctr_cache {
 	struct vigil_ctr unknown;	/* returned for ids that cannot be resolved */
 	uint64_t misses;	/* resolutions attempted */
 	uint64_t failures;	/* resolutions that failed */
-	/* Called once for every cgroup that enters the cache (learnt or resolved). */
-	void (*on_new)(void *ctx, const struct vigil_ctr *c);
-	/* Called when a cgroup is removed (rmdir), before its entry is freed. */
-	void (*on_gone)(void *ctx, const struct vigil_ctr *c);
-	void *hook_ctx;	/* passed to on_new and on_gone */
+	/*
+	 * Engines that keep per-cgroup state (signal policy, trust): on_new is
+	 * called once for every cgroup that enters the cache (learnt or
+	 * resolved), on_gone when one is removed (rmdir), before its entry is
+	 * freed.  Registered with ctr_cache_hook().
+	 */
+	struct ctr_hook {
+		void (*on_new)(void *ctx, const struct vigil_ctr *c);
+		void (*on_gone)(void *ctx, const struct vigil_ctr *c);
+		void *ctx;
+	} hooks[4];
+	unsigned nhooks;
 };
+
+/* Add (on != NULL) or remove (on == NULL: every hook with this ctx) hooks. -ENOSPC if full. */
+int ctr_cache_hook(struct vigil_ctr_cache *c, void (*on_new)(void *, const struct vigil_ctr *),
+		   void (*on_gone)(void *, const struct vigil_ctr *), void *ctx);
 
 int ctr_cache_init(struct vigil_ctr_cache *c, const char *mount);
 void ctr_cache_free(struct vigil_ctr_cache *c);

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "events.h"
+#include "trust.h"
 
 static const char *const type_names[VIGIL_EV__MAX] = {
 	[VIGIL_EV_FORK] = "fork",
@@ -23,6 +24,7 @@ static const char *const type_names[VIGIL_EV__MAX] = {
 	[VIGIL_EV_SIGNAL_DELIVER] = "signal_deliver",
 	[VIGIL_EV_CGROUP_MKDIR] = "cgroup_mkdir",
 	[VIGIL_EV_CGROUP_RMDIR] = "cgroup_rmdir",
+	[VIGIL_EV_TRUST] = "trust_violation",
 };
 
 static const size_t type_sizes[VIGIL_EV__MAX] = {
@@ -33,6 +35,7 @@ static const size_t type_sizes[VIGIL_EV__MAX] = {
 	[VIGIL_EV_SIGNAL_DELIVER] = sizeof(struct vigil_signal_event),
 	[VIGIL_EV_CGROUP_MKDIR] = sizeof(struct vigil_cgroup_event),
 	[VIGIL_EV_CGROUP_RMDIR] = sizeof(struct vigil_cgroup_event),
+	[VIGIL_EV_TRUST] = sizeof(struct vigil_trust_event),
 };
 
 const char *event_type_name(uint32_t type)
@@ -254,6 +257,12 @@ int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 		const struct vigil_signal_event *s = data;
 
 		lookup_of(e, &s->target, &v->subject, 0);
+		break;
+	}
+	case VIGIL_EV_TRUST: {
+		const struct vigil_trust_event *t = data;
+
+		lookup_of(e, &t->task, &v->subject, 0);
 		break;
 	}
 	case VIGIL_EV_CGROUP_MKDIR:

@@ -34,6 +34,28 @@ struct vigil_verdict {
 	bool kill_failed;	/* the rule said kill-sender, but bpf_send_signal() failed */
 };
 
+/* A trust violation (VIGIL_EV_TRUST), resolved by the trust engine, in names. */
+struct vigil_trust_info {
+	const char *hook;	/* "exec", "mmap", "module", "module_data" */
+	const char *reason;	/* "untrusted", "tainted" */
+	const char *action;	/* "audit", "denied", "killed", "kill_failed" */
+	const char *mode;	/* "audit", "enforce" */
+	const char *enforcement;	/* "lsm", "sigkill" */
+	const char *policy;	/* deciding TrustPolicy's name, "" if unknown */
+	const char *rule;
+	const char *path;	/* as the process saw it */
+	char sha256[65];	/* of the file now; "" when it could not be read */
+	const char *sha256_error;	/* why sha256 is "", else NULL */
+	const char *recorded_path;	/* the store's record for this inode, or NULL */
+	char recorded_sha256[65];
+	char dev[24];		/* "major:minor" */
+	uint64_t ino;
+	uint32_t generation;
+	bool fail_open;		/* enforce was due, but the agent was gone too long */
+	bool audit_only_hook;	/* enforce was due, but this hook can only report */
+	bool path_truncated;
+};
+
 struct vigil_event_view {
 	uint32_t type;		/* enum vigil_event_type */
 	uint64_t time_ns;	/* CLOCK_REALTIME ns */
@@ -46,6 +68,7 @@ struct vigil_event_view {
 	struct vigil_subject subject;
 	struct vigil_subject other;
 	const struct vigil_verdict *verdict;	/* signal: set when a policy rule matched */
+	const struct vigil_trust_info *trust;	/* trust: set by the trust engine */
 };
 
 struct vigil_enricher {

@@ -23,6 +23,7 @@
 #include <event2/event.h>
 
 #include "reload.h"
+#include "trustengine.h"
 #include "sigpolicy.h"
 
 #define RELOAD_SETTLE_MS 200
@@ -83,7 +84,7 @@ static void count_set(const struct policy_set *s, size_t *docs, size_t *rules)
 	*docs = s->n_docs;
 	*rules = 0;
 	for (size_t i = 0; i < s->n_docs; i++)
-		*rules += s->docs[i].n_rules;
+		*rules += s->docs[i].n_rules + s->docs[i].n_trust_rules;
 }
 
 int reloader_run(struct vigil_reloader *r, const char *trigger)
@@ -129,7 +130,20 @@ int reloader_run(struct vigil_reloader *r, const char *trigger)
 	if (!err) {
 		count_set(&set, &docs, &rules);
 		files = set.n_files;
-		err = sigpolicy_apply(r->sp, &set, why, sizeof(why));
+		/* Trust first: it is the part that can fail on something outside the set (the store). */
+		if (r->trust)
+			err = trust_engine_apply(r->trust, &set, r->sp->gen + 1, why, sizeof(why));
+		if (!err) {
+			err = sigpolicy_apply(r->sp, &set, why, sizeof(why));
+			if (r->trust && !err) {
+				trust_engine_rebind(r->trust, &r->sp->slots[r->sp->active].set);
+			} else if (r->trust) {
+				char why2[256];
+
+				trust_engine_apply(r->trust, &r->sp->slots[r->sp->active].set,
+						   r->sp->gen, why2, sizeof(why2));
+			}
+		}
 	}
 	if (!err) {
 		r->documents = docs;

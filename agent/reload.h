@@ -20,6 +20,7 @@
 struct event_base;
 struct event;
 struct vigil_sigpolicy;
+struct vigil_trust_engine;
 
 /* What one reload attempt did; handed to the sink. */
 struct vigil_reload_info {
@@ -42,6 +43,7 @@ struct vigil_reloader {
 	char dir[PATH_MAX];
 	bool required;			/* policy_required: a dir with no usable set is an error */
 	struct vigil_sigpolicy *sp;
+	struct vigil_trust_engine *trust;	/* NULL: no trust engine */
 	vigil_reload_fn report;
 	void *report_ctx;
 	struct event_base *base;

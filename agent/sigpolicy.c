@@ -515,9 +515,7 @@ int sigpolicy_init(struct vigil_sigpolicy *sp, struct vigil_bpf *b, struct vigil
 		snprintf(why, whylen, "scanning %s for containers: %s", cgroup_mount, strerror(errno));
 		return err;
 	}
-	en->ctrs.on_new = on_new_cgroup;
-	en->ctrs.on_gone = on_gone_cgroup;
-	en->ctrs.hook_ctx = sp;
+	ctr_cache_hook(&en->ctrs, on_new_cgroup, on_gone_cgroup, sp);
 	/* Generation 0 holds the built-ins alone; the first policy load is 1. */
 	sp->gen = UINT32_MAX;
 	sp->slots[0].gen = sp->slots[1].gen = UINT32_MAX;
@@ -528,8 +526,6 @@ void sigpolicy_free(struct vigil_sigpolicy *sp)
 {
 	for (int i = 0; i < 2; i++)
 		policy_set_free(&sp->slots[i].set);
-	if (sp->en && sp->en->ctrs.hook_ctx == sp) {
-		sp->en->ctrs.on_new = NULL;
-		sp->en->ctrs.on_gone = NULL;
-	}
+	if (sp->en)
+		ctr_cache_hook(&sp->en->ctrs, NULL, NULL, sp);
 }

@@ -37,6 +37,8 @@ enum vigil_event_type {
 	 */
 	VIGIL_EV_CGROUP_MKDIR = 6,
 	VIGIL_EV_CGROUP_RMDIR = 7,
+	/* A file outside the trust store ran or was mapped (bpf/trust.h). */
+	VIGIL_EV_TRUST = 8,
 	VIGIL_EV__MAX,
 };
 

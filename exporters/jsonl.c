@@ -208,6 +208,38 @@ int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v)
 		jsonw_string(w, "handler", signal_handler_name(s->handler));
 		break;
 	}
+	case VIGIL_EV_TRUST: {
+		const struct vigil_trust_info *t = v->trust;
+
+		if (!t)
+			break;	/* no trust engine: nothing resolved it */
+		jsonw_object_begin(w, "trust");
+		jsonw_string(w, "path", t->path);
+		jsonw_bool(w, "path_truncated", t->path_truncated);
+		jsonw_string(w, "hook", t->hook);
+		jsonw_string(w, "reason", t->reason);
+		jsonw_string(w, "action", t->action);
+		jsonw_string(w, "mode", t->mode);
+		jsonw_string(w, "enforcement", t->enforcement);
+		jsonw_string(w, "sha256", t->sha256);
+		if (t->sha256_error)
+			jsonw_string(w, "sha256_error", t->sha256_error);
+		jsonw_string(w, "dev", t->dev);
+		jsonw_uint(w, "ino", t->ino);
+		if (t->recorded_path) {
+			jsonw_object_begin(w, "recorded");
+			jsonw_string(w, "path", t->recorded_path);
+			jsonw_string(w, "sha256", t->recorded_sha256);
+			jsonw_object_end(w);
+		}
+		jsonw_string(w, "policy", t->policy);
+		jsonw_string(w, "rule", t->rule);
+		jsonw_uint(w, "generation", t->generation);
+		jsonw_bool(w, "fail_open", t->fail_open);
+		jsonw_bool(w, "audit_only_hook", t->audit_only_hook);
+		jsonw_object_end(w);
+		break;
+	}
 	}
 	return finish(j);
 }

@@ -19,6 +19,7 @@
 
 #include "sigtables.h"
 #include "lib/task.h"
+#include "lib/ctr.h"
 
 /* Which slot the evaluator reads; flipped by the agent after a reload. */
 volatile u32 vigil_sig_slot;
@@ -39,14 +40,6 @@ struct {
 	__type(value, struct vigil_sig_cls);
 } sig_cls SEC(".maps");
 
-/* Container root cgroup ids (attribution hierarchy) -> 1. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, u64);
-	__type(value, u8);
-} ctr_roots SEC(".maps");
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, VIGIL_SIG_STAT__MAX);
@@ -60,33 +53,6 @@ static __always_inline void vigil_sig_count(u32 stat)
 
 	if (n)
 		*n += 1;
-}
-
-/* Deepest ancestors checked for a container root. */
-#define VIGIL_CTR_DEPTH 16
-
-/* The container root cgroup id of task t, or 0 for a host process. */
-static __always_inline u64 vigil_task_container(struct task_struct *t)
-{
-	struct cgroup *cg = vigil_task_cgroup(t), *anc;
-	int level, i;
-	u64 id;
-
-	if (!cg)
-		return 0;
-	level = BPF_CORE_READ(cg, level);
-	for (i = 0; i < VIGIL_CTR_DEPTH; i++) {
-		if (level - i < 1)
-			break;
-		anc = NULL;
-		bpf_core_read(&anc, sizeof(anc), &cg->ancestors[(level - i) & 63]);
-		if (!anc)
-			break;
-		id = BPF_CORE_READ(anc, kn, id);
-		if (bpf_map_lookup_elem(&ctr_roots, &id))
-			return id;
-	}
-	return 0;
 }
 
 /* Does the cgroup's name carry a container id (64 hex digits in a row)? */

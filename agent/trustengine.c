@@ -1,0 +1,526 @@
+/*
+ * trustengine.c - trusted-binary enforcement in the running agent (see
+ * trustengine.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "containers.h"
+#include "events.h"
+#include "loader.h"
+#include "trustengine.h"
+#include "trustmap.h"
+#include "trustpolicy.h"
+
+static uint64_t boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static const char *hook_name(uint32_t h)
+{
+	switch (h) {
+	case VIGIL_TRUST_HOOK_EXEC: return "exec";
+	case VIGIL_TRUST_HOOK_MMAP: return "mmap";
+	case VIGIL_TRUST_HOOK_MODULE: return "module";
+	case VIGIL_TRUST_HOOK_MODULE_DATA: return "module_data";
+	default: return "unknown";
+	}
+}
+
+static const char *action_name(uint32_t a)
+{
+	switch (a) {
+	case VIGIL_TRUST_ACT_AUDIT: return "audit";
+	case VIGIL_TRUST_ACT_DENIED: return "denied";
+	case VIGIL_TRUST_ACT_KILLED: return "killed";
+	case VIGIL_TRUST_ACT_KILL_FAILED: return "kill_failed";
+	default: return "unknown";
+	}
+}
+
+/* ---------------------------------------------------------------- scopes */
+
+/* The index (+1) of a (policy, rule) pair in the names table; 0 when none. */
+static uint32_t name_index(struct vigil_trust_engine *e, const struct trust_effective *t)
+{
+	struct trust_rule_name *n;
+
+	if (!t->rule || !t->rule[0])
+		return 0;
+	for (size_t i = 0; i < e->nnames; i++)
+		if (!strcmp(e->names[i].policy, t->policy) && !strcmp(e->names[i].rule, t->rule))
+			return i + 1;
+	n = realloc(e->names, (e->nnames + 1) * sizeof(*n));
+	if (!n)
+		return 0;
+	e->names = n;
+	snprintf(n[e->nnames].policy, sizeof(n->policy), "%s", t->policy);
+	snprintf(n[e->nnames].rule, sizeof(n->rule), "%s", t->rule);
+	return ++e->nnames;
+}
+
+static void scope_of(struct vigil_trust_engine *e, const struct trust_effective *t,
+		     struct vigil_trust_scope *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->mode = t->mode == TRUST_MODE_ENFORCE ? VIGIL_TRUST_ENFORCE :
+		    t->mode == TRUST_MODE_AUDIT ? VIGIL_TRUST_AUDIT : VIGIL_TRUST_OFF;
+	out->libraries = t->libraries;
+	out->modules = t->modules;
+	out->rule = name_index(e, t);
+}
+
+static void subject_of(const struct vigil_ctr *c, struct sel_subject *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->in_container = true;
+	x->container_id = c->info.id;
+	x->pod_uid = c->info.pod_uid;
+	x->pod_namespace = "";
+	x->pod_name = "";
+	x->cgroup = c->cgroup;
+	x->binary = "";
+	x->comm = "";
+}
+
+static void write_scope(struct vigil_trust_engine *e, const struct vigil_ctr *c)
+{
+	struct trust_effective t;
+	struct vigil_trust_scope sc;
+	struct sel_subject x;
+	uint64_t id = c->cgroup_id;
+
+	if (!e->on || !e->set || !ctr_is_root(c))
+		return;
+	subject_of(c, &x);
+	trust_resolve_container(e->set, &x, &t);
+	scope_of(e, &t, &sc);
+	if (bpf_map_update_elem(e->tb.scope_fd, &id, &sc, BPF_ANY))
+		e->map_errors++;
+}
+
+static void on_new_cgroup(void *ctx, const struct vigil_ctr *c)
+{
+	write_scope(ctx, c);
+}
+
+static void on_gone_cgroup(void *ctx, const struct vigil_ctr *c)
+{
+	struct vigil_trust_engine *e = ctx;
+	uint64_t id = c->cgroup_id;
+
+	if (e->on)
+		bpf_map_delete_elem(e->tb.scope_fd, &id);
+}
+
+static void write_scope_each(void *ctx, const struct vigil_ctr *c)
+{
+	write_scope(ctx, c);
+}
+
+/* Drop scope entries for cgroups the cache no longer knows as container roots. */
+static void prune_scopes(struct vigil_trust_engine *e)
+{
+	uint64_t k, next, *dead = NULL;
+	size_t n = 0;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(e->tb.scope_fd, prev, &next) == 0) {
+		const struct vigil_ctr *c = idmap_get(&e->en->ctrs.map, next);
+
+		if (!c || !ctr_is_root(c)) {
+			uint64_t *d = realloc(dead, (n + 1) * sizeof(*d));
+
+			if (!d)
+				break;
+			dead = d;
+			dead[n++] = next;
+		}
+		k = next;
+		prev = &k;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(e->tb.scope_fd, &dead[i]);
+	free(dead);
+}
+
+static int write_cfg(struct vigil_trust_engine *e)
+{
+	uint32_t zero = 0;
+
+	e->cfg.heartbeat_ns = boot_ns();
+	e->cfg.grace_ns = e->s.fail_open ? (uint64_t)e->s.fail_open_after_ms * 1000000ull : 0;
+	if (bpf_map_update_elem(e->tb.cfg_fd, &zero, &e->cfg, BPF_ANY)) {
+		e->map_errors++;
+		return -errno;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- store */
+
+static int load_store(struct vigil_trust_engine *e, char *why, size_t whylen)
+{
+	struct trust_store s = { 0 };
+	char path[PATH_MAX + 8], msg[512];
+	struct stat st;
+	int err;
+
+	err = trust_store_load(&s, e->store_dir, msg, sizeof(msg));
+	if (err) {
+		e->store_errors++;
+		snprintf(why, whylen, "trust store %s unusable, refusing to enforce from it: %s",
+			 e->store_dir, msg);
+		trust_store_free(&s);
+		return err;
+	}
+	if (s.from_spare) {
+		e->store_errors++;
+		fprintf(stderr, "vigil: trust store %s: primary unusable (%s); using the previous "
+			"generation %llu\n", e->store_dir, s.spare_reason,
+			(unsigned long long)s.generation);
+	}
+	trust_store_free(&e->store);
+	e->store = s;
+	e->store_loaded = true;
+	snprintf(path, sizeof(path), "%s/store", e->store_dir);
+	if (stat(path, &st) == 0) {
+		e->store_mtime = st.st_mtim;
+		e->store_ino = st.st_ino;
+	} else {
+		e->store_ino = 0;
+	}
+	return 0;
+}
+
+static bool store_changed(struct vigil_trust_engine *e)
+{
+	char path[PATH_MAX + 8];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/store", e->store_dir);
+	if (stat(path, &st))
+		return e->store_ino != 0;
+	return st.st_ino != e->store_ino || st.st_mtim.tv_sec != e->store_mtime.tv_sec ||
+	       st.st_mtim.tv_nsec != e->store_mtime.tv_nsec;
+}
+
+static int sync_map(struct vigil_trust_engine *e, char *why, size_t whylen)
+{
+	int n = trustmap_sync_fd(e->tb.inodes_fd, &e->store, e->store_dir, why, whylen);
+
+	if (n < 0) {
+		e->map_errors++;
+		return n;
+	}
+	metrics_set(e->m_entries, n);
+	metrics_set(e->m_records, (double)e->store.n);
+	metrics_set(e->m_store_gen, (double)e->store.generation);
+	metrics_set(e->m_store_spare, e->store.from_spare);
+	if (!e->store.n)
+		fprintf(stderr, "vigil: warning: the trust store %s is empty; in enforce mode only "
+			"vigil itself may run (add files with `vigil trust add` or `vigil trust "
+			"import dpkg`)\n", e->store_dir);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static void collect(void *ctx)
+{
+	struct vigil_trust_engine *e = ctx;
+	struct hc_stats hs;
+	uint64_t n[VIGIL_TRUST_STAT__MAX];
+
+	metrics_set(e->m_on, e->on);
+	metrics_set(e->m_lsm, e->on && e->tb.lsm);
+	if (e->on && !vigil_bpf_percpu_sum(e->trace, e->tb.stats_fd, VIGIL_TRUST_STAT__MAX, n)) {
+		metrics_set(e->m_checked, (double)n[VIGIL_TRUST_STAT_CHECKED]);
+		metrics_set(e->m_allowed, (double)n[VIGIL_TRUST_STAT_ALLOWED]);
+		metrics_set(e->m_switched_off, (double)n[VIGIL_TRUST_STAT_SWITCHED_OFF]);
+	}
+	if (e->hc) {
+		hc_get_stats(e->hc, &hs);
+		metrics_set(e->m_hc_hits, (double)hs.hits);
+		metrics_set(e->m_hc_misses, (double)hs.misses);
+	}
+	metrics_set(e->m_store_errors, (double)e->store_errors);
+	metrics_set(e->m_map_errors, (double)e->map_errors);
+}
+
+int trust_engine_init(struct vigil_trust_engine *e, const struct vigil_bpf *trace,
+		      struct vigil_enricher *en, struct vigil_metrics *m,
+		      const struct vigil_trust_settings *s, char *why, size_t whylen)
+{
+	static const char *const vlabels[] = { "hook", "reason", "action", NULL };
+
+	memset(e, 0, sizeof(*e));
+	e->s = *s;
+	snprintf(e->store_dir, sizeof(e->store_dir), "%s", s->store_dir);
+	snprintf(e->bpffs, sizeof(e->bpffs), "%s", s->bpffs);
+	e->s.store_dir = e->store_dir;
+	e->s.bpffs = e->bpffs;
+	e->trace = trace;
+	e->en = en;
+	e->hc = hc_new(s->hash_cache_entries ? s->hash_cache_entries : 4096);
+	e->violations = metrics_family(m, "vigil_trust_violations_total",
+				       "Files outside the trust store that ran, were mapped "
+				       "executable or loaded as modules, by hook, reason and action",
+				       VIGIL_METRIC_COUNTER, vlabels, 0);
+#define SINGLE(field, name, help, type) \
+	e->field = metrics_single(m, name, help, VIGIL_METRIC_##type)
+	SINGLE(m_on, "vigil_trust_enforcement_loaded",
+	       "1 while the trust hooks are loaded (some TrustPolicy exists)", GAUGE);
+	SINGLE(m_lsm, "vigil_trust_enforcement_lsm",
+	       "1 when the trust hooks are BPF LSM (EPERM), 0 for the SIGKILL fallback", GAUGE);
+	SINGLE(m_entries, "vigil_trust_kernel_entries",
+	       "Trusted inodes in the kernel map, vigil's own files included", GAUGE);
+	SINGLE(m_records, "vigil_trust_store_records", "Records in the trust store", GAUGE);
+	SINGLE(m_store_gen, "vigil_trust_store_generation", "Generation of the loaded trust store",
+	       GAUGE);
+	SINGLE(m_store_spare, "vigil_trust_store_from_spare",
+	       "1 when the primary store was unusable and the previous generation was loaded",
+	       GAUGE);
+	SINGLE(m_store_errors, "vigil_trust_store_errors_total",
+	       "Trust store loads that failed or fell back to the spare", COUNTER);
+	SINGLE(m_checked, "vigil_trust_checks_total",
+	       "Files the kernel judged against the trust map", COUNTER);
+	SINGLE(m_allowed, "vigil_trust_allowed_total",
+	       "Files the kernel found trusted and unchanged", COUNTER);
+	SINGLE(m_switched_off, "vigil_trust_switched_off_total",
+	       "Checks skipped because the emergency switch (`vigil trust off`) is on", COUNTER);
+	SINGLE(m_hc_hits, "vigil_trust_hash_cache_hits_total",
+	       "Violations whose sha256 came from the hash cache", COUNTER);
+	SINGLE(m_hc_misses, "vigil_trust_hash_cache_misses_total",
+	       "Violations whose file had to be hashed", COUNTER);
+	SINGLE(m_map_errors, "vigil_trust_map_errors_total",
+	       "Failed writes to the trust maps", COUNTER);
+#undef SINGLE
+	if (!e->hc || !e->violations || !e->m_map_errors || metrics_on_collect(m, collect, e)) {
+		snprintf(why, whylen, "trust engine: out of memory");
+		return -ENOMEM;
+	}
+	if (ctr_cache_hook(&en->ctrs, on_new_cgroup, on_gone_cgroup, e)) {
+		snprintf(why, whylen, "trust engine: no room for a container hook");
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+static void stop(struct vigil_trust_engine *e)
+{
+	char why[256];
+
+	if (e->on) {
+		struct vigil_trust_cfg off = { 0 };
+		uint32_t zero = 0;
+
+		bpf_map_update_elem(e->tb.cfg_fd, &zero, &off, BPF_ANY);
+		trust_bpf_unpin(&e->tb);
+		trust_bpf_close(&e->tb);
+		e->on = false;
+	} else if (trust_bpf_pinned(e->bpffs)) {
+		/* An earlier agent's enforcement, and no policy asks for it now. */
+		trust_bpf_unpin_dir(e->bpffs, why, sizeof(why));
+	}
+}
+
+int trust_engine_apply(struct vigil_trust_engine *e, const struct policy_set *set, uint32_t gen,
+		       char *why, size_t whylen)
+{
+	struct trust_effective t;
+	int err;
+
+	if (!trust_policy_count(set)) {
+		e->set = set;
+		stop(e);
+		return 0;
+	}
+	err = load_store(e, why, whylen);
+	if (err)
+		return err;
+	if (!e->on) {
+		struct vigil_trust_bpf_opts o = {
+			.bpffs = e->bpffs, .lsm = e->s.lsm, .max_entries = e->s.max_entries,
+			.cg_source = e->s.cg_source, .cg_hierarchy_id = e->s.cg_hierarchy_id,
+		};
+
+		err = trust_bpf_load(&e->tb, e->trace, &o, why, whylen);
+		if (err)
+			return err;
+		e->on = true;
+	}
+	/* Trusted files first, modes second: nothing trusted is refused in between. */
+	err = sync_map(e, why, whylen);
+	if (err)
+		return err;
+	e->set = set;
+	e->generation = gen;
+	e->nnames = 0;
+	trust_resolve_host(set, &t);
+	scope_of(e, &t, &e->cfg.host);
+	trust_resolve_container_default(set, &t);
+	scope_of(e, &t, &e->cfg.ctr_default);
+	e->cfg.generation = gen;
+	ctr_cache_each(&e->en->ctrs, write_scope_each, e);
+	prune_scopes(e);
+	err = write_cfg(e);
+	if (err)
+		snprintf(why, whylen, "writing the trust configuration map: %s", strerror(-err));
+	return err;
+}
+
+void trust_engine_rebind(struct vigil_trust_engine *e, const struct policy_set *set)
+{
+	e->set = set;
+}
+
+void trust_engine_tick(struct vigil_trust_engine *e)
+{
+	char why[512];
+
+	if (!e->on)
+		return;
+	write_cfg(e);
+	if (store_changed(e)) {
+		if (load_store(e, why, sizeof(why)) || sync_map(e, why, sizeof(why)))
+			fprintf(stderr, "vigil: %s\n", why);
+	}
+}
+
+void trust_engine_close(struct vigil_trust_engine *e)
+{
+	if (e->on && e->s.fail_open) {
+		stop(e);
+	} else if (e->on) {
+		/* Closed: the pinned links and maps keep enforcing without us. */
+		trust_bpf_close(&e->tb);
+		e->on = false;
+	}
+	trust_store_free(&e->store);
+	hc_free(e->hc);
+	e->hc = NULL;
+	free(e->names);
+	e->names = NULL;
+	if (e->en)
+		ctr_cache_hook(&e->en->ctrs, NULL, NULL, e);
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* Open the file the event names, as the process saw it; verify it is that inode. */
+static int open_subject(const struct vigil_trust_event *t, const char *path)
+{
+	uint32_t pids[2] = { t->task.pid, t->task.ppid };
+	char buf[PATH_MAX + 64];
+	struct stat st;
+	int fd;
+
+	for (int i = 0; i < 3; i++) {
+		if (i < 2)
+			snprintf(buf, sizeof(buf), "/proc/%u/root%s", pids[i], path);
+		else
+			snprintf(buf, sizeof(buf), "%s", path);
+		fd = open(buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) == 0 && trust_kdev(st.st_dev) == t->dev && st.st_ino == t->ino)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+static const struct trust_rec *record_of(const struct vigil_trust_engine *e, uint64_t dev,
+					 uint64_t ino)
+{
+	for (size_t i = 0; i < e->store.n; i++)
+		if (e->store.v[i].dev == dev && e->store.v[i].ino == ino && !e->store.v[i].link_target)
+			return &e->store.v[i];
+	return NULL;
+}
+
+void trust_engine_event(struct vigil_trust_engine *e, struct vigil_event_view *v)
+{
+	const struct vigil_trust_event *t;
+	struct vigil_trust_info *i = &e->info;
+	const struct trust_rec *rec;
+	struct hc_key k;
+	struct hc_val hv;
+	size_t plen;
+	int fd;
+
+	if (v->type != VIGIL_EV_TRUST)
+		return;
+	t = v->raw;
+	memset(i, 0, sizeof(*i));
+	plen = t->path_len < VIGIL_PATH_LEN ? t->path_len : VIGIL_PATH_LEN - 1;
+	memcpy(e->ev_path, t->path, plen);
+	e->ev_path[plen] = 0;
+	i->path = e->ev_path;
+	i->hook = hook_name(t->hook);
+	i->reason = t->reason == VIGIL_TRUST_TAINTED ? "tainted" : "untrusted";
+	i->action = action_name(t->action);
+	i->mode = t->mode == VIGIL_TRUST_ENFORCE ? "enforce" : "audit";
+	i->enforcement = (t->flags & VIGIL_TRUST_F_LSM) ? "lsm" : "sigkill";
+	i->policy = i->rule = "";
+	if (t->rule && t->generation == e->generation && t->rule <= e->nnames) {
+		i->policy = e->names[t->rule - 1].policy;
+		i->rule = e->names[t->rule - 1].rule;
+	}
+	snprintf(i->dev, sizeof(i->dev), "%u:%u", (unsigned)(t->dev >> 20),
+		 (unsigned)(t->dev & 0xfffff));
+	i->ino = t->ino;
+	i->generation = t->generation;
+	i->fail_open = t->flags & VIGIL_TRUST_F_FAIL_OPEN;
+	i->audit_only_hook = t->flags & VIGIL_TRUST_F_NO_ENFORCE;
+	i->path_truncated = t->flags & VIGIL_TRUST_F_PATH_TRUNCATED;
+	rec = t->hook == VIGIL_TRUST_HOOK_MODULE_DATA ? NULL : record_of(e, t->dev, t->ino);
+	if (rec) {
+		i->recorded_path = rec->path;
+		trust_hex(rec->sha256, i->recorded_sha256);
+	}
+
+	if (t->hook == VIGIL_TRUST_HOOK_MODULE_DATA) {
+		i->sha256_error = "module loaded from memory: no file";
+	} else if (!plen) {
+		i->sha256_error = "no path";
+	} else {
+		k = (struct hc_key){ .dev = t->dev, .ino = t->ino, .ctime_ns = t->ctime_ns,
+				     .size = t->size };
+		if (hc_get(e->hc, &k, &hv)) {
+			trust_hex(hv.sha256, i->sha256);
+		} else if ((fd = open_subject(t, e->ev_path)) < 0) {
+			i->sha256_error = "the file is gone or was replaced before it could be read";
+		} else {
+			uint64_t n = 0;
+
+			if (trust_sha256_fd(fd, hv.sha256, &n) == 0) {
+				hv.verdict = rec && !memcmp(rec->sha256, hv.sha256, 32);
+				hc_put(e->hc, &k, &hv);
+				trust_hex(hv.sha256, i->sha256);
+			} else {
+				i->sha256_error = "reading the file failed";
+			}
+			close(fd);
+		}
+	}
+	{
+		const char *labels[] = { i->hook, i->reason, i->action, NULL };
+
+		metrics_add(metrics_series(e->violations, labels), 1);
+	}
+	v->trust = i;
+}
