@@ -557,15 +557,19 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 	}
 
 	m = &out[VIGIL_MOD_EXEC_ENFORCE];
-	*m = (struct vigil_module_mode){ .module = "exec-enforcement" };
+	*m = (struct vigil_module_mode){ .module = "exec-enforcement", .implemented = true };
 	if (f->lsm.ok) {
 		m->mode = "lsm";
 		set_why(m->why, sizeof(m->why),
-			"lsm/bprm_check_security denies an untrusted exec with EPERM");
+			"TrustPolicy: an untrusted or changed file fails with EPERM at exec "
+			"(bprm_check_security), executable mmap (mmap_file) and module load "
+			"(kernel_read_file, kernel_load_data)");
 	} else if (trace_ok && f->send_signal.ok) {
 		m->mode = "sigkill-fallback";
-		set_why(m->why, sizeof(m->why), "%s; exec is killed with SIGKILL from "
-			"tp_btf/sched_process_exec before the new image runs", lsm_why);
+		set_why(m->why, sizeof(m->why), "%s; TrustPolicy: an untrusted exec is killed with "
+			"SIGKILL from tp_btf/sched_process_exec before the new image runs, an "
+			"executable mmap at the mmap syscall's entry; module loads are only reported",
+			lsm_why);
 	} else {
 		m->mode = "unavailable";
 		set_why(m->why, sizeof(m->why), "%s; fallback needs tp_btf and bpf_send_signal: %s",

@@ -128,7 +128,8 @@ static int pin_link(struct vigil_trust_bpf *t, struct bpf_link *l, const char *p
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 
 	snprintf(path, sizeof(path), "%s/link_%s", t->pin_dir, prog);
-	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	/* bpffs refuses names with dots. */
+	snprintf(tmp, sizeof(tmp), "%s_new", path);
 	unlink(tmp);
 	if (bpf_link__pin(l, tmp)) {
 		snprintf(why, whylen, "pinning %s: %s", tmp, strerror(errno));

@@ -130,7 +130,7 @@ static void write_scope_each(void *ctx, const struct vigil_ctr *c)
 	write_scope(ctx, c);
 }
 
-/* Drop scope entries for cgroups the cache no longer knows as container roots. */
+/* Drop scope entries of container roots that no longer exist. */
 static void prune_scopes(struct vigil_trust_engine *e)
 {
 	uint64_t k, next, *dead = NULL;
@@ -138,9 +138,10 @@ static void prune_scopes(struct vigil_trust_engine *e)
 	void *prev = NULL;
 
 	while (bpf_map_get_next_key(e->tb.scope_fd, prev, &next) == 0) {
-		const struct vigil_ctr *c = idmap_get(&e->en->ctrs.map, next);
+		/* A miss resolves through the cgroup fs: only cgroups that are gone are dropped. */
+		const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, next);
 
-		if (!c || !ctr_is_root(c)) {
+		if (!c->resolved || !ctr_is_root(c)) {
 			uint64_t *d = realloc(dead, (n + 1) * sizeof(*d));
 
 			if (!d)

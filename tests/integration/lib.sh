@@ -442,6 +442,10 @@ cleanup() {
 	local rc=$? p id d
 	trap - EXIT INT TERM
 	set +e
+	# Commands a test registered to undo what cleanup cannot know about.
+	for c in "${T_ON_EXIT[@]}"; do
+		eval "$c"
+	done
 	for p in "${T_PIDS[@]}"; do
 		if is_our_child "$p"; then
 			kill -s TERM "$p" 2>/dev/null
@@ -508,6 +512,7 @@ t_init() {
 	[[ -d /sys/fs/cgroup ]] || skip "no /sys/fs/cgroup"
 	T_TMP=$(mktemp -d "/tmp/vigil-it.$T_NAME.XXXXXX") || fail "mktemp failed"
 	T_RUNC_ROOT=$T_TMP/runc
+	T_ON_EXIT=()
 	mkdir -p "$T_RUNC_ROOT"
 	trap cleanup EXIT
 	trap 'exit 130' INT

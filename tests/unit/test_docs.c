@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "fixtures.h"
+#include "trust.h"
 #include "jsonl.h"
 
 #define CID "97c3a7b1b1526c2c23f3f2f38251e57daf8c7f5041a869b5fa2ae2c9ac89736f"
@@ -216,6 +217,22 @@ static void render_all(struct lines *l)
 	v = fx_view(VIGIL_EV_SIGNAL_DELIVER, &sd, &child, &ctr, NULL, NULL);
 	cr_assert_eq(jsonl_write_event(&l->j, &v), 0);
 
+	{
+		static struct vigil_trust_event te;
+		struct vigil_trust_info ti = {
+			.hook = "exec", .reason = "tainted", .action = "denied", .mode = "enforce",
+			.enforcement = "lsm", .policy = "p", .rule = "r", .path = "/bin/x",
+			.sha256_error = "gone", .recorded_path = "/bin/x", .dev = "8:1", .ino = 12,
+			.generation = 2, .fail_open = true, .audit_only_hook = true,
+		};
+
+		te.hdr.type = VIGIL_EV_TRUST;
+		te.task = fx_task(100, 1, 1, "sh");
+		v = fx_view(VIGIL_EV_TRUST, &te, &p, &ctr, NULL, NULL);
+		v.trust = &ti;
+		cr_assert_eq(jsonl_write_event(&l->j, &v), 0);
+	}
+
 	for (int t = 0; t < VIGIL_EV__MAX; t++)
 		lost[t] = t;
 	cr_assert_eq(jsonl_write_lost(&l->j, 1700000000123456789ull, lost), 0);
@@ -264,6 +281,7 @@ Test(docs, every_event_type_vigil_can_emit_has_a_row_in_the_per_type_table)
 	cr_expect_geq(n, 5, "only %u observable types: VIGIL_OBS_ALL changed?", n);
 	cr_expect(has_row("events_lost"), "docs/events.md has no \"| `events_lost` |\" row");
 	cr_expect(has_row("policy_reload"), "docs/events.md has no \"| `policy_reload` |\" row");
+	cr_expect(has_row("trust_violation"), "docs/events.md has no \"| `trust_violation` |\" row");
 }
 
 Test(docs, the_type_field_lists_every_event_type)
@@ -284,6 +302,7 @@ Test(docs, the_type_field_lists_every_event_type)
 	}
 	cr_expect(strstr(line, "`events_lost`"), "the `type` row lacks `events_lost`: %s", line);
 	cr_expect(strstr(line, "`policy_reload`"), "the `type` row lacks `policy_reload`: %s", line);
+	cr_expect(strstr(line, "`trust_violation`"), "the `type` row lacks `trust_violation`: %s", line);
 	free(line);
 }
 
@@ -350,6 +369,7 @@ Test(docs, every_field_name_the_jsonl_sink_writes_is_in_backticks_in_the_doc)
 				  "render_all() writes no %s line: add one", event_type_name(t));
 	cr_expect(seen_type(&w, "events_lost"), "render_all() writes no events_lost line");
 	cr_expect(seen_type(&w, "policy_reload"), "render_all() writes no policy_reload line");
+	cr_expect(seen_type(&w, "trust_violation"), "render_all() writes no trust_violation line");
 	cr_expect_gt(w.keys, 50, "only %u key paths: did the walk stop early?", w.keys);
 	cr_expect_eq(w.missing, 0, "%u field names are missing from docs/events.md", w.missing);
 }

@@ -75,6 +75,12 @@ cp "$here/init.sh" "$ir/init"
 cp "$here/lib.sh" "$ir/lib/vmtest.sh"
 chmod 0755 "$ir/init"
 
+# One real module of this kernel, for the trust cases' module loads.
+ko=$(find "$kdir/lib/modules" -name dummy.ko 2>/dev/null | head -1)
+[[ -n $ko ]] || die "no dummy.ko in $pkg"
+mkdir -p "$ir/lib/modules"
+cp "$ko" "$ir/lib/modules/dummy.ko"
+
 # jq is dynamically linked: bring it with the libraries ldd names.
 cp "$(command -v jq)" "$ir/bin/jq"
 ldd "$(command -v jq)" | awk '/=>/ { print $3 } /^\t\/lib64/ { print $1 }' |

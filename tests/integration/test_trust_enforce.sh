@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+#
+# Trusted-binary enforcement on this host, where BPF LSM cannot load: an
+# untrusted exec is killed with SIGKILL from tp_btf/sched_process_exec
+# before the new image runs.  Scoped by a TrustPolicy to one runc
+# container this test creates:
+#   - in the container, the untrusted binary dies by SIGKILL (exit 137)
+#     and never prints; a trusted one runs; the event names the path, the
+#     sha256 (as sha256sum computes it), reason, action "killed";
+#   - the same untrusted file run on the host (out of scope) runs;
+#   - `vigil trust add` reaches the kernel at once, with no restart;
+#   - kill -9 of the agent leaves the untrusted exec killed (pinned links
+#     and maps), and a restarted agent adopts the pinned state;
+#   - metrics count the violation.
+# Pins go to a bpffs directory of this test's own, removed at exit.
+set -u -o pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+if "$VIGIL" features 2>/dev/null | grep -q '^ *exec-enforcement *lsm'; then
+	skip "BPF LSM works on this kernel: enforcement is a real EPERM, which the VM tier tests (tests/vm/cases/trust_lsm.sh)"
+fi
+attribution_hierarchy
+[[ -n $cgroot ]] || skip "no cgroup v1 memory hierarchy and no cgroup2 mount"
+port=$(free_port)
+id=$(rand_container_id)
+pod=$(rand_pod_uid)
+cg=$(kubepods_cgroup "$pod" "$id" burstable)
+bpffs=/sys/fs/bpf/$T_MARK
+store=$T_TMP/store
+T_ON_EXIT+=("rm -rf '$bpffs'")
+
+mkdir -p "$T_TMP/policies"
+cat >"$T_TMP/policies/trust.yaml" <<EOF
+# vigil integration test ($T_MARK)
+apiVersion: vigil.dev/v1alpha1
+kind: TrustPolicy
+metadata:
+  name: it-trust
+spec:
+  rules:
+    - name: this-test
+      selector:
+        containerIds: ["$id"]
+      mode: enforce
+      libraries: false
+EOF
+cat >"$T_TMP/vigil.yaml" <<EOF
+cgroup_hierarchy: $hier
+metrics_addr: "127.0.0.1:$port"
+trust:
+  store_dir: $store
+  bpffs: $bpffs
+EOF
+
+make_bundle "$T_TMP/ct" "$id" "$cg" /bin/sleep 300
+root=$T_TMP/ct/rootfs
+cp "$root/bin/busybox" "$root/bin/untrusted"
+cp "$root/bin/busybox" "$root/bin/later"
+"$VIGIL" trust --dir "$store" add "$root/bin/busybox" >"$T_TMP/add.out" 2>&1 ||
+	{ dump_file "$T_TMP/add.out"; fail "vigil trust add failed"; }
+
+out=$T_TMP/run.json err=$T_TMP/run.err
+vigil_start "$out" "$err" run --config "$T_TMP/vigil.yaml" --policy-dir "$T_TMP/policies"
+wait_jq "$out" '.type == "policy_reload" and .result == "ok"' 20 ||
+	{ dump_file "$err"; fail "the TrustPolicy did not load"; }
+run_container "$T_TMP/ct"
+
+# cexec CMD...: run CMD in the container; sets RC and OUT.
+cexec() {
+	RC=0
+	OUT=$(container_exec "$id" "$@" 2>&1) || RC=$?
+}
+
+# The container's mode is written when the agent learns its cgroup.
+deadline=$((SECONDS + 20))
+while :; do
+	cexec /bin/untrusted echo ran-untrusted
+	((RC == 137)) && break
+	((SECONDS < deadline)) || { dump_file "$err"; fail "the untrusted exec was not killed within 20 s (rc $RC, output: $OUT)"; }
+	sleep 0.2
+done
+[[ $OUT != *ran-untrusted* ]] || fail "the untrusted binary ran before it was killed: $OUT"
+log "untrusted exec in the container: SIGKILL (137), no output"
+
+cexec /bin/busybox echo ran-trusted
+((RC == 0)) && [[ $OUT == *ran-trusted* ]] || fail "the trusted busybox did not run in the container (rc $RC: $OUT)"
+"$root/bin/untrusted" true || fail "the host (out of scope) could not run the untrusted file"
+
+sum=$(sha256sum "$root/bin/untrusted" | cut -d' ' -f1)
+wait_jq "$out" '.type == "trust_violation" and .trust.path == "/bin/untrusted"' 10 ||
+	fail "no trust_violation event for /bin/untrusted"
+assert_jq "$out" ".type == \"trust_violation\" and .trust.path == \"/bin/untrusted\" and .trust.reason == \"untrusted\" and .trust.action == \"killed\" and .trust.hook == \"exec\" and .trust.enforcement == \"sigkill\" and .trust.sha256 == \"$sum\" and .trust.policy == \"it-trust\" and .trust.rule == \"this-test\" and .container.id == \"$id\"" \
+	"the violation event names path, sha256, reason, action, policy and container" '.type == "trust_violation"'
+
+# --- a trust change reaches the kernel with no restart
+cexec /bin/later true
+((RC == 137)) || fail "/bin/later ran before it was trusted (rc $RC)"
+"$VIGIL" trust --dir "$store" --bpffs "$bpffs" add "$root/bin/later" >"$T_TMP/add2.out" 2>&1 ||
+	{ dump_file "$T_TMP/add2.out"; fail "vigil trust add of /bin/later failed"; }
+cexec /bin/later echo ran-later
+((RC == 0)) && [[ $OUT == *ran-later* ]] || fail "/bin/later does not run right after vigil trust add (rc $RC: $OUT)"
+log "vigil trust add took effect at once"
+
+scrape "$T_TMP/metrics"
+m=$(cat "$T_TMP/metrics")
+grep -qE '^vigil_trust_violations_total\{hook="exec",reason="untrusted",action="killed"\} [1-9]' <<<"$m" ||
+	fail "vigil_trust_violations_total does not count the kill: $(grep vigil_trust_violations <<<"$m")"
+grep -qE '^vigil_trust_enforcement_loaded 1' <<<"$m" || fail "vigil_trust_enforcement_loaded is not 1"
+
+# --- the agent dies: enforcement stays
+kill -KILL "$VIGIL_PID"
+wait "$VIGIL_PID" 2>/dev/null
+_forget_pid "$VIGIL_PID"
+cexec /bin/untrusted echo ran-untrusted
+((RC == 137)) || fail "after kill -9 of the agent the untrusted exec was not killed (rc $RC: $OUT)"
+cexec /bin/busybox true
+((RC == 0)) || fail "after kill -9 of the agent the trusted busybox fails (rc $RC)"
+log "kill -9 of the agent: enforcement still in force"
+
+# --- a restarted agent adopts the pins
+vigil_start "$out.2" "$err.2" run --config "$T_TMP/vigil.yaml" --policy-dir "$T_TMP/policies"
+wait_jq "$out.2" '.type == "policy_reload" and .result == "ok"' 20 ||
+	{ dump_file "$err.2"; fail "the restarted agent did not load its policy"; }
+cexec /bin/untrusted true
+((RC == 137)) || fail "after the restart the untrusted exec was not killed (rc $RC)"
+wait_jq "$out.2" '.type == "trust_violation" and .trust.path == "/bin/untrusted"' 10 ||
+	fail "the restarted agent reports no violation"
+vigil_stop || fail "the restarted agent exited with an error"
+log "restarted agent adopted the pinned enforcement"
