@@ -26,6 +26,18 @@
  *   selector.h); target also takes relation
  *   (same-container|other-container|host).
  *
+ *   kind: TrustPolicy                       same envelope
+ *   spec:
+ *     rules:                                required, at least one; first match wins
+ *       - name: NAME                        optional, unique; default rule-N
+ *         selector: WORKLOAD SELECTOR       optional; absent = every process
+ *         mode: off|audit|enforce           required
+ *         libraries: true|false             optional, default true
+ *         modules: true|false               optional, default false
+ *
+ *   WORKLOAD SELECTOR: a SELECTOR without binaries and comms (trust is
+ *   decided per workload, and the program being judged is the subject).
+ *
  * An empty document is skipped.  Every scalar is a string (YAML tags are
  * ignored); a null value counts as missing.  Anchors and aliases work.
  *
@@ -37,6 +49,10 @@
  * it, and calls the row's hooks to store values and check what only the
  * rule as a whole can tell (selectors that can never match).  A key added
  * to the table is therefore parsed, documented and suggested at once.
+ * Kinds share paths ("spec.rules[]" is a row of each); the document's kind
+ * picks the row.  refused[] names keys one kind leaves out on purpose
+ * (binaries in a TrustPolicy selector), so they get a reason instead of
+ * "unknown key".
  *
  * libyaml's document API builds the tree; aliases share nodes there, so a
  * "billion laughs" file costs nothing to load but would cost the walk a
@@ -66,6 +82,8 @@
 #define WALK_BUDGET	(4u * POLICY_MAX_FILE_BYTES)	/* nodes + scalar bytes per file */
 #define SHOW_MAX	40		/* bytes of user text echoed in a message */
 #define PATH_BUF	256		/* "spec.rules[12].target.containerIds[3]" */
+/* TrustPolicy rules in the whole set: the agent keeps one answer per workload, not the rules. */
+#define POLICY_MAX_TRUST_RULES 256
 #define SIG_RTMIN	34
 #define SIG_RTMAX	64
 
@@ -82,8 +100,19 @@ struct sel_marks {
 
 struct rule_marks {
 	bool named, has_relation, has_fallback;
-	yaml_mark_t at, relation_at, fallback_at;
-	struct sel_marks sender, target;
+	yaml_mark_t at, relation_at, fallback_at, modules_at;
+	struct sel_marks sender, target;	/* SignalPolicy */
+	struct sel_marks selector;		/* TrustPolicy */
+};
+
+/* Which selector of the rule a selector row fills (the row's argument). */
+enum sel_at {
+	SEL_AT_SENDER, SEL_AT_TARGET, SEL_AT_TRUST,
+};
+
+/* TrustPolicy's booleans (the row's argument). */
+enum trust_flag {
+	TF_LIBRARIES, TF_MODULES,
 };
 
 struct walk {
@@ -104,8 +133,11 @@ struct walk {
 	struct policy_doc pd;
 	size_t cap_rules;
 	size_t doc_errors;
-	/* the rule being built */
+	/* the rule being built: rule (SignalPolicy) or trule (TrustPolicy) */
 	struct signal_rule *rule;
+	struct trust_rule *trule;
+	size_t cur;			/* its index in the document */
+	char *cur_name;			/* its name buffer */
 	struct rule_marks rm;
 	struct selector *sel;
 	struct sel_marks *sm;
@@ -450,7 +482,26 @@ static long unclosed_bracket(const char *p)
 
 const char *policy_kind_name(enum policy_kind k)
 {
-	return k == POLICY_KIND_SIGNAL ? "SignalPolicy" : "";
+	switch (k) {
+	case POLICY_KIND_SIGNAL:
+		return "SignalPolicy";
+	case POLICY_KIND_TRUST:
+		return "TrustPolicy";
+	}
+	return "";
+}
+
+const char *trust_mode_name(enum trust_mode m)
+{
+	switch (m) {
+	case TRUST_MODE_OFF:
+		return "off";
+	case TRUST_MODE_AUDIT:
+		return "audit";
+	case TRUST_MODE_ENFORCE:
+		return "enforce";
+	}
+	return "";
 }
 
 const char *sig_action_name(enum sig_action a)
@@ -624,27 +675,63 @@ static void on_rule(struct walk *w, const struct visit *v)
 	r->line = (int)v->node->start_mark.line + 1;
 	r->column = (int)v->node->start_mark.column + 1;
 	w->rule = r;
+	w->cur = w->pd.n_rules - 1;
+	w->cur_name = r->name;
 	memset(&w->rm, 0, sizeof(w->rm));
 	w->rm.at = v->node->start_mark;
 	w->sel = NULL;
 	w->sm = NULL;
 }
 
-/* The rule whose name clashes with `name`, among those before the current one. */
-static const struct signal_rule *same_name(const struct walk *w, const char *name)
+static void on_trust_rule(struct walk *w, const struct visit *v)
 {
-	const struct signal_rule *r;
+	struct trust_rule *r;
 
-	for (r = w->pd.rules; r < w->rule; r++)
-		if (!strcmp(r->name, name))
-			return r;
-	return NULL;
+	if (w->pd.n_trust_rules == w->cap_rules) {
+		size_t cap = w->cap_rules ? w->cap_rules * 2 : 4;
+
+		r = realloc(w->pd.trust_rules, cap * sizeof(*r));
+		if (!r) {
+			w->nomem = w->stop = true;
+			return;
+		}
+		w->pd.trust_rules = r;
+		w->cap_rules = cap;
+	}
+	r = &w->pd.trust_rules[w->pd.n_trust_rules++];
+	memset(r, 0, sizeof(*r));
+	r->libraries = true;
+	r->line = (int)v->node->start_mark.line + 1;
+	r->column = (int)v->node->start_mark.column + 1;
+	w->trule = r;
+	w->cur = w->pd.n_trust_rules - 1;
+	w->cur_name = r->name;
+	memset(&w->rm, 0, sizeof(w->rm));
+	w->rm.at = v->node->start_mark;
+	w->sel = NULL;
+	w->sm = NULL;
+}
+
+/* The line of the rule before the current one that is called `name`, or 0. */
+static int same_name(const struct walk *w, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < w->cur; i++) {
+		if (w->kind == POLICY_KIND_TRUST) {
+			if (!strcmp(w->pd.trust_rules[i].name, name))
+				return w->pd.trust_rules[i].line;
+		} else if (!strcmp(w->pd.rules[i].name, name)) {
+			return w->pd.rules[i].line;
+		}
+	}
+	return 0;
 }
 
 static void on_rule_name(struct walk *w, const struct visit *v)
 {
-	const struct signal_rule *other;
 	char shown[64];
+	int other;
 
 	w->rm.named = true;
 	if (!dns_label(v->s, v->len)) {
@@ -654,20 +741,43 @@ static void on_rule_name(struct walk *w, const struct visit *v)
 			 v->path, show(v->s, v->len, shown, sizeof(shown)), POLICY_NAME_MAX);
 		return;
 	}
-	memcpy(w->rule->name, v->s, v->len + 1);
-	other = same_name(w, w->rule->name);
+	memcpy(w->cur_name, v->s, v->len + 1);
+	other = same_name(w, w->cur_name);
 	if (other)
 		error_at(w, &v->node->start_mark,
 			 "%s: duplicate rule name \"%s\" (the rule at line %d has it)", v->path,
-			 w->rule->name, other->line);
+			 w->cur_name, other);
+}
+
+/* After the rule: "rule-N" unless it was named. */
+static void default_name(struct walk *w, const struct visit *v)
+{
+	int other;
+
+	if (w->rm.named)
+		return;
+	snprintf(w->cur_name, POLICY_NAME_MAX + 1, "rule-%zu", v->index + 1);
+	other = same_name(w, w->cur_name);
+	if (other)
+		error_at(w, &w->rm.at, "%s: this rule's default name \"%s\" is taken by the "
+			 "rule at line %d; give this rule a name", v->path, w->cur_name, other);
 }
 
 static void on_selector(struct walk *w, const struct visit *v)
 {
-	bool target = v->arg;
-
-	w->sel = target ? &w->rule->target : &w->rule->sender;
-	w->sm = target ? &w->rm.target : &w->rm.sender;
+	switch (v->arg) {
+	case SEL_AT_TARGET:
+		w->sel = &w->rule->target;
+		w->sm = &w->rm.target;
+		break;
+	case SEL_AT_TRUST:
+		w->sel = &w->trule->selector;
+		w->sm = &w->rm.selector;
+		break;
+	default:
+		w->sel = &w->rule->sender;
+		w->sm = &w->rm.sender;
+	}
 }
 
 static struct strlist *sel_list(struct selector *s, int f)
@@ -897,16 +1007,8 @@ static void check_relation(struct walk *w, struct signal_rule *r, const char *ru
 static void on_rule_done(struct walk *w, const struct visit *v)
 {
 	struct signal_rule *r = w->rule;
-	const struct signal_rule *other;
 
-	if (!w->rm.named) {
-		snprintf(r->name, sizeof(r->name), "rule-%zu", v->index + 1);
-		other = same_name(w, r->name);
-		if (other)
-			error_at(w, &w->rm.at, "%s: this rule's default name \"%s\" is taken by the "
-				 "rule at line %d; give this rule a name", v->path, r->name,
-				 other->line);
-	}
+	default_name(w, v);
 	if (r->action == SIG_ACTION_DENY) {
 		if (!r->fallback)
 			r->fallback = SIG_ACTION_AUDIT;
@@ -923,6 +1025,64 @@ static void on_rule_done(struct walk *w, const struct visit *v)
 		check_relation(w, r, v->path);
 }
 
+static void on_mode(struct walk *w, const struct visit *v)
+{
+	enum trust_mode m;
+
+	for (m = TRUST_MODE_OFF; m <= TRUST_MODE_ENFORCE; m++)
+		if (!strcmp(v->s, trust_mode_name(m)))
+			w->trule->mode = m;
+}
+
+/* "true" or "false" in the spellings YAML 1.2 has; -1 for anything else. */
+static int bool_of(const char *s)
+{
+	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE"))
+		return 1;
+	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE"))
+		return 0;
+	return -1;
+}
+
+static void on_trust_flag(struct walk *w, const struct visit *v)
+{
+	bool on = bool_of(v->s) == 1;
+
+	if (v->arg == TF_LIBRARIES) {
+		w->trule->libraries = on;
+		return;
+	}
+	w->trule->modules = on;
+	w->rm.modules_at = *v->at;
+}
+
+static void on_trust_rule_done(struct walk *w, const struct visit *v)
+{
+	struct trust_rule *r = w->trule;
+	const struct sel_marks *m = &w->rm.selector;
+
+	default_name(w, v);
+	check_host_scope(w, &r->selector, m, v->path, "selector");
+	/*
+	 * The kernel tells host processes from containers but not from each
+	 * other, so one answer covers every host process: a rule that needs a
+	 * cgroup to match is only ever asked about containers.
+	 */
+	if (r->selector.scope == SEL_SCOPE_HOST && r->selector.cgroups.set)
+		error_at(w, &m->field_at[SF_CGROUPS], "%s.selector.%s: can never match with scope "
+			 "host: a TrustPolicy judges all host processes alike (the kernel tells "
+			 "them from containers, not from each other); leave it out to cover the "
+			 "host", v->path, m->field_key[SF_CGROUPS]);
+	else if (r->modules && (r->selector.scope == SEL_SCOPE_CONTAINERS ||
+		 selector_has_cgroup_fields(&r->selector)))
+		report(w, &w->rm.modules_at, true, "%s.modules: judges only module loads made by "
+		       "processes inside containers (this rule %s); modules are normally loaded "
+		       "by host processes (modprobe, udev), which only a rule covering the host "
+		       "decides, and a module runs for the whole node whoever loads it", v->path,
+		       r->selector.scope == SEL_SCOPE_CONTAINERS ? "has scope containers" :
+		       "has cgroup-level selector fields, so it never covers the host");
+}
+
 /* ---------------------------------------------------------------- the schema */
 
 /*
@@ -931,21 +1091,26 @@ static void on_rule_done(struct walk *w, const struct visit *v)
  * what the items are; "*" is any key (labels, annotations).
  */
 #define SP "SignalPolicy"
-#define SEL_LIST(X, P, K, F) \
-	X(SP, P "." K, "list", "", false, on_sel_list, on_sel_list_done, F) \
-	X(SP, P "." K "[]", "string", "", false, on_sel_item, NULL, F)
-#define SELECTOR(X, P) \
-	X(SP, P ".scope", "enum", "host|containers|any", false, on_scope, NULL, 0) \
-	SEL_LIST(X, P, "containerIds", SF_CONTAINER_IDS) \
-	SEL_LIST(X, P, "podUIDs", SF_POD_UIDS) \
-	SEL_LIST(X, P, "namespaces", SF_NAMESPACES) \
-	SEL_LIST(X, P, "pods", SF_PODS) \
-	SEL_LIST(X, P, "cgroups", SF_CGROUPS) \
-	SEL_LIST(X, P, "binaries", SF_BINARIES) \
-	SEL_LIST(X, P, "comms", SF_COMMS)
+#define TP "TrustPolicy"
+#define SEL_LIST(X, K, P, N, F) \
+	X(K, P "." N, "list", "", false, on_sel_list, on_sel_list_done, F) \
+	X(K, P "." N "[]", "string", "", false, on_sel_item, NULL, F)
+/* Where a process runs: scope and the cgroup-level fields. */
+#define WORKLOAD_SELECTOR(X, K, P) \
+	X(K, P ".scope", "enum", "host|containers|any", false, on_scope, NULL, 0) \
+	SEL_LIST(X, K, P, "containerIds", SF_CONTAINER_IDS) \
+	SEL_LIST(X, K, P, "podUIDs", SF_POD_UIDS) \
+	SEL_LIST(X, K, P, "namespaces", SF_NAMESPACES) \
+	SEL_LIST(X, K, P, "pods", SF_PODS) \
+	SEL_LIST(X, K, P, "cgroups", SF_CGROUPS)
+/* And what it runs: the process-level fields. */
+#define SELECTOR(X, K, P) \
+	WORKLOAD_SELECTOR(X, K, P) \
+	SEL_LIST(X, K, P, "binaries", SF_BINARIES) \
+	SEL_LIST(X, K, P, "comms", SF_COMMS)
 #define SCHEMA(X) \
 	X("*", "apiVersion", "enum", POLICY_API_VERSION, true, NULL, NULL, 0) \
-	X("*", "kind", "enum", SP, true, NULL, NULL, 0) \
+	X("*", "kind", "enum", SP "|" TP, true, NULL, NULL, 0) \
 	X("*", "metadata", "object", "", true, NULL, NULL, 0) \
 	X("*", "metadata.name", "string", "", true, on_doc_name, NULL, 0) \
 	X("*", "metadata.labels", "object", "", false, NULL, NULL, 0) \
@@ -956,16 +1121,25 @@ static void on_rule_done(struct walk *w, const struct visit *v)
 	X(SP, "spec.rules", "list", "", true, NULL, on_rules_done, 0) \
 	X(SP, "spec.rules[]", "object", "", false, on_rule, on_rule_done, 0) \
 	X(SP, "spec.rules[].name", "string", "", false, on_rule_name, NULL, 0) \
-	X(SP, "spec.rules[].sender", "object", "", false, on_selector, NULL, 0) \
-	SELECTOR(X, "spec.rules[].sender") \
-	X(SP, "spec.rules[].target", "object", "", false, on_selector, NULL, 1) \
+	X(SP, "spec.rules[].sender", "object", "", false, on_selector, NULL, SEL_AT_SENDER) \
+	SELECTOR(X, SP, "spec.rules[].sender") \
+	X(SP, "spec.rules[].target", "object", "", false, on_selector, NULL, SEL_AT_TARGET) \
 	X(SP, "spec.rules[].target.relation", "enum", "same-container|other-container|host", \
 	  false, on_relation, NULL, 0) \
-	SELECTOR(X, "spec.rules[].target") \
+	SELECTOR(X, SP, "spec.rules[].target") \
 	X(SP, "spec.rules[].signals", "list", "", false, on_signals, on_signals_done, 0) \
 	X(SP, "spec.rules[].signals[]", "signal", "", false, on_signal, NULL, 0) \
 	X(SP, "spec.rules[].action", "enum", "audit|deny|kill-sender", true, on_action, NULL, 0) \
-	X(SP, "spec.rules[].fallback", "enum", "audit|kill-sender", false, on_fallback, NULL, 0)
+	X(SP, "spec.rules[].fallback", "enum", "audit|kill-sender", false, on_fallback, NULL, 0) \
+	X(TP, "spec", "object", "", true, NULL, NULL, 0) \
+	X(TP, "spec.rules", "list", "", true, NULL, on_rules_done, 0) \
+	X(TP, "spec.rules[]", "object", "", false, on_trust_rule, on_trust_rule_done, 0) \
+	X(TP, "spec.rules[].name", "string", "", false, on_rule_name, NULL, 0) \
+	X(TP, "spec.rules[].selector", "object", "", false, on_selector, NULL, SEL_AT_TRUST) \
+	WORKLOAD_SELECTOR(X, TP, "spec.rules[].selector") \
+	X(TP, "spec.rules[].mode", "enum", "off|audit|enforce", true, on_mode, NULL, 0) \
+	X(TP, "spec.rules[].libraries", "bool", "", false, on_trust_flag, NULL, TF_LIBRARIES) \
+	X(TP, "spec.rules[].modules", "bool", "", false, on_trust_flag, NULL, TF_MODULES)
 
 #define DOC_ROW(kind, path, type, values, req, on, done, arg) { kind, path, type, values, req },
 #define HOOK_ROW(kind, path, type, values, req, on, done, arg) { on, done, arg },
@@ -997,6 +1171,21 @@ static bool kind_ok(const struct walk *w, int k)
 	       (w->kind && !strcmp(schema[k].kind, policy_kind_name(w->kind)));
 }
 
+/*
+ * Keys of the grammar that a kind leaves out on purpose, with the reason:
+ * someone who knows them from another kind is told why, not "unknown key".
+ */
+#define TRUST_NOT_BY_PROCESS \
+	"a TrustPolicy selects workloads (the host, containers), not processes: trust is " \
+	"decided per workload, and the program being run is what is judged, so selecting " \
+	"it would be circular; to let a program run, add it to the trust store (docs/TRUST.md)"
+static const struct {
+	const char *kind, *parent, *key, *why;
+} refused[] = {
+	{ TP, "spec.rules[].selector", "binaries", TRUST_NOT_BY_PROCESS },
+	{ TP, "spec.rules[].selector", "comms", TRUST_NOT_BY_PROCESS },
+};
+
 /* Row k's key name if it is a key of the mapping at row `parent` (-1: the document). */
 static const char *child_name(int parent, int k)
 {
@@ -1011,7 +1200,7 @@ static const char *child_name(int parent, int k)
 	return strpbrk(name, ".[") ? NULL : name;
 }
 
-/* The "[]" row describing the items of list row k. */
+/* The "[]" row describing the items of list row k (kinds share paths). */
 static int item_row(int k)
 {
 	size_t n = strlen(schema[k].path);
@@ -1019,7 +1208,7 @@ static int item_row(int k)
 
 	for (i = 0; i < N_KEYS; i++)
 		if (strlen(schema[i].path) == n + 2 && !strncmp(schema[i].path, schema[k].path, n) &&
-		    !strcmp(schema[i].path + n, "[]"))
+		    !strcmp(schema[i].path + n, "[]") && !strcmp(schema[i].kind, schema[k].kind))
 			return i;
 	return -1;
 }
@@ -1053,6 +1242,8 @@ static void expected(int k, char *buf, size_t len)
 		buf[o] = '\0';
 	} else if (!strcmp(t, "signal")) {
 		snprintf(buf, len, "a signal name or number");
+	} else if (!strcmp(t, "bool")) {
+		snprintf(buf, len, "true or false");
 	} else {
 		snprintf(buf, len, "a string");
 	}
@@ -1129,6 +1320,34 @@ static bool enum_ok(struct walk *w, const struct visit *v, const char *want)
 	return false;
 }
 
+/* YAML 1.1 read yes/no/on/off as booleans too; here they are a mistake worth explaining. */
+static void bool_error(struct walk *w, const struct visit *v, const char *want)
+{
+	static const char *const yaml11[] = { "yes", "no", "on", "off", "y", "n" };
+	char shown[64];
+	size_t i, best = SIZE_MAX;
+	const char *hint = NULL;
+
+	show(v->s, v->len, shown, sizeof(shown));
+	for (i = 0; i < sizeof(yaml11) / sizeof(yaml11[0]); i++)
+		if (!strcasecmp(v->s, yaml11[i])) {
+			error_at(w, &v->node->start_mark, "%s: expected %s, got \"%s\" (write %s: "
+				 "only true and false are booleans here)", v->path, want, shown,
+				 i % 2 ? "false" : "true");
+			return;
+		}
+	if (near(v->s, v->len, "true", &best))
+		hint = "true";
+	if (near(v->s, v->len, "false", &best))
+		hint = "false";
+	if (hint)
+		error_at(w, &v->node->start_mark, "%s: expected %s, got \"%s\" (did you mean "
+			 "\"%s\"?)", v->path, want, shown, hint);
+	else
+		error_at(w, &v->node->start_mark, "%s: expected %s, got \"%s\"", v->path, want,
+			 shown);
+}
+
 static void walk_mapping(struct walk *w, int parent, yaml_node_t *n, const char *path);
 static void walk_node(struct walk *w, int k, yaml_node_t *n, const char *path,
 		      const yaml_mark_t *at, size_t index);
@@ -1192,6 +1411,10 @@ static void walk_node(struct walk *w, int k, yaml_node_t *n, const char *path,
 	}
 	if (!strcmp(type, "enum") && !enum_ok(w, &v, want))
 		return;
+	if (!strcmp(type, "bool") && bool_of(v.s) < 0) {
+		bool_error(w, &v, want);
+		return;
+	}
 	if (hooks[k].on && !w->stop)
 		hooks[k].on(w, &v);
 }
@@ -1322,6 +1545,26 @@ static void unknown_key(struct walk *w, int parent, const yaml_node_t *kn, const
 			 sep(path), shown, valid);
 }
 
+/* A key this kind leaves out on purpose (refused[]): say why.  False for other keys. */
+static bool refused_key(struct walk *w, int parent, const yaml_node_t *kn, const char *path)
+{
+	const char *key = (const char *)kn->data.scalar.value;
+	size_t i;
+
+	if (parent < 0 || !w->kind)
+		return false;
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (!strcmp(refused[i].kind, policy_kind_name(w->kind)) &&
+		    !strcmp(refused[i].parent, schema[parent].path) &&
+		    strlen(refused[i].key) == kn->data.scalar.length &&
+		    !memcmp(refused[i].key, key, kn->data.scalar.length)) {
+			error_at(w, &kn->start_mark, "%s%s%s: not allowed in a %s: %s", path,
+				 *path ? "." : "", refused[i].key, refused[i].kind, refused[i].why);
+			return true;
+		}
+	return false;
+}
+
 static void walk_mapping(struct walk *w, int parent, yaml_node_t *n, const char *path)
 {
 	yaml_node_pair_t *pairs = n->data.mapping.pairs.start;
@@ -1349,7 +1592,7 @@ static void walk_mapping(struct walk *w, int parent, yaml_node_t *n, const char 
 		len = kn->data.scalar.length;
 		k = find_child(w, parent, key, len, &other);
 		if (k < 0) {
-			if (!other)
+			if (!other && !refused_key(w, parent, kn, path))
 				unknown_key(w, parent, kn, path);
 			continue;
 		}
@@ -1383,6 +1626,11 @@ static void free_rules(struct policy_doc *pd)
 	free(pd->rules);
 	pd->rules = NULL;
 	pd->n_rules = 0;
+	for (i = 0; i < pd->n_trust_rules; i++)
+		selector_free(&pd->trust_rules[i].selector);
+	free(pd->trust_rules);
+	pd->trust_rules = NULL;
+	pd->n_trust_rules = 0;
 }
 
 /* The kind, read first: it decides which keys the rest may use. */
@@ -1396,9 +1644,12 @@ static enum policy_kind detect_kind(struct walk *w, yaml_node_t *root)
 
 		if (!k || k->type != YAML_SCALAR_NODE || strcmp((char *)k->data.scalar.value, "kind"))
 			continue;
-		if (v && v->type == YAML_SCALAR_NODE &&
-		    !strcmp((char *)v->data.scalar.value, policy_kind_name(POLICY_KIND_SIGNAL)))
-			return POLICY_KIND_SIGNAL;
+		if (v && v->type == YAML_SCALAR_NODE) {
+			if (!strcmp((char *)v->data.scalar.value, policy_kind_name(POLICY_KIND_SIGNAL)))
+				return POLICY_KIND_SIGNAL;
+			if (!strcmp((char *)v->data.scalar.value, policy_kind_name(POLICY_KIND_TRUST)))
+				return POLICY_KIND_TRUST;
+		}
 		return 0;
 	}
 	return 0;
@@ -1427,6 +1678,8 @@ static void load_document(struct walk *w, yaml_node_t *root)
 	w->cap_rules = 0;
 	w->doc_errors = 0;
 	w->rule = NULL;
+	w->trule = NULL;
+	w->cur_name = NULL;
 	w->sel = NULL;
 	w->sm = NULL;
 	snprintf(w->pd.file, sizeof(w->pd.file), "%s", w->file);
@@ -1783,6 +2036,131 @@ static int doc_order(const void *a, const void *b, void *set)
 	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
 }
 
+/* The first TrustPolicy rule past POLICY_MAX_TRUST_RULES, in load order, is the error. */
+static int trust_rule_limit(const struct policy_set *s, struct policy_diags *d)
+{
+	size_t i, total = 0;
+
+	for (i = 0; i < s->n_docs; i++) {
+		const struct policy_doc *a = &s->docs[i];
+		const struct trust_rule *r;
+
+		if (a->kind != POLICY_KIND_TRUST)
+			continue;
+		if (total + a->n_trust_rules <= POLICY_MAX_TRUST_RULES) {
+			total += a->n_trust_rules;
+			continue;
+		}
+		r = &a->trust_rules[POLICY_MAX_TRUST_RULES - total];
+		return policy_diag_add(d, a->file, r->line, r->column, false,
+				       "too many trust rules: this is rule %d of all TrustPolicy "
+				       "documents, the limit is %d", POLICY_MAX_TRUST_RULES + 1,
+				       POLICY_MAX_TRUST_RULES);
+	}
+	return 0;
+}
+
+/* Every entry of `in` is an entry of `of`; *budget pays for the comparisons. */
+static bool entries_within(const struct strlist *in, const struct strlist *of, size_t *budget)
+{
+	size_t i, j;
+
+	if (in->n * of->n > *budget)
+		return false;
+	*budget -= in->n * of->n;
+	for (i = 0; i < in->n; i++) {
+		for (j = 0; j < of->n && strcmp(in->v[i], of->v[j]); j++)
+			;
+		if (j == of->n)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Rule e, earlier in load order, matches every workload rule l matches, so
+ * l never decides anything (trustpolicy.h: the first match wins).  Exact
+ * but not complete: e's cgroup-level fields must each hold all of l's
+ * entries, so differently written globs that happen to cover the same
+ * containers are not noticed.
+ */
+static bool trust_covers(struct selector *e, struct selector *l, size_t *budget)
+{
+	static const enum sel_field fields[] = {
+		SF_CONTAINER_IDS, SF_POD_UIDS, SF_NAMESPACES, SF_PODS, SF_CGROUPS,
+	};
+	size_t i;
+
+	/* The host: only rules without cgroup-level fields are asked about it. */
+	if (selector_match_scope(l, false) && !selector_has_cgroup_fields(l) &&
+	    !(selector_match_scope(e, false) && !selector_has_cgroup_fields(e)))
+		return false;
+	if (!selector_match_scope(l, true))
+		return true;
+	if (!selector_match_scope(e, true))
+		return false;
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct strlist *ef = sel_list(e, fields[i]), *lf = sel_list(l, fields[i]);
+
+		if (ef->set && (!lf->set || !entries_within(lf, ef, budget)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Warn about each TrustPolicy rule that an earlier one makes unreachable.
+ * Pairs cost n^2, so only a set within the rule limit is looked at (past
+ * it the set is refused anyway), and list comparisons have a budget.
+ */
+static int trust_shadowed(struct policy_set *s, struct policy_diags *d)
+{
+	size_t budget = 1u << 22, total = 0, li, lj, ei, ej;
+	int err = 0;
+
+	for (li = 0; li < s->n_docs; li++)
+		if (s->docs[li].kind == POLICY_KIND_TRUST)
+			total += s->docs[li].n_trust_rules;
+	if (total > POLICY_MAX_TRUST_RULES)
+		return 0;
+	for (li = 0; li < s->n_docs && !err; li++) {
+		const struct policy_doc *ld = &s->docs[li];
+
+		if (ld->kind != POLICY_KIND_TRUST)
+			continue;
+		for (lj = 0; lj < ld->n_trust_rules && !err; lj++) {
+			struct trust_rule *l = &ld->trust_rules[lj], *e = NULL;
+			const struct policy_doc *ed = NULL;
+			char where[PATH_MAX + 128];
+
+			for (ei = 0; ei <= li && !e; ei++) {
+				if (s->docs[ei].kind != POLICY_KIND_TRUST)
+					continue;
+				for (ej = 0; ej < (ei == li ? lj : s->docs[ei].n_trust_rules); ej++)
+					if (trust_covers(&s->docs[ei].trust_rules[ej].selector,
+							 &l->selector, &budget)) {
+						ed = &s->docs[ei];
+						e = &ed->trust_rules[ej];
+						break;
+					}
+			}
+			if (!e)
+				continue;
+			if (ed == ld)
+				snprintf(where, sizeof(where), "line %d", e->line);
+			else
+				snprintf(where, sizeof(where), "TrustPolicy \"%s\", %s:%d", ed->name,
+					 ed->file, e->line);
+			err = policy_diag_add(d, ld->file, l->line, l->column, true,
+					      "spec.rules[%zu]: rule \"%s\" never applies: rule \"%s\" "
+					      "(%s) comes first and matches every workload this one "
+					      "matches, and the first matching rule decides; put the "
+					      "narrower rule first", lj, l->name, e->name, where);
+		}
+	}
+	return err;
+}
+
 int policy_set_finish(struct policy_set *s, struct policy_diags *d)
 {
 	size_t before = d->errors, i, j, total = 0, *idx, *first;
@@ -1834,6 +2212,10 @@ int policy_set_finish(struct policy_set *s, struct policy_diags *d)
 		}
 	}
 out:
+	if (!err)
+		err = trust_rule_limit(s, d);
+	if (!err)
+		err = trust_shadowed(s, d);
 	if (err < 0)
 		return err;
 	return (int)(d->errors - before);

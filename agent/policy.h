@@ -146,7 +146,12 @@ int policy_load_buffer(struct policy_set *s, const char *name, const char *text,
 int policy_load_paths(struct policy_set *s, char *const *paths, size_t n,
 		      struct policy_diags *d);
 
-/* Set-wide checks; policy_load_paths() calls it.  Returns errors added. */
+/*
+ * Set-wide checks; policy_load_paths() calls it.  Errors: duplicate names
+ * (per kind), more than 62 signal rules or 256 TrustPolicy rules in the
+ * set.  Warnings: a TrustPolicy rule that an earlier one (load order)
+ * hides.  Returns errors added.
+ */
 int policy_set_finish(struct policy_set *s, struct policy_diags *d);
 
 void policy_set_free(struct policy_set *s);

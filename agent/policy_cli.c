@@ -83,15 +83,36 @@ static int check_paths(struct policy_diags *d, char **paths, size_t n, char **fo
 	return err;
 }
 
+/* "(5 SignalPolicy, 14 rules; 2 TrustPolicy, 4 rules)": each kind the set has. */
+static void kinds(FILE *f, const struct policy_set *s)
+{
+	static const enum policy_kind all[] = { POLICY_KIND_SIGNAL, POLICY_KIND_TRUST };
+	const char *sep = " (";
+	size_t i, k;
+
+	for (k = 0; k < sizeof(all) / sizeof(all[0]); k++) {
+		size_t docs = 0, rules = 0;
+
+		for (i = 0; i < s->n_docs; i++) {
+			if (s->docs[i].kind != all[k])
+				continue;
+			docs++;
+			rules += s->docs[i].n_rules + s->docs[i].n_trust_rules;
+		}
+		if (!docs)
+			continue;
+		fprintf(f, "%s%zu %s, %zu %s", sep, docs, policy_kind_name(all[k]), rules,
+			plural(rules, "rule", "rules"));
+		sep = "; ";
+	}
+	if (*sep == ';')
+		fputc(')', f);
+}
+
 static void summary(FILE *f, const struct policy_set *s, const struct policy_diags *d)
 {
-	size_t i, signal = 0, rules = 0, warnings = d->n - d->errors;
+	size_t warnings = d->n - d->errors;
 
-	for (i = 0; i < s->n_docs; i++) {
-		if (s->docs[i].kind == POLICY_KIND_SIGNAL)
-			signal++;
-		rules += s->docs[i].n_rules;
-	}
 	if (d->errors) {
 		fprintf(f, "policy check: %zu %s", d->errors, plural(d->errors, "error", "errors"));
 		if (warnings)
@@ -100,9 +121,7 @@ static void summary(FILE *f, const struct policy_set *s, const struct policy_dia
 		return;
 	}
 	fprintf(f, "policy check: %zu %s", s->n_docs, plural(s->n_docs, "document", "documents"));
-	if (s->n_docs)
-		fprintf(f, " (%zu %s, %zu %s)", signal, policy_kind_name(POLICY_KIND_SIGNAL), rules,
-			plural(rules, "rule", "rules"));
+	kinds(f, s);
 	fprintf(f, " in %zu %s: ok", s->n_files, plural(s->n_files, "file", "files"));
 	if (warnings)
 		fprintf(f, ", %zu %s", warnings, plural(warnings, "warning", "warnings"));

@@ -1,8 +1,11 @@
 /*
  * test_policy.c - agent/policy.c and agent/policy_cli.c: what a valid policy
  * loads into, every kind of problem with its exact position (1-based, as
- * the user sees it), selectors that can never match, set-wide checks,
- * directories, the schema table against the parser, and `vigil policy check`.
+ * the user sees it), selectors that can never match, TrustPolicy (its
+ * grammar, the process-level fields it refuses, its warnings), set-wide
+ * checks (duplicate names, rule limits, hidden trust rules), directories,
+ * the schema table against the parser for every kind, and `vigil policy
+ * check`.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -447,9 +450,10 @@ Test(policy, a_missing_required_key_is_reported_at_the_mapping_that_lacks_it)
 
 Test(policy, an_unknown_kind_names_the_known_kinds_and_its_spec_is_not_checked)
 {
-	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\nmetadata: {name: p}\n"
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: OomPolicy\nmetadata: {name: p}\n"
 			 "spec: {anything: [1, 2]}\n",
-			 2, 7, "kind: unknown kind \"TrustPolicy\" (known kinds: SignalPolicy)");
+			 2, 7, "kind: unknown kind \"OomPolicy\" (known kinds: SignalPolicy, "
+			 "TrustPolicy)");
 }
 
 Test(policy, a_missing_kind_is_the_only_error_even_with_a_spec)
@@ -989,6 +993,250 @@ Test(policy, text_larger_than_the_limit_is_refused_unparsed)
 	cr_assert_eq(set.n_files, 0);
 }
 
+/* ---- TrustPolicy ---------------------------------------------------------------- */
+
+/* Six lines, as HEAD; the first rule starts on line 7 at column 7. */
+#define THEAD \
+	"apiVersion: vigil.dev/v1alpha1\n" \
+	"kind: TrustPolicy\n" \
+	"metadata:\n" \
+	"  name: t\n" \
+	"spec:\n" \
+	"  rules:\n"
+
+static const struct trust_rule *trule(size_t doc, size_t i)
+{
+	cr_assert_lt(doc, set.n_docs);
+	cr_assert_eq(set.docs[doc].kind, POLICY_KIND_TRUST);
+	cr_assert_lt(i, set.docs[doc].n_trust_rules);
+	return &set.docs[doc].trust_rules[i];
+}
+
+/* Exactly one diagnostic, a warning at line:column saying `needle`; everything loaded. */
+static void expect_one_warning(int line, int column, const char *needle)
+{
+	if (diags.n != 1 || !find(line, column, needle))
+		dump();
+	cr_assert_eq(diags.n, 1, "%zu diagnostics, want 1 (above)", diags.n);
+	cr_assert_eq(diags.errors, 0);
+	cr_assert(diags.v[0].warning);
+	cr_assert_not_null(find(line, column, needle), "no warning at %d:%d with \"%s\" (above)",
+			   line, column, needle);
+}
+
+Test(policy, a_minimal_trust_policy_loads_with_every_default)
+{
+	const struct trust_rule *r;
+
+	expect_ok(THEAD "    - mode: enforce\n");
+	cr_assert_eq(set.n_docs, 1);
+	cr_assert_eq(set.docs[0].kind, POLICY_KIND_TRUST);
+	cr_assert_str_eq(set.docs[0].name, "t");
+	cr_assert_eq(set.docs[0].n_rules, 0);
+	cr_assert_null(set.docs[0].rules);
+	cr_assert_eq(set.docs[0].n_trust_rules, 1);
+	r = trule(0, 0);
+	cr_assert_str_eq(r->name, "rule-1");
+	cr_assert_eq(r->mode, TRUST_MODE_ENFORCE);
+	cr_assert(r->libraries, "libraries defaults to true");
+	cr_assert(!r->modules, "modules defaults to false");
+	cr_assert_eq(r->selector.scope, SEL_SCOPE_ANY);
+	cr_assert(!selector_has_cgroup_fields(&r->selector));
+	cr_assert(!selector_has_process_fields(&r->selector));
+	cr_assert_eq(r->line, 7);
+	cr_assert_eq(r->column, 7);
+}
+
+Test(policy, every_key_of_a_trust_rule_is_stored)
+{
+	const struct trust_rule *r;
+
+	expect_ok(THEAD
+		  "    - name: tenants\n"
+		  "      selector:\n"
+		  "        scope: containers\n"
+		  "        containerIds: [\"" CID "\"]\n"
+		  "        podUIDs: [" POD "]\n"
+		  "        namespaces: [\"tenant-*\"]\n"
+		  "        pods: [\"web-*\", api]\n"
+		  "        cgroups: [\"/kubepods*\"]\n"
+		  "      mode: audit\n"
+		  "      libraries: false\n"
+		  "      modules: False\n"
+		  "    - selector: {scope: host}\n"
+		  "      mode: \"off\"\n"
+		  "      libraries: TRUE\n"
+		  "      modules: true\n");
+	cr_assert_eq(set.docs[0].n_trust_rules, 2);
+	r = trule(0, 0);
+	cr_assert_str_eq(r->name, "tenants");
+	cr_assert_eq(r->selector.scope, SEL_SCOPE_CONTAINERS);
+	expect_list(&r->selector.container_ids, 1, CID);
+	expect_list(&r->selector.pod_uids, 1, POD);
+	expect_list(&r->selector.namespaces, 1, "tenant-*");
+	expect_list(&r->selector.pods, 2, "web-*", "api");
+	expect_list(&r->selector.cgroups, 1, "/kubepods*");
+	cr_assert_eq(r->mode, TRUST_MODE_AUDIT);
+	cr_assert(!r->libraries);
+	cr_assert(!r->modules);
+	r = trule(0, 1);
+	cr_assert_str_eq(r->name, "rule-2");
+	cr_assert_eq(r->selector.scope, SEL_SCOPE_HOST);
+	cr_assert_eq(r->mode, TRUST_MODE_OFF);
+	cr_assert(r->libraries);
+	cr_assert(r->modules);
+	cr_assert_eq(r->line, 18);
+}
+
+Test(policy, trust_and_signal_policies_load_side_by_side)
+{
+	expect_ok("apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\nmetadata: {name: same}\n"
+		  "spec: {rules: [{selector: {scope: host}, mode: enforce}, {mode: audit}]}\n"
+		  "---\n"
+		  "apiVersion: vigil.dev/v1alpha1\nkind: SignalPolicy\nmetadata: {name: same}\n"
+		  "spec: {rules: [{action: audit}]}\n");
+	cr_assert_eq(set.n_docs, 2);
+	cr_assert_eq(set.docs[0].kind, POLICY_KIND_TRUST);
+	cr_assert_eq(set.docs[0].n_trust_rules, 2);
+	cr_assert_eq(set.docs[0].n_rules, 0);
+	cr_assert_eq(set.docs[1].kind, POLICY_KIND_SIGNAL);
+	cr_assert_eq(set.docs[1].n_rules, 1);
+	cr_assert_eq(set.docs[1].n_trust_rules, 0);
+	/* Names are unique per kind: a TrustPolicy and a SignalPolicy may share one. */
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	cr_assert_eq(diags.n, 0);
+}
+
+Test(policy, a_trust_rule_without_a_mode_is_an_error)
+{
+	expect_one_error(THEAD "    - name: x\n      libraries: false\n", 7, 7,
+			 "spec.rules[0]: missing required key \"mode\"");
+	expect_one_error(THEAD "    - mode:\n", 7, 7,
+			 "spec.rules[0].mode: no value (expected one of off, audit, enforce)");
+}
+
+Test(policy, a_trust_mode_takes_only_off_audit_and_enforce)
+{
+	expect_one_error(THEAD "    - mode: block\n", 7, 13,
+			 "spec.rules[0].mode: expected one of off, audit, enforce, got \"block\"");
+	expect_one_error(THEAD "    - mode: Enforce\n", 7, 13,
+			 "got \"Enforce\" (did you mean \"enforce\"?)");
+	/* A SignalPolicy action is not a mode. */
+	expect_one_error(THEAD "    - mode: deny\n", 7, 13,
+			 "expected one of off, audit, enforce, got \"deny\"");
+}
+
+Test(policy, process_level_selector_fields_are_refused_in_a_trust_policy)
+{
+	expect_one_error(THEAD "    - selector:\n        scope: containers\n"
+			 "        binaries: [/usr/bin/curl]\n      mode: enforce\n", 9, 9,
+			 "spec.rules[0].selector.binaries: not allowed in a TrustPolicy: a "
+			 "TrustPolicy selects workloads (the host, containers), not processes");
+	expect_one_error(THEAD "    - selector: {comms: [sh]}\n      mode: audit\n", 7, 18,
+			 "spec.rules[0].selector.comms: not allowed in a TrustPolicy");
+	cr_assert(strstr(diags.v[0].msg, "circular"), "%s", diags.v[0].msg);
+	cr_assert(strstr(diags.v[0].msg, "trust store"), "%s", diags.v[0].msg);
+	/* Both, and with the rest of the rule fine: one error each, nothing else. */
+	cr_assert_eq(load(THEAD "    - selector: {binaries: [\"/x\"], comms: [sh]}\n"
+			  "      mode: audit\n"), 2);
+	cr_assert_eq(diags.n, 2);
+	cr_assert_not_null(find(7, 18, "selector.binaries: not allowed"));
+	cr_assert_not_null(find(7, 36, "selector.comms: not allowed"));
+}
+
+Test(policy, a_trust_policy_needs_at_least_one_rule)
+{
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\nmetadata: {name: t}\n"
+			 "spec: {rules: []}\n", 4, 15, "spec.rules: expected at least one rule");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\nmetadata: {name: t}\n"
+			 "spec: {}\n", 4, 7, "spec: missing required key \"rules\"");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\nmetadata: {name: t}\n",
+			 1, 1, "missing required key \"spec\"");
+}
+
+Test(policy, an_unknown_trust_key_is_named_with_the_closest_valid_key)
+{
+	expect_one_error(THEAD "    - mode: audit\n      librarys: false\n", 8, 7,
+			 "spec.rules[0]: unknown key \"librarys\" (did you mean \"libraries\"?)");
+	expect_one_error(THEAD "    - selecter: {scope: host}\n      mode: audit\n", 7, 7,
+			 "spec.rules[0]: unknown key \"selecter\" (did you mean \"selector\"?)");
+	expect_one_error(THEAD "    - selector: {namespace: [prod]}\n      mode: audit\n", 7, 18,
+			 "spec.rules[0].selector: unknown key \"namespace\" (did you mean "
+			 "\"namespaces\"?)");
+	/* SignalPolicy's keys are not TrustPolicy's. */
+	expect_error(THEAD "    - action: deny\n", 7, 7,
+		     "spec.rules[0]: unknown key \"action\" (valid keys: name, selector, mode, "
+		     "libraries, modules)");
+	expect_one_error(THEAD "    - sender: {scope: host}\n      mode: audit\n", 7, 7,
+			 "unknown key \"sender\"");
+	expect_one_error(THEAD "    - selector: {relation: host}\n      mode: audit\n", 7, 18,
+			 "spec.rules[0].selector: unknown key \"relation\" (valid keys: scope, "
+			 "containerIds, podUIDs, namespaces, pods, cgroups)");
+}
+
+Test(policy, libraries_and_modules_are_true_or_false)
+{
+	expect_one_error(THEAD "    - mode: audit\n      libraries: yes\n", 8, 18,
+			 "spec.rules[0].libraries: expected true or false, got \"yes\" (write true: "
+			 "only true and false are booleans here)");
+	expect_one_error(THEAD "    - mode: audit\n      modules: off\n", 8, 16,
+			 "got \"off\" (write false:");
+	expect_one_error(THEAD "    - mode: audit\n      modules: ture\n", 8, 16,
+			 "spec.rules[0].modules: expected true or false, got \"ture\" (did you mean "
+			 "\"true\"?)");
+	expect_one_error(THEAD "    - mode: audit\n      modules: 1\n", 8, 16,
+			 "spec.rules[0].modules: expected true or false, got \"1\"");
+	expect_one_error(THEAD "    - mode: audit\n      libraries: [true]\n", 8, 18,
+			 "spec.rules[0].libraries: expected true or false, got a list");
+	expect_one_error(THEAD "    - mode: audit\n      libraries:\n", 8, 7,
+			 "spec.rules[0].libraries: no value (expected true or false)");
+}
+
+Test(policy, trust_selectors_that_can_never_match_are_errors)
+{
+	expect_one_error(THEAD "    - selector:\n        scope: host\n        pods: [web]\n"
+			 "      mode: audit\n", 9, 9,
+			 "spec.rules[0].selector.pods: can never match with scope host");
+	/* The kernel judges host processes all alike: no cgroup can single some out. */
+	expect_one_error(THEAD "    - selector:\n        scope: host\n"
+			 "        cgroups: [\"/system.slice/*\"]\n      mode: audit\n", 9, 9,
+			 "spec.rules[0].selector.cgroups: can never match with scope host: a "
+			 "TrustPolicy judges all host processes alike");
+	expect_one_error(THEAD "    - selector: {namespaces: []}\n      mode: audit\n", 7, 30,
+			 "spec.rules[0].selector.namespaces: an empty list can never match");
+	expect_one_error(THEAD "    - selector: {containerIds: [ABC]}\n      mode: audit\n", 7, 33,
+			 "can never match: a container id");
+}
+
+Test(policy, trust_rule_names_are_unique_within_the_policy)
+{
+	expect_one_error(THEAD "    - name: a\n      mode: audit\n    - name: a\n      mode: off\n",
+			 9, 13, "spec.rules[1].name: duplicate rule name \"a\" (the rule at line 7 "
+			 "has it)");
+	expect_one_error(THEAD "    - name: rule-2\n      mode: audit\n    - mode: off\n", 9, 7,
+			 "spec.rules[1]: this rule's default name \"rule-2\" is taken by the rule at "
+			 "line 7");
+}
+
+Test(policy, modules_on_a_containers_rule_is_a_warning_about_host_module_loads)
+{
+	cr_assert_eq(load(THEAD "    - selector: {scope: containers}\n      mode: enforce\n"
+			  "      modules: true\n"), 0);
+	expect_one_warning(9, 7, "spec.rules[0].modules: judges only module loads made by "
+			   "processes inside containers (this rule has scope containers)");
+	cr_assert(strstr(diags.v[0].msg, "node"), "%s", diags.v[0].msg);
+	cr_assert_eq(set.n_docs, 1);
+	cr_assert(trule(0, 0)->modules);
+	/* Cgroup-level fields never cover the host either. */
+	cr_assert_eq(load(THEAD "    - selector: {namespaces: [kube-system]}\n"
+			  "      modules: true\n      mode: audit\n"), 0);
+	expect_one_warning(8, 7, "has cgroup-level selector fields, so it never covers the host");
+	/* Host, any, or modules: false: nothing to say. */
+	expect_ok(THEAD "    - selector: {scope: host}\n      mode: enforce\n      modules: true\n"
+		  "    - mode: audit\n      modules: true\n"
+		  "    - selector: {scope: containers}\n      mode: audit\n      modules: false\n");
+}
+
 /* ---- set-wide checks ------------------------------------------------------------ */
 
 Test(policy_set, the_same_policy_name_twice_is_reported_at_the_second_naming_the_first)
@@ -1057,6 +1305,185 @@ Test(policy_set, the_first_rule_past_the_limit_across_policies_is_the_error)
 		  "%s", diags.v[0].msg);
 }
 
+#define MAX_TRUST_RULES 256	/* policy.c's limit on TrustPolicy rules in a set */
+
+/* A TrustPolicy of n rules, each for one container (so none hides another). */
+static char *trust_rules_text(const char *name, int n, int first_id)
+{
+	size_t cap = 128 + (size_t)n * 64, o;
+	char *t = malloc(cap);
+
+	cr_assert_not_null(t);
+	o = (size_t)snprintf(t, cap, "apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\n"
+			     "metadata: {name: %s}\nspec:\n  rules:\n", name);
+	for (int i = 0; i < n; i++)
+		o += (size_t)snprintf(t + o, cap - o, "    - {selector: {containerIds: [%012x]}, "
+				      "mode: audit}\n", first_id + i);
+	return t;
+}
+
+Test(policy_set, up_to_the_trust_rule_limit_is_fine_and_apart_from_signal_rules)
+{
+	char *t = trust_rules_text("a", MAX_TRUST_RULES, 0), *sig = rules_text("s", 62);
+
+	cr_assert_eq(load_as("a.yaml", t), 0);
+	cr_assert_eq(load_as("s.yaml", sig), 0);
+	free(t);
+	free(sig);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	if (diags.n)
+		dump();
+	cr_assert_eq(diags.n, 0);
+	cr_assert_eq(set.docs[0].n_trust_rules, MAX_TRUST_RULES);
+}
+
+Test(policy_set, the_first_trust_rule_past_the_limit_across_policies_is_the_error)
+{
+	char *a = trust_rules_text("a", 250, 0), *b = trust_rules_text("b", 10, 1000);
+
+	cr_assert_eq(load_as("a.yaml", a), 0);
+	cr_assert_eq(load_as("b.yaml", b), 0);
+	free(a);
+	free(b);
+	cr_assert_eq(policy_set_finish(&set, &diags), 1);
+	if (diags.n != 1)
+		dump();
+	cr_assert_eq(diags.n, 1);
+	cr_assert_str_eq(diags.v[0].file, "b.yaml");
+	cr_assert_eq(diags.v[0].line, 5 + 7);	/* b's seventh rule is rule 257 */
+	cr_assert_eq(diags.v[0].column, 7);
+	cr_assert_str_eq(diags.v[0].msg, "too many trust rules: this is rule 257 of all "
+			 "TrustPolicy documents, the limit is 256");
+}
+
+Test(policy_set, the_same_trust_policy_name_twice_is_reported_at_the_second)
+{
+	cr_assert_eq(load_as("a.yaml", THEAD "    - {selector: {scope: host}, mode: audit}\n"), 0);
+	cr_assert_eq(load_as("b.yaml", "\n" THEAD "    - {selector: {scope: containers}, "
+			     "mode: enforce}\n"), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_str_eq(diags.v[0].file, "b.yaml");
+	cr_assert_eq(diags.v[0].line, 2);
+	cr_assert_str_eq(diags.v[0].msg, "duplicate TrustPolicy \"t\" (first defined at a.yaml:1)");
+}
+
+/* Load `text` as one file, run the set-wide checks; no errors allowed. */
+static void load_finished(const char *text)
+{
+	cr_assert_eq(load(text), 0, "input:\n%s", text);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	cr_assert_eq(diags.errors, 0);
+}
+
+Test(policy_set, a_trust_rule_after_one_with_the_same_selector_never_applies)
+{
+	load_finished(THEAD
+		      "    - name: first\n"
+		      "      selector: {scope: containers, namespaces: [a, b]}\n"
+		      "      mode: enforce\n"
+		      "    - name: second\n"
+		      "      selector: {namespaces: [b, a], scope: containers}\n"
+		      "      mode: \"off\"\n");
+	expect_one_warning(10, 7, "spec.rules[1]: rule \"second\" never applies: rule \"first\" "
+			   "(line 7) comes first and matches every workload this one matches, "
+			   "and the first matching rule decides; put the narrower rule first");
+	cr_assert_eq(set.n_docs, 1, "a warning does not refuse the policy");
+}
+
+Test(policy_set, an_exemption_after_a_broad_rule_never_applies)
+{
+	/* The mistake the first-match rule invites: the exemption must come first. */
+	load_finished(THEAD
+		      "    - name: everything\n"
+		      "      mode: enforce\n"
+		      "    - name: ci\n"
+		      "      selector: {namespaces: [\"ci-*\"]}\n"
+		      "      mode: \"off\"\n"
+		      "    - name: host\n"
+		      "      selector: {scope: host}\n"
+		      "      mode: audit\n");
+	cr_assert_eq(diags.n, 2);
+	cr_assert_not_null(find(9, 7, "rule \"ci\" never applies: rule \"everything\" (line 7)"));
+	cr_assert_not_null(find(12, 7, "rule \"host\" never applies: rule \"everything\""));
+	/* The other way round is the right way. */
+	load_finished(THEAD
+		      "    - {name: ci, selector: {namespaces: [\"ci-*\"]}, mode: \"off\"}\n"
+		      "    - {name: host, selector: {scope: host}, mode: audit}\n"
+		      "    - {name: everything, mode: enforce}\n");
+	cr_assert_eq(diags.n, 0);
+}
+
+Test(policy_set, a_rule_that_covers_more_hides_the_later_narrower_one)
+{
+	static const char *const hidden[][2] = {
+		/* earlier, later */
+		{ "{scope: containers}", "{namespaces: [x]}" },		/* cgroup fields: containers only */
+		{ "{scope: containers}", "{scope: containers, pods: [web]}" },
+		{ "{namespaces: [a, b]}", "{namespaces: [a]}" },
+		{ "{namespaces: [a]}", "{namespaces: [a], pods: [p]}" },
+		{ "{}", "{scope: host}" },
+		{ "{scope: host}", "{scope: host}" },
+		{ "{containerIds: [" CID "]}", "{scope: containers, containerIds: [" CID "]}" },
+	};
+	static const char *const visible[][2] = {
+		{ "{scope: host}", "{}" },			/* the later one covers containers too */
+		{ "{scope: containers}", "{}" },		/* ... and the host */
+		{ "{namespaces: [a]}", "{namespaces: [a, b]}" },
+		{ "{namespaces: [a], pods: [p]}", "{namespaces: [a]}" },
+		{ "{namespaces: [a]}", "{pods: [a]}" },
+		{ "{namespaces: [\"*\"]}", "{namespaces: [a]}" },	/* globs are not compared */
+		{ "{namespaces: [a]}", "{scope: containers}" },
+		{ "{scope: containers, namespaces: [a]}", "{namespaces: [a]}" },	/* the same */
+	};
+
+	for (size_t i = 0; i < sizeof(hidden) / sizeof(hidden[0]); i++) {
+		load_finished(fmt(THEAD "    - {selector: %s, mode: audit}\n"
+				  "    - {selector: %s, mode: enforce}\n", hidden[i][0], hidden[i][1]));
+		cr_expect_eq(diags.n, 1, "%s then %s: %zu diagnostics", hidden[i][0], hidden[i][1],
+			     diags.n);
+		cr_expect_not_null(find(8, 7, "rule \"rule-2\" never applies"), "%s then %s",
+				   hidden[i][0], hidden[i][1]);
+	}
+	for (size_t i = 0; i < sizeof(visible) / sizeof(visible[0]); i++) {
+		load_finished(fmt(THEAD "    - {selector: %s, mode: audit}\n"
+				  "    - {selector: %s, mode: enforce}\n", visible[i][0],
+				  visible[i][1]));
+		if (i == sizeof(visible) / sizeof(visible[0]) - 1) {
+			/* Scope any with cgroup fields is containers only: the same selector. */
+			cr_expect_eq(diags.n, 1);
+			continue;
+		}
+		if (diags.n)
+			dump();
+		cr_expect_eq(diags.n, 0, "%s then %s: %zu diagnostics", visible[i][0],
+			     visible[i][1], diags.n);
+	}
+}
+
+Test(policy_set, a_trust_rule_hidden_by_another_file_names_it)
+{
+	cr_assert_eq(load_as("10-all.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\n"
+			     "metadata: {name: all}\nspec: {rules: [{mode: audit}]}\n"), 0);
+	cr_assert_eq(load_as("20-host.yaml", THEAD "    - selector: {scope: host}\n"
+			     "      mode: enforce\n"), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	cr_assert_eq(diags.n, 1);
+	cr_assert(diags.v[0].warning);
+	cr_assert_str_eq(diags.v[0].file, "20-host.yaml");
+	cr_assert_eq(diags.v[0].line, 7);
+	cr_assert(strstr(diags.v[0].msg, "rule \"rule-1\" never applies: rule \"rule-1\" "
+			 "(TrustPolicy \"all\", 10-all.yaml:4) comes first"), "%s", diags.v[0].msg);
+}
+
+Test(policy_set, signal_rules_never_hide_trust_rules)
+{
+	cr_assert_eq(load_as("a.yaml", HEAD "    - action: audit\n"), 0);
+	cr_assert_eq(load_as("b.yaml", THEAD "    - mode: audit\n"), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	cr_assert_eq(diags.n, 0);
+}
+
 Test(policy_set, a_fresh_set_has_nothing_to_report)
 {
 	cr_assert_eq(policy_set_finish(&set, &diags), 0);
@@ -1097,6 +1524,12 @@ Test(policy, policy_diag_add_counts_errors_but_not_warnings)
 Test(policy, names_of_kinds_actions_and_relations)
 {
 	cr_assert_str_eq(policy_kind_name(POLICY_KIND_SIGNAL), "SignalPolicy");
+	cr_assert_str_eq(policy_kind_name(POLICY_KIND_TRUST), "TrustPolicy");
+	cr_assert_str_eq(policy_kind_name(0), "");
+	cr_assert_str_eq(trust_mode_name(TRUST_MODE_OFF), "off");
+	cr_assert_str_eq(trust_mode_name(TRUST_MODE_AUDIT), "audit");
+	cr_assert_str_eq(trust_mode_name(TRUST_MODE_ENFORCE), "enforce");
+	cr_assert_str_eq(trust_mode_name(7), "");
 	cr_assert_str_eq(sig_action_name(SIG_ACTION_AUDIT), "audit");
 	cr_assert_str_eq(sig_action_name(SIG_ACTION_DENY), "deny");
 	cr_assert_str_eq(sig_action_name(SIG_ACTION_KILL_SENDER), "kill-sender");
@@ -1198,15 +1631,25 @@ static char *tn_text(const struct tnode *t)
 	return buf;
 }
 
-/* apiVersion, kind, metadata.name and one deny rule: the least a policy needs. */
-static struct tnode *base_tree(void)
+/* The kinds the schema has, for rows of kind "*". */
+static const char *const kinds[] = { "SignalPolicy", "TrustPolicy" };
+#define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
+
+/*
+ * apiVersion, kind, metadata.name and one rule: the least a policy of the
+ * kind needs (a deny rule; an enforce rule).
+ */
+static struct tnode *base_tree(const char *kind)
 {
 	struct tnode *root = tn_new("");
+	bool trust = !strcmp(kind, "TrustPolicy");
+	struct tnode *rule;
 
 	tn_set(tn_child(root, "apiVersion"), POLICY_API_VERSION);
-	tn_set(tn_child(root, "kind"), "SignalPolicy");
+	tn_set(tn_child(root, "kind"), kind);
 	tn_set(tn_child(tn_child(root, "metadata"), "name"), "base");
-	tn_set(tn_child(tn_item(tn_child(tn_child(root, "spec"), "rules")), "action"), "deny");
+	rule = tn_item(tn_child(tn_child(root, "spec"), "rules"));
+	tn_set(tn_child(rule, trust ? "mode" : "action"), trust ? "enforce" : "deny");
 	return root;
 }
 
@@ -1226,25 +1669,26 @@ static const char *sample(const char *key)
 	return NULL;
 }
 
-static const struct policy_key_doc *row(const char *path)
+/* The row for `path` in a policy of `kind`: the kind's own, or one every kind has. */
+static const struct policy_key_doc *row(const char *kind, const char *path)
 {
 	const struct policy_key_doc *k;
 	size_t n = policy_schema(&k);
 
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(k[i].path, path))
+		if (!strcmp(k[i].path, path) && (!strcmp(k[i].kind, kind) || !strcmp(k[i].kind, "*")))
 			return &k[i];
 	return NULL;
 }
 
-/* Graft `path` onto the tree, with `value` (or a sample) at its end. */
-static void graft(struct tnode *root, const char *path, const char *value)
+/* Graft `path` onto the tree of a `kind` policy, with `value` (or a sample) at its end. */
+static void graft(struct tnode *root, const char *kind, const char *path, const char *value)
 {
 	char buf[256], *seg, *save = NULL, last[64] = "";
-	const struct policy_key_doc *k = row(path);
+	const struct policy_key_doc *k = row(kind, path);
 	struct tnode *t = root;
 
-	cr_assert_not_null(k, "%s is not in the schema", path);
+	cr_assert_not_null(k, "%s is not in the %s schema", path, kind);
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (seg = strtok_r(buf, ".", &save); seg; seg = strtok_r(NULL, ".", &save)) {
 		size_t n = strlen(seg);
@@ -1262,12 +1706,14 @@ static void graft(struct tnode *root, const char *path, const char *value)
 		const struct policy_key_doc *it;
 
 		snprintf(item_path, sizeof(item_path), "%s[]", path);
-		it = row(item_path);
+		it = row(kind, item_path);
 		cr_assert_not_null(it, "list %s has no %s row", path, item_path);
 		if (strcmp(it->type, "object"))
-			graft(root, item_path, NULL);
+			graft(root, kind, item_path, NULL);
 		else
 			tn_item(t);
+	} else if (!strcmp(k->type, "bool")) {
+		tn_set(t, value ? value : "true");
 	} else if (!strcmp(k->type, "enum")) {
 		char first[64];
 
@@ -1311,8 +1757,8 @@ Test(policy_schema, rows_are_well_formed)
 		for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++)
 			type_ok |= !strcmp(k[i].type, types[t]);
 		cr_expect(type_ok, "%s: type %s", k[i].path, k[i].type);
-		cr_expect(!strcmp(k[i].kind, "*") || !strcmp(k[i].kind, "SignalPolicy"),
-			  "%s: kind %s", k[i].path, k[i].kind);
+		cr_expect(!strcmp(k[i].kind, "*") || !strcmp(k[i].kind, "SignalPolicy") ||
+			  !strcmp(k[i].kind, "TrustPolicy"), "%s: kind %s", k[i].path, k[i].kind);
 		cr_expect_eq(!strcmp(k[i].type, "enum"), k[i].values[0] != 0,
 			     "%s: values only for enums", k[i].path);
 		if (plen > 2 && !strcmp(k[i].path + plen - 2, "[]")) {
@@ -1320,33 +1766,52 @@ Test(policy_schema, rows_are_well_formed)
 
 			cr_expect(!k[i].required, "%s: an item row is never required", k[i].path);
 			snprintf(list, sizeof(list), "%.*s", (int)plen - 2, k[i].path);
-			cr_expect(row(list) && !strcmp(row(list)->type, "list"),
+			cr_expect(row(k[i].kind, list) && !strcmp(row(k[i].kind, list)->type, "list"),
 				  "%s: no list row %s", k[i].path, list);
 		} else if (strrchr(k[i].path, '.')) {
 			char parent[256];
 
 			snprintf(parent, sizeof(parent), "%.*s",
 				 (int)(strrchr(k[i].path, '.') - k[i].path), k[i].path);
-			cr_expect(row(parent) && !strcmp(row(parent)->type, "object"),
+			cr_expect(row(k[i].kind, parent) &&
+				  !strcmp(row(k[i].kind, parent)->type, "object"),
 				  "%s: parent %s is not an object row", k[i].path, parent);
 		}
 		for (size_t j = 0; j < i; j++)
-			cr_expect(strcmp(k[i].path, k[j].path), "%s listed twice", k[i].path);
+			cr_expect(strcmp(k[i].path, k[j].path) ||
+				  (strcmp(k[i].kind, k[j].kind) && strcmp(k[i].kind, "*") &&
+				   strcmp(k[j].kind, "*")),
+				  "%s (%s) listed twice", k[i].path, k[i].kind);
 	}
+}
+
+/* Row k belongs in a policy of kind kinds[j]. */
+static bool in_kind(const struct policy_key_doc *k, size_t j)
+{
+	return !strcmp(k->kind, "*") || !strcmp(k->kind, kinds[j]);
 }
 
 Test(policy_schema, every_path_in_the_table_is_accepted_by_the_loader)
 {
 	const struct policy_key_doc *k;
-	size_t n = policy_schema(&k);
+	size_t n = policy_schema(&k), checked = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		struct tnode *root = base_tree();
+		for (size_t j = 0; j < N_KINDS; j++) {
+			struct tnode *root;
+			char why[320];
 
-		graft(root, k[i].path, NULL);
-		expect_tree_ok(root, k[i].path);
-		tn_free(root);
+			if (!in_kind(&k[i], j))
+				continue;
+			root = base_tree(kinds[j]);
+			snprintf(why, sizeof(why), "%s: %s", kinds[j], k[i].path);
+			graft(root, kinds[j], k[i].path, strcmp(k[i].path, "kind") ? NULL : kinds[j]);
+			expect_tree_ok(root, why);
+			tn_free(root);
+			checked++;
+		}
 	}
+	cr_assert_gt(checked, n);
 }
 
 Test(policy_schema, every_value_of_every_enum_is_accepted)
@@ -1362,18 +1827,25 @@ Test(policy_schema, every_value_of_every_enum_is_accepted)
 		while (*v) {
 			char value[64], why[320];
 			size_t len = strcspn(v, "|");
-			struct tnode *root = base_tree();
 
 			snprintf(value, sizeof(value), "%.*s", (int)len, v);
-			snprintf(why, sizeof(why), "%s: %s", k[i].path, value);
-			graft(root, k[i].path, value);
-			expect_tree_ok(root, why);
-			tn_free(root);
-			checked++;
+			for (size_t j = 0; j < N_KINDS; j++) {
+				struct tnode *root;
+
+				/* A kind's value is its own base tree; other rows, every kind's. */
+				if (!strcmp(k[i].path, "kind") ? strcmp(value, kinds[j]) : !in_kind(&k[i], j))
+					continue;
+				root = base_tree(kinds[j]);
+				snprintf(why, sizeof(why), "%s: %s: %s", kinds[j], k[i].path, value);
+				graft(root, kinds[j], k[i].path, value);
+				expect_tree_ok(root, why);
+				tn_free(root);
+				checked++;
+			}
 			v += len + (v[len] == '|');
 		}
 	}
-	cr_assert_geq(checked, 14);
+	cr_assert_geq(checked, 22);
 }
 
 Test(policy_schema, a_key_not_in_the_table_is_rejected_in_every_mapping)
@@ -1383,44 +1855,48 @@ Test(policy_schema, a_key_not_in_the_table_is_rejected_in_every_mapping)
 	char any[256];
 
 	for (size_t i = 0; i < n; i++) {
-		struct tnode *root;
-		char path[256], *text;
+		for (size_t j = 0; j < N_KINDS; j++) {
+			struct tnode *root;
+			char path[256], *text;
 
-		if (strcmp(k[i].type, "object"))
-			continue;
-		snprintf(any, sizeof(any), "%s.*", k[i].path);
-		if (row(any))
-			continue;	/* labels and annotations take any key */
-		root = base_tree();
-		graft(root, k[i].path, NULL);
-		snprintf(path, sizeof(path), "%s.bogusKey", k[i].path);
-		/* graft() refuses paths outside the table; add the leaf by hand. */
-		{
-			char buf[256], *seg, *save = NULL;
-			struct tnode *t = root;
+			if (strcmp(k[i].type, "object") || !in_kind(&k[i], j))
+				continue;
+			snprintf(any, sizeof(any), "%s.*", k[i].path);
+			if (row(kinds[j], any))
+				continue;	/* labels and annotations take any key */
+			root = base_tree(kinds[j]);
+			graft(root, kinds[j], k[i].path, NULL);
+			snprintf(path, sizeof(path), "%s.bogusKey", k[i].path);
+			/* graft() refuses paths outside the table; add the leaf by hand. */
+			{
+				char buf[256], *seg, *save = NULL;
+				struct tnode *t = root;
 
-			snprintf(buf, sizeof(buf), "%s", path);
-			for (seg = strtok_r(buf, ".", &save); seg; seg = strtok_r(NULL, ".", &save)) {
-				size_t sl = strlen(seg);
-				bool item = sl > 2 && !strcmp(seg + sl - 2, "[]");
+				snprintf(buf, sizeof(buf), "%s", path);
+				for (seg = strtok_r(buf, ".", &save); seg;
+				     seg = strtok_r(NULL, ".", &save)) {
+					size_t sl = strlen(seg);
+					bool item = sl > 2 && !strcmp(seg + sl - 2, "[]");
 
-				if (item)
-					seg[sl - 2] = 0;
-				t = tn_child(t, seg);
-				if (item)
-					t = tn_item(t);
+					if (item)
+						seg[sl - 2] = 0;
+					t = tn_child(t, seg);
+					if (item)
+						t = tn_item(t);
+				}
+				tn_set(t, "x");
 			}
-			tn_set(t, "x");
+			text = tn_text(root);
+			cr_expect_gt(load(text), 0, "%s: %s accepted:\n%s", kinds[j], path, text);
+			cr_expect_not_null(strstr(diags.n ? diags.v[0].msg : "",
+						  "unknown key \"bogusKey\""), "%s: %s: %s", kinds[j],
+					   path, diags.n ? diags.v[0].msg : "(no diagnostic)");
+			free(text);
+			tn_free(root);
+			checked++;
 		}
-		text = tn_text(root);
-		cr_expect_gt(load(text), 0, "%s accepted:\n%s", path, text);
-		cr_expect_not_null(strstr(diags.n ? diags.v[0].msg : "", "unknown key \"bogusKey\""),
-				   "%s: %s", path, diags.n ? diags.v[0].msg : "(no diagnostic)");
-		free(text);
-		tn_free(root);
-		checked++;
 	}
-	cr_assert_geq(checked, 5);
+	cr_assert_geq(checked, 9);
 	expect_one_error("bogusKey: 1\n" HEAD "    - action: deny\n", 1, 1,
 			 "unknown key \"bogusKey\"");
 }
@@ -1462,25 +1938,27 @@ Test(policy_schema, every_required_key_left_out_is_reported_missing)
 	size_t n = policy_schema(&k), checked = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		struct tnode *root;
-		char *text, want[128];
+		for (size_t j = 0; j < N_KINDS; j++) {
+			struct tnode *root;
+			char *text, want[128];
 
-		if (!k[i].required)
-			continue;
-		root = base_tree();
-		cr_assert(tn_remove(root, k[i].path), "%s is required but not in the base tree",
-			  k[i].path);
-		text = tn_text(root);
-		snprintf(want, sizeof(want), "missing required key \"%s\"",
-			 strrchr(k[i].path, '.') ? strrchr(k[i].path, '.') + 1 : k[i].path);
-		cr_expect_gt(load(text), 0, "without %s:\n%s", k[i].path, text);
-		cr_expect(diags.n && strstr(diags.v[0].msg, want), "without %s: %s", k[i].path,
-			  diags.n ? diags.v[0].msg : "(nothing)");
-		free(text);
-		tn_free(root);
-		checked++;
+			if (!k[i].required || !in_kind(&k[i], j))
+				continue;
+			root = base_tree(kinds[j]);
+			cr_assert(tn_remove(root, k[i].path), "%s: %s is required but not in the "
+				  "base tree", kinds[j], k[i].path);
+			text = tn_text(root);
+			snprintf(want, sizeof(want), "missing required key \"%s\"",
+				 strrchr(k[i].path, '.') ? strrchr(k[i].path, '.') + 1 : k[i].path);
+			cr_expect_gt(load(text), 0, "%s without %s:\n%s", kinds[j], k[i].path, text);
+			cr_expect(diags.n && strstr(diags.v[0].msg, want), "%s without %s: %s",
+				  kinds[j], k[i].path, diags.n ? diags.v[0].msg : "(nothing)");
+			free(text);
+			tn_free(root);
+			checked++;
+		}
 	}
-	cr_assert_geq(checked, 7);
+	cr_assert_geq(checked, 14);
 }
 
 /* ---- files and directories --------------------------------------------------------- */
@@ -1735,6 +2213,30 @@ Test(policy_check, a_valid_set_prints_a_summary_on_stdout_and_exits_0)
 	cr_assert_eq(RUN("policy", "check", tmpdir), 0);
 	cr_assert_str_eq(out_buf, "policy check: 3 documents (3 SignalPolicy, 5 rules) in 2 files: ok\n");
 	cr_assert_str_eq(err_buf, "");
+}
+
+Test(policy_check, the_summary_counts_each_kind_with_its_rules)
+{
+	put("a.yaml", doc_named("a"));
+	put("t.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\nmetadata: {name: t}\n"
+	    "spec: {rules: [{selector: {scope: host}, mode: enforce}, {mode: audit}]}\n");
+	cr_assert_eq(RUN("policy", "check", tmpdir), 0);
+	cr_assert_str_eq(out_buf, "policy check: 2 documents (1 SignalPolicy, 1 rule; "
+			 "1 TrustPolicy, 2 rules) in 2 files: ok\n");
+	cr_assert_eq(RUN("policy", "check", (char *)in_tmp("t.yaml")), 0);
+	cr_assert_str_eq(out_buf, "policy check: 1 document (1 TrustPolicy, 2 rules) in 1 file: "
+			 "ok\n");
+}
+
+Test(policy_check, a_hidden_trust_rule_is_a_warning_of_the_check)
+{
+	put("t.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: TrustPolicy\nmetadata: {name: t}\n"
+	    "spec: {rules: [{mode: audit}, {selector: {scope: host}, mode: enforce}]}\n");
+	cr_assert_eq(RUN("policy", "check", (char *)in_tmp("t.yaml")), 0);
+	cr_assert(strstr(err_buf, ":4:31: warning: spec.rules[1]: rule \"rule-2\" never applies"),
+		  "%s", err_buf);
+	cr_assert(strstr(out_buf, "(1 TrustPolicy, 2 rules) in 1 file: ok, 1 warning\n"), "%s",
+		  out_buf);
 }
 
 Test(policy_check, one_of_each_is_singular)

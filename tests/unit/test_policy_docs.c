@@ -6,12 +6,12 @@
  * with policy_schema() both ways: a key the loader accepts but the README
  * does not list fails, and so does a documented key the loader no longer
  * knows, or one whose kind, type, values or required flag differ.  A
- * whole SignalPolicy shown in a ```yaml block of the README must load.  Then
- * every *.yaml in policies/ is loaded the way the agent loads a policy
- * directory: the examples must load without a single diagnostic, and
- * together they must use every selector key, relation, scope and action the
- * schema offers, so a key added to the grammar fails here until an example
- * shows it.
+ * whole policy (SignalPolicy or TrustPolicy) shown in a ```yaml block of the
+ * README must load.  Then every *.yaml in policies/ is loaded the way the
+ * agent loads a policy directory: the examples must load without a single
+ * diagnostic, and together they must use every selector key, relation,
+ * scope, action and trust mode the schema offers and every TrustPolicy
+ * key, so a key added to the grammar fails here until an example shows it.
  *
  * Unit tests run from the repository root; VIGIL_SRCDIR, when set, names
  * the root instead.
@@ -224,15 +224,15 @@ Test(policy_readme, every_documented_key_is_in_the_schema_once)
 }
 
 /*
- * A ```yaml block that is a whole SignalPolicy (it has rules) must load
- * cleanly; the other blocks are fragments (an envelope, a selector).  The
- * README text was split into lines by load_readme(), so the blocks are
- * read again from the file.
+ * A ```yaml block that is a whole policy (a kind and rules) must load
+ * cleanly; the other blocks are fragments (an envelope, a selector, a list
+ * of rules).  The README text was split into lines by load_readme(), so
+ * the blocks are read again from the file.
  */
 Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
 {
 	char path[4096], *text = NULL, *p, *end;
-	size_t len = 0, whole = 0;
+	size_t len = 0, whole = 0, trust = 0;
 	FILE *f;
 
 	src_path(path, sizeof(path), "policies/README.md");
@@ -250,10 +250,12 @@ Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
 		cr_assert_not_null(end, "policies/README.md: unterminated ```yaml block");
 		for (const char *c = text; c < p; c++)
 			first += *c == '\n';
-		if (!memmem(p, (size_t)(end - p), "kind: SignalPolicy", 18) ||
+		if ((!memmem(p, (size_t)(end - p), "kind: SignalPolicy", 18) &&
+		     !memmem(p, (size_t)(end - p), "kind: TrustPolicy", 17)) ||
 		    !memmem(p, (size_t)(end - p), "rules:", 6))
 			continue;
 		whole++;
+		trust += memmem(p, (size_t)(end - p), "kind: TrustPolicy", 17) != NULL;
 		cr_expect_geq(policy_load_buffer(&s, "README.md", p, (size_t)(end - p) + 1, &d), 0);
 		for (size_t i = 0; i < d.n; i++)
 			cr_expect_fail("policies/README.md:%d: in a ```yaml example: %s",
@@ -262,7 +264,9 @@ Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
 		policy_diags_free(&d);
 	}
 	free(text);
-	cr_expect_gt(whole, 0, "no whole SignalPolicy in a ```yaml block of policies/README.md");
+	cr_expect_gt(whole - trust, 0, "no whole SignalPolicy in a ```yaml block of "
+		     "policies/README.md");
+	cr_expect_gt(trust, 0, "no whole TrustPolicy in a ```yaml block of policies/README.md");
 }
 
 /* ---- the example policies -------------------------------------------------- */
@@ -330,8 +334,8 @@ Test(policy_examples, every_yaml_file_is_read)
 	cr_expect_eq(set.n_files, n, "%zu files read, %zu *.yaml/*.yml in policies/",
 		     set.n_files, n);
 	for (size_t i = 0; i < set.n_docs; i++)
-		cr_expect_gt(set.docs[i].n_rules, 0, "%s: %s has no rules", set.docs[i].file,
-			     set.docs[i].name);
+		cr_expect_gt(set.docs[i].n_rules + set.docs[i].n_trust_rules, 0, "%s: %s has no rules",
+			     set.docs[i].file, set.docs[i].name);
 }
 
 /*
@@ -504,4 +508,121 @@ Test(policy_examples, include_a_file_with_several_documents)
 	for (size_t i = 1; i < set.n_docs; i++)
 		multi |= !strcmp(set.docs[i].file, set.docs[i - 1].file);
 	cr_expect(multi, "no example file holds more than one document (---)");
+}
+
+/* ---- TrustPolicy examples ------------------------------------------------------ */
+
+/* Rules of every loaded TrustPolicy, in load order. */
+#define EACH_TRUST_RULE(r) \
+	for (size_t d_ = 0; d_ < set.n_docs; d_++) \
+		if (set.docs[d_].kind == POLICY_KIND_TRUST) \
+			for (const struct trust_rule *r = set.docs[d_].trust_rules; \
+			     r < set.docs[d_].trust_rules + set.docs[d_].n_trust_rules; r++)
+
+/* What a TrustPolicy rule key looks like once loaded; "selector.X" are selector keys. */
+struct trust_key {
+	const char *path;	/* below spec.rules[] */
+	bool (*used)(const struct trust_rule *r);
+};
+
+static bool t_named(const struct trust_rule *r)
+{
+	return strncmp(r->name, "rule-", 5) != 0;
+}
+static bool t_selector(const struct trust_rule *r)
+{
+	return r->selector.scope != SEL_SCOPE_ANY || selector_has_cgroup_fields(&r->selector);
+}
+static bool t_scope(const struct trust_rule *r)
+{
+	return r->selector.scope != SEL_SCOPE_ANY;
+}
+static bool t_mode(const struct trust_rule *r)
+{
+	return true;	/* required */
+}
+static bool t_libraries(const struct trust_rule *r)
+{
+	return !r->libraries;	/* only false shows the key was read */
+}
+static bool t_modules(const struct trust_rule *r)
+{
+	return r->modules;
+}
+#define T_LIST(fn, field) \
+	static bool fn(const struct trust_rule *r) \
+	{ \
+		return r->selector.field.set && r->selector.field.n > 0; \
+	}
+T_LIST(t_container_ids, container_ids)
+T_LIST(t_pod_uids, pod_uids)
+T_LIST(t_namespaces, namespaces)
+T_LIST(t_pods, pods)
+T_LIST(t_cgroups, cgroups)
+
+static const struct trust_key trust_keys[] = {
+	{ "name", t_named },
+	{ "selector", t_selector },
+	{ "selector.scope", t_scope },
+	{ "selector.containerIds", t_container_ids },
+	{ "selector.podUIDs", t_pod_uids },
+	{ "selector.namespaces", t_namespaces },
+	{ "selector.pods", t_pods },
+	{ "selector.cgroups", t_cgroups },
+	{ "mode", t_mode },
+	{ "libraries", t_libraries },
+	{ "modules", t_modules },
+};
+
+Test(policy_examples, use_every_trust_policy_key_of_the_schema)
+{
+	static const char prefix[] = "spec.rules[].";
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k), checked = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = k[i].path + strlen(prefix);
+		const struct trust_key *tk = NULL;
+		bool seen = false;
+
+		if (strcmp(k[i].kind, "TrustPolicy") || strncmp(k[i].path, prefix, strlen(prefix)) ||
+		    strchr(name, '['))
+			continue;
+		for (size_t j = 0; j < sizeof(trust_keys) / sizeof(trust_keys[0]); j++)
+			if (!strcmp(trust_keys[j].path, name))
+				tk = &trust_keys[j];
+		if (!tk) {
+			cr_expect_fail("TrustPolicy key %s is new to this test: add it to "
+				       "trust_keys[] and use it in an example policy", k[i].path);
+			continue;
+		}
+		checked++;
+		EACH_TRUST_RULE(r) seen |= tk->used(r);
+		cr_expect(seen, "no example TrustPolicy uses %s%s", prefix, name);
+	}
+	cr_expect_geq(checked, 11, "only %zu TrustPolicy rule keys in the schema", checked);
+}
+
+Test(policy_examples, use_every_trust_mode_and_scope)
+{
+	static const enum trust_mode modes[] = { TRUST_MODE_OFF, TRUST_MODE_AUDIT,
+						 TRUST_MODE_ENFORCE };
+	static const enum sel_scope scopes[] = { SEL_SCOPE_HOST, SEL_SCOPE_CONTAINERS };
+	size_t docs = 0;
+
+	for (size_t i = 0; i < set.n_docs; i++)
+		docs += set.docs[i].kind == POLICY_KIND_TRUST;
+	cr_assert_geq(docs, 2, "only %zu example TrustPolicy documents", docs);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		bool seen = false;
+
+		EACH_TRUST_RULE(r) seen |= r->mode == modes[i];
+		cr_expect(seen, "no example TrustPolicy uses mode: %s", trust_mode_name(modes[i]));
+	}
+	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+		bool seen = false;
+
+		EACH_TRUST_RULE(r) seen |= r->selector.scope == scopes[i];
+		cr_expect(seen, "no example TrustPolicy uses scope value %d", scopes[i]);
+	}
 }
