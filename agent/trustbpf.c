@@ -180,6 +180,7 @@ int trust_bpf_load(struct vigil_trust_bpf *t, const struct vigil_bpf *trace,
 	}
 	bpf_program__set_autoload(skel->progs.vigil_trust_bprm, o->lsm);
 	bpf_program__set_autoload(skel->progs.vigil_trust_mmap, o->lsm);
+	bpf_program__set_autoload(skel->progs.vigil_trust_mprotect, o->lsm);
 	bpf_program__set_autoload(skel->progs.vigil_trust_kread, o->lsm);
 	bpf_program__set_autoload(skel->progs.vigil_trust_kload, o->lsm);
 	bpf_program__set_autoload(skel->progs.vigil_trust_exec_kill, !o->lsm);
@@ -243,13 +244,13 @@ int trust_bpf_load(struct vigil_trust_bpf *t, const struct vigil_bpf *trace,
 	/* Links of the other enforcement flavour (an earlier agent's) detach now. */
 	{
 		static const char *const lsm_progs[] = { "vigil_trust_bprm", "vigil_trust_mmap",
-			"vigil_trust_kread", "vigil_trust_kload" };
+			"vigil_trust_mprotect", "vigil_trust_kread", "vigil_trust_kload", NULL };
 		static const char *const tp_progs[] = { "vigil_trust_exec_kill",
 			"vigil_trust_mmap_kill", "vigil_trust_finit_audit",
-			"vigil_trust_init_audit" };
+			"vigil_trust_init_audit", NULL };
 		const char *const *stale = o->lsm ? tp_progs : lsm_progs;
 
-		for (size_t i = 0; i < 4; i++) {
+		for (size_t i = 0; stale[i]; i++) {
 			char path[PATH_MAX];
 
 			snprintf(path, sizeof(path), "%s/link_%s", t->pin_dir, stale[i]);

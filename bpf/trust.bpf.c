@@ -10,8 +10,8 @@
  * (one entry per container root cgroup).
  *
  * Two sets of programs; the agent loads one, chosen by its BPF LSM probe:
- *   - LSM: bprm_check_security, mmap_file, kernel_read_file and
- *     kernel_load_data return -EPERM in enforce mode;
+ *   - LSM: bprm_check_security, mmap_file, file_mprotect,
+ *     kernel_read_file and kernel_load_data return -EPERM in enforce mode;
  *   - fallback: tp_btf/sched_process_exec and the mmap syscall tracepoint
  *     queue SIGKILL for the task (it dies before returning to user space,
  *     so the new image or library never runs an instruction); module loads
@@ -296,6 +296,27 @@ int BPF_PROG(vigil_trust_mmap, struct file *file, unsigned long reqprot, unsigne
 	if (ret)
 		return ret;
 	if (!file || !(prot & PROT_EXEC))
+		return 0;
+	if (!scope_of(bpf_get_current_task_btf(), &j) || !j.sc.libraries)
+		return 0;
+	return judge_file(file, VIGIL_TRUST_HOOK_MMAP, true, true, &j) ==
+	       VIGIL_TRUST_ACT_DENIED ? -EPERM : 0;
+}
+
+/* mprotect(PROT_EXEC) of a file mapping made without it: the same judgement as mmap. */
+SEC("lsm/file_mprotect")
+int BPF_PROG(vigil_trust_mprotect, struct vm_area_struct *vma, unsigned long reqprot,
+	     unsigned long prot, int ret)
+{
+	struct judge j = {};
+	struct file *file;
+
+	if (ret)
+		return ret;
+	if (!(prot & PROT_EXEC))
+		return 0;
+	file = BPF_CORE_READ(vma, vm_file);
+	if (!file)
 		return 0;
 	if (!scope_of(bpf_get_current_task_btf(), &j) || !j.sc.libraries)
 		return 0;
