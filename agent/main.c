@@ -28,6 +28,7 @@
 #include "policy_cli.h"
 #include "prometheus.h"
 #include "table.h"
+#include "trust_cli.h"
 
 #ifndef VIGIL_VERSION
 #define VIGIL_VERSION "unknown"
@@ -47,6 +48,7 @@ static const char main_usage[] =
 	"  trace      live tracing of exec/exit/fork/signal events\n"
 	"  features   what this kernel supports, and the mode each module runs in\n"
 	"  policy     check policy documents (`vigil policy check DIR`)\n"
+	"  trust      manage trusted binaries (`vigil trust add PATH`, `verify`)\n"
 	"  version    print the version\n"
 	"\n"
 	"Run `vigil COMMAND --help` for a command's options.\n"
@@ -597,8 +599,15 @@ static int cmd_run(int argc, char **argv)
 	sink.out = stdout;
 
 	o.observe = cfg.observe;
-	o.filter.types = cfg.observe;
+	/* Trust violations are a policy's output, not an observed type: always reported. */
+	o.filter.types = cfg.observe | VIGIL_OBS(VIGIL_EV_TRUST);
 	o.ring_buffer_bytes = cfg.ring_buffer_bytes;
+	o.trust = (struct vigil_trust_settings){
+		.store_dir = cfg.trust_store_dir, .bpffs = cfg.trust_bpffs,
+		.max_entries = cfg.trust_max_entries, .fail_open = cfg.trust_fail_open,
+		.fail_open_after_ms = cfg.trust_fail_open_after_ms,
+		.hash_cache_entries = cfg.trust_hash_cache_entries,
+	};
 	o.cgroup_hierarchy = cfg.cgroup_hierarchy;
 	o.loss_interval_ms = cfg.loss_report_interval_ms;
 	o.sink = (struct vigil_sink){ .event = sink_event, .lost = sink_lost_live,
@@ -695,6 +704,7 @@ int main(int argc, char **argv)
 		{ "features", cmd_features },
 		{ "version", cmd_version },
 		{ "policy", policy_main },
+		{ "trust", trust_main },
 	};
 
 	libbpf_set_print(libbpf_log);

@@ -54,19 +54,31 @@ struct trust_store {
 	size_t n, cap;
 	uint64_t generation;	/* +1 on every save; 0 for a store never saved */
 	bool from_spare;	/* load fell back to store.prev */
-	char spare_reason[256];	/* why the primary was not used, when from_spare */
+	char spare_reason[256];	/* why dir/store was not used, when from_spare (no file name) */
 };
 
 /* Encode a user-space st_dev the way the kernel's inode->i_sb->s_dev holds it. */
 uint64_t trust_kdev(dev_t st_dev);
 
-/* Load dir's store.  0, or -errno with a reason in why (both generations bad: -EBADMSG). */
+/*
+ * Load dir's store into s (zeroed or a store; its old content is freed).
+ * 0, or -errno with a reason naming both files in why: both generations
+ * bad -EBADMSG; both unreadable for the same reason (e.g. -EACCES, not
+ * root) that -errno.  On failure s is empty.
+ */
 int trust_store_load(struct trust_store *s, const char *dir, char *why, size_t whylen);
-/* Atomic save as described above; bumps s->generation.  Creates dir (0700) if needed. */
+/*
+ * Atomic save as described above; bumps s->generation.  Creates dir (0700)
+ * if needed.  When s came from the spare, the damaged primary is not kept
+ * as store.prev (the good spare stays); a successful save clears from_spare.
+ */
 int trust_store_save(struct trust_store *s, const char *dir, char *why, size_t whylen);
 void trust_store_free(struct trust_store *s);
 
-/* Serialize / parse (what load and save use), for tests and the fuzzer. */
+/*
+ * Serialize / parse (what load and save use), for tests and the fuzzer.
+ * format: *out is malloc()ed.  parse: s as for load; on failure s is empty.
+ */
 int trust_store_format(const struct trust_store *s, char **out, size_t *outlen);
 int trust_store_parse(struct trust_store *s, const char *text, size_t len,
 		      char *why, size_t whylen);
@@ -85,10 +97,14 @@ void trust_rec_free(struct trust_rec *r);
  * it.  path must be absolute.  A symlink is followed: the record describes
  * the target, rec->path is the target's canonical path and *link_out (if
  * not NULL) receives a second record for the link name with link_target
- * set.  Errors (-errno, reason in why, naming the path):
- *   -ENOENT missing, -EACCES permission, -EINVAL not a regular file
- *   (directory, device, fifo, socket), -ELOOP symlink loop,
- *   -EXDEV the file's inode number is not stable (see docs).
+ * set and the target's identity (hash, size, mode, owner, dev, ino, times);
+ * link_out->path stays NULL when path is no symlink.  source is cut to
+ * TRUST_SOURCE_MAX bytes.  Errors (-errno, reason in why, naming the path):
+ *   -ENOENT missing (or a dangling symlink), -EACCES permission (EPERM
+ *   too), -EINVAL not a regular file (directory, device, fifo, socket),
+ *   -ELOOP symlink loop, -EXDEV the file's identity is not stable: a
+ *   network, FUSE, pseudo or FAT filesystem, or stat's st_dev is not the
+ *   superblock's device that the kernel keys on (see docs/TRUST.md).
  * The file is hashed through an fd opened O_NOFOLLOW on the canonical path
  * and fstat()ed before and after: a file that changes while hashed is
  * refused with -EAGAIN.
@@ -96,7 +112,7 @@ void trust_rec_free(struct trust_rec *r);
 int trust_rec_from_file(const char *path, const char *source, struct trust_rec *rec,
 			struct trust_rec *link_out, char *why, size_t whylen);
 
-/* sha256 of an open fd's content from offset 0 (libcrypto).  0 or -errno. */
+/* sha256 of an open fd's content from offset 0 (pread: its offset stays).  0 or -errno. */
 int trust_sha256_fd(int fd, uint8_t out[32], uint64_t *bytes);
 void trust_hex(const uint8_t sha[32], char out[65]);
 
