@@ -421,27 +421,59 @@ void trust_engine_close(struct vigil_trust_engine *e)
 
 /* ---------------------------------------------------------------- events */
 
-/* Open the file the event names, as the process saw it; verify it is that inode. */
-static int open_subject(const struct vigil_trust_event *t, const char *path)
+/* Open root + path if it is the event's inode.  An fd, or -1. */
+static int open_as(const struct vigil_trust_event *t, const char *root, const char *path)
 {
-	uint32_t pids[2] = { t->task.pid, t->task.ppid };
 	char buf[PATH_MAX + 64];
 	struct stat st;
 	int fd;
 
-	for (int i = 0; i < 3; i++) {
-		if (i < 2)
-			snprintf(buf, sizeof(buf), "/proc/%u/root%s", pids[i], path);
-		else
-			snprintf(buf, sizeof(buf), "%s", path);
-		fd = open(buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &st) == 0 && trust_kdev(st.st_dev) == t->dev && st.st_ino == t->ino)
+	snprintf(buf, sizeof(buf), "%s%s", root, path);
+	fd = open(buf, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && trust_kdev(st.st_dev) == t->dev && st.st_ino == t->ino)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+/*
+ * Open the file the event names, as the process saw it.  A process killed
+ * at exec is usually gone by now, so try its parent, then any process
+ * still in its container (same mount namespace, most likely), then the
+ * host's view.
+ */
+static int open_subject(const struct vigil_trust_engine *e, const struct vigil_trust_event *t,
+			const struct vigil_ctr *c, const char *path)
+{
+	uint32_t pids[2] = { t->task.pid, t->task.ppid };
+	char root[64], procs[PATH_MAX + 1024], rel[512];
+	unsigned pid;
+	FILE *f;
+	int fd;
+
+	for (int i = 0; i < 2; i++) {
+		snprintf(root, sizeof(root), "/proc/%u/root", pids[i]);
+		if ((fd = open_as(t, root, path)) >= 0)
 			return fd;
-		close(fd);
 	}
-	return -ENOENT;
+	if (c && c->resolved && c->info.id[0] && e->en->ctrs.mount[0]) {
+		ctr_root_path(c, rel, sizeof(rel));
+		snprintf(procs, sizeof(procs), "%s%s/cgroup.procs", e->en->ctrs.mount, rel);
+		f = fopen(procs, "re");
+		for (int n = 0; f && n < 8 && fscanf(f, "%u", &pid) == 1; n++) {
+			snprintf(root, sizeof(root), "/proc/%u/root", pid);
+			if ((fd = open_as(t, root, path)) >= 0) {
+				fclose(f);
+				return fd;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	fd = open_as(t, "", path);
+	return fd >= 0 ? fd : -ENOENT;
 }
 
 static const struct trust_rec *record_of(const struct vigil_trust_engine *e, uint64_t dev,
@@ -503,7 +535,7 @@ void trust_engine_event(struct vigil_trust_engine *e, struct vigil_event_view *v
 				     .size = t->size };
 		if (hc_get(e->hc, &k, &hv)) {
 			trust_hex(hv.sha256, i->sha256);
-		} else if ((fd = open_subject(t, e->ev_path)) < 0) {
+		} else if ((fd = open_subject(e, t, v->subject.ctr, e->ev_path)) < 0) {
 			i->sha256_error = "the file is gone or was replaced before it could be read";
 		} else {
 			uint64_t n = 0;

@@ -55,8 +55,10 @@ EOF
 
 make_bundle "$T_TMP/ct" "$id" "$cg" /bin/sleep 300
 root=$T_TMP/ct/rootfs
-cp "$root/bin/busybox" "$root/bin/untrusted"
-cp "$root/bin/busybox" "$root/bin/later"
+# Copies named busybox, so busybox runs argv[1] as the applet.
+mkdir -p "$root/u" "$root/l"
+cp "$root/bin/busybox" "$root/u/busybox"
+cp "$root/bin/busybox" "$root/l/busybox"
 "$VIGIL" trust --dir "$store" add "$root/bin/busybox" >"$T_TMP/add.out" 2>&1 ||
 	{ dump_file "$T_TMP/add.out"; fail "vigil trust add failed"; }
 
@@ -75,7 +77,7 @@ cexec() {
 # The container's mode is written when the agent learns its cgroup.
 deadline=$((SECONDS + 20))
 while :; do
-	cexec /bin/untrusted echo ran-untrusted
+	cexec /u/busybox echo ran-untrusted
 	((RC == 137)) && break
 	((SECONDS < deadline)) || { dump_file "$err"; fail "the untrusted exec was not killed within 20 s (rc $RC, output: $OUT)"; }
 	sleep 0.2
@@ -85,21 +87,21 @@ log "untrusted exec in the container: SIGKILL (137), no output"
 
 cexec /bin/busybox echo ran-trusted
 ((RC == 0)) && [[ $OUT == *ran-trusted* ]] || fail "the trusted busybox did not run in the container (rc $RC: $OUT)"
-"$root/bin/untrusted" true || fail "the host (out of scope) could not run the untrusted file"
+"$root/u/busybox" true || fail "the host (out of scope) could not run the untrusted file"
 
-sum=$(sha256sum "$root/bin/untrusted" | cut -d' ' -f1)
-wait_jq "$out" '.type == "trust_violation" and .trust.path == "/bin/untrusted"' 10 ||
-	fail "no trust_violation event for /bin/untrusted"
-assert_jq "$out" ".type == \"trust_violation\" and .trust.path == \"/bin/untrusted\" and .trust.reason == \"untrusted\" and .trust.action == \"killed\" and .trust.hook == \"exec\" and .trust.enforcement == \"sigkill\" and .trust.sha256 == \"$sum\" and .trust.policy == \"it-trust\" and .trust.rule == \"this-test\" and .container.id == \"$id\"" \
+sum=$(sha256sum "$root/u/busybox" | cut -d' ' -f1)
+wait_jq "$out" '.type == "trust_violation" and .trust.path == "/u/busybox"' 10 ||
+	fail "no trust_violation event for /u/busybox"
+assert_jq "$out" ".type == \"trust_violation\" and .trust.path == \"/u/busybox\" and .trust.reason == \"untrusted\" and .trust.action == \"killed\" and .trust.hook == \"exec\" and .trust.enforcement == \"sigkill\" and .trust.sha256 == \"$sum\" and .trust.policy == \"it-trust\" and .trust.rule == \"this-test\" and .container.id == \"$id\"" \
 	"the violation event names path, sha256, reason, action, policy and container" '.type == "trust_violation"'
 
 # --- a trust change reaches the kernel with no restart
-cexec /bin/later true
-((RC == 137)) || fail "/bin/later ran before it was trusted (rc $RC)"
-"$VIGIL" trust --dir "$store" --bpffs "$bpffs" add "$root/bin/later" >"$T_TMP/add2.out" 2>&1 ||
-	{ dump_file "$T_TMP/add2.out"; fail "vigil trust add of /bin/later failed"; }
-cexec /bin/later echo ran-later
-((RC == 0)) && [[ $OUT == *ran-later* ]] || fail "/bin/later does not run right after vigil trust add (rc $RC: $OUT)"
+cexec /l/busybox true
+((RC == 137)) || fail "/l/busybox ran before it was trusted (rc $RC)"
+"$VIGIL" trust --dir "$store" --bpffs "$bpffs" add "$root/l/busybox" >"$T_TMP/add2.out" 2>&1 ||
+	{ dump_file "$T_TMP/add2.out"; fail "vigil trust add of /l/busybox failed"; }
+cexec /l/busybox echo ran-later
+((RC == 0)) && [[ $OUT == *ran-later* ]] || fail "/l/busybox does not run right after vigil trust add (rc $RC: $OUT)"
 log "vigil trust add took effect at once"
 
 scrape "$T_TMP/metrics"
@@ -112,7 +114,7 @@ grep -qE '^vigil_trust_enforcement_loaded 1' <<<"$m" || fail "vigil_trust_enforc
 kill -KILL "$VIGIL_PID"
 wait "$VIGIL_PID" 2>/dev/null
 _forget_pid "$VIGIL_PID"
-cexec /bin/untrusted echo ran-untrusted
+cexec /u/busybox echo ran-untrusted
 ((RC == 137)) || fail "after kill -9 of the agent the untrusted exec was not killed (rc $RC: $OUT)"
 cexec /bin/busybox true
 ((RC == 0)) || fail "after kill -9 of the agent the trusted busybox fails (rc $RC)"
@@ -122,9 +124,9 @@ log "kill -9 of the agent: enforcement still in force"
 vigil_start "$out.2" "$err.2" run --config "$T_TMP/vigil.yaml" --policy-dir "$T_TMP/policies"
 wait_jq "$out.2" '.type == "policy_reload" and .result == "ok"' 20 ||
 	{ dump_file "$err.2"; fail "the restarted agent did not load its policy"; }
-cexec /bin/untrusted true
+cexec /u/busybox true
 ((RC == 137)) || fail "after the restart the untrusted exec was not killed (rc $RC)"
-wait_jq "$out.2" '.type == "trust_violation" and .trust.path == "/bin/untrusted"' 10 ||
+wait_jq "$out.2" '.type == "trust_violation" and .trust.path == "/u/busybox"' 10 ||
 	fail "the restarted agent reports no violation"
 vigil_stop || fail "the restarted agent exited with an error"
 log "restarted agent adopted the pinned enforcement"
