@@ -53,6 +53,10 @@ static const char trust_usage[] =
 	"  remove PATH...  stop trusting PATH (and symlink names that lead to it)\n"
 	"  list [--json]   the trusted files\n"
 	"  verify [--json] re-hash every trusted file; report tainted and missing ones\n"
+	"  off             emergency switch: the pinned hooks allow everything, at\n"
+	"                  once, whether or not the agent runs\n"
+	"  on              undo `off`\n"
+	"  status          whether enforcement is pinned and switched on\n"
 	"\n"
 	"Options:\n"
 	"      --dir DIR       the trust store (default " VIGIL_TRUST_DIR_DEFAULT ")\n"
@@ -85,6 +89,9 @@ struct ctx {
 	char **args;	/* the command's operands */
 	size_t nargs;
 };
+
+static int cmd_switch(struct ctx *c, bool off);
+static int cmd_status(struct ctx *c);
 
 /* ---- printing -------------------------------------------------------- */
 
@@ -1525,12 +1532,52 @@ int trust_cli_run(int argc, char **argv, FILE *out, FILE *err)
 		ret = cmd_list(&c);
 	else if (!strcmp(cmd, "verify"))
 		ret = cmd_verify(&c);
+	else if (!strcmp(cmd, "off") || !strcmp(cmd, "on"))
+		ret = cmd_switch(&c, !strcmp(cmd, "off"));
+	else if (!strcmp(cmd, "status"))
+		ret = cmd_status(&c);
 	else
 		ret = usage_error(&c, "unknown command '%s'", cmd);
 out:
 	free(pos);
 	fflush(out);
 	return ret;
+}
+
+/* ---- the emergency switch --------------------------------------------- */
+
+static int cmd_switch(struct ctx *c, bool off)
+{
+	char why[512] = "";
+
+	if (c->nargs) {
+		say(c->err, "%s takes no arguments", off ? "off" : "on");
+		return EXIT_USAGE;
+	}
+	if (trustmap_switch(c->bpffs, off, why, sizeof(why))) {
+		say(c->err, "%s", why);
+		return EXIT_FAIL;
+	}
+	fprintf(c->out, "trust enforcement switched %s\n", off ? "off: every file may run" :
+		"on: the TrustPolicy applies again");
+	return 0;
+}
+
+static int cmd_status(struct ctx *c)
+{
+	int st = trustmap_switch_get(c->bpffs);
+
+	if (c->nargs) {
+		say(c->err, "status takes no arguments");
+		return EXIT_USAGE;
+	}
+	if (st < 0)
+		fprintf(c->out, "enforcement: not pinned under %s/trust (no TrustPolicy has been "
+			"loaded since boot, or it was removed)\n", c->bpffs);
+	else
+		fprintf(c->out, "enforcement: pinned under %s/trust, switched %s\n", c->bpffs,
+			st ? "off (`vigil trust on` to resume)" : "on");
+	return 0;
 }
 
 int trust_main(int argc, char **argv)

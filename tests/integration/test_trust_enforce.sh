@@ -11,7 +11,8 @@
 #   - `vigil trust add` reaches the kernel at once, with no restart;
 #   - kill -9 of the agent leaves the untrusted exec killed (pinned links
 #     and maps), and a restarted agent adopts the pinned state;
-#   - metrics count the violation.
+#   - metrics count the violation;
+#   - `vigil trust off` lets everything run at once, `on` restores it.
 # Pins go to a bpffs directory of this test's own, removed at exit.
 set -u -o pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -128,5 +129,15 @@ cexec /u/busybox true
 ((RC == 137)) || fail "after the restart the untrusted exec was not killed (rc $RC)"
 wait_jq "$out.2" '.type == "trust_violation" and .trust.path == "/u/busybox"' 10 ||
 	fail "the restarted agent reports no violation"
+
+# --- the emergency switch
+"$VIGIL" trust --bpffs "$bpffs" off >/dev/null || fail "vigil trust off failed"
+"$VIGIL" trust --bpffs "$bpffs" status | grep -q 'switched off' || fail "vigil trust status does not say off"
+cexec /u/busybox echo ran-untrusted
+((RC == 0)) && [[ $OUT == *ran-untrusted* ]] || fail "after vigil trust off the untrusted exec still fails (rc $RC)"
+"$VIGIL" trust --bpffs "$bpffs" on >/dev/null || fail "vigil trust on failed"
+cexec /u/busybox true
+((RC == 137)) || fail "after vigil trust on the untrusted exec runs (rc $RC)"
+log "vigil trust off / on switch enforcement at once"
 vigil_stop || fail "the restarted agent exited with an error"
 log "restarted agent adopted the pinned enforcement"
