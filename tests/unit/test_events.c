@@ -20,6 +20,7 @@
 
 #include "events.h"
 #include "fixtures.h"
+#include "trust.h"
 
 static struct vigil_enricher e;
 
@@ -463,6 +464,7 @@ static const size_t type_size[VIGIL_EV__MAX] = {
 	[VIGIL_EV_SIGNAL_DELIVER] = sizeof(struct vigil_signal_event),
 	[VIGIL_EV_CGROUP_MKDIR] = sizeof(struct vigil_cgroup_event),
 	[VIGIL_EV_CGROUP_RMDIR] = sizeof(struct vigil_cgroup_event),
+	[VIGIL_EV_TRUST] = sizeof(struct vigil_trust_event),
 };
 
 Test(enrich, a_record_shorter_than_its_type_is_rejected_and_counted)
@@ -470,13 +472,14 @@ Test(enrich, a_record_shorter_than_its_type_is_rejected_and_counted)
 	union {
 		struct vigil_exec_event x;
 		struct vigil_cgroup_event c;
+		struct vigil_trust_event tr;
 	} big;
 	struct vigil_event_view v;
 	uint64_t before;
 
 	for (uint32_t t = 1; t < VIGIL_EV__MAX; t++) {
-		/* Internal records are consumed (1); the rest are views (0). */
-		int want = VIGIL_OBS_ALL & VIGIL_OBS(t) ? 0 : 1;
+		/* Internal records (cgroup mkdir/rmdir) are consumed (1); the rest are views (0). */
+		int want = t == VIGIL_EV_CGROUP_MKDIR || t == VIGIL_EV_CGROUP_RMDIR ? 1 : 0;
 
 		cr_assert_gt(type_size[t], sizeof(struct vigil_event_hdr), "type %u unknown here", t);
 		cr_assert_leq(type_size[t], sizeof(big));
@@ -783,6 +786,7 @@ Test(names, every_event_type_name_parses_back_to_its_type)
 		[VIGIL_EV_SIGNAL_DELIVER] = "signal_deliver",
 		[VIGIL_EV_CGROUP_MKDIR] = "cgroup_mkdir",
 		[VIGIL_EV_CGROUP_RMDIR] = "cgroup_rmdir",
+		[VIGIL_EV_TRUST] = "trust_violation",
 	};
 
 	for (uint32_t t = 1; t < VIGIL_EV__MAX; t++) {

@@ -47,35 +47,38 @@ wait_for "$T/r.json" '"type":"policy_reload"' 30 || { cat "$T/r.err"; fail "no p
 grep -F '"type":"policy_reload"' "$T/r.json" | head -1 | jq -e '.result == "ok"' >/dev/null ||
 	{ cat "$T/r.err"; fail "policy load: $(grep -F policy_reload "$T/r.json" | head -1)"; }
 
-cp /bin/busybox /tmp/untrusted
+# Copies are named busybox (in their own directories) so busybox runs argv[1].
+mkdir -p /tmp/u && cp /bin/busybox /tmp/u/busybox
 mkdir -p /sys/fs/cgroup/$cg
 # The container's mode is written when the agent learns the cgroup: wait for it.
 i=0
-until ! in_cgroup "$cg" /tmp/untrusted true 2>/dev/null; do
+until ! in_cgroup "$cg" /tmp/u/busybox true 2>/dev/null; do
 	i=$((i + 1))
 	[ $i -lt 60 ] || fail "the untrusted binary still runs in the container after 30 s"
 	sleep 0.5
 done
 rc=0
-in_cgroup "$cg" /tmp/untrusted true 2>"$T/e1" || rc=$?
+in_cgroup "$cg" /tmp/u/busybox true 2>"$T/e1" || rc=$?
 [ $rc -ne 0 ] || fail "untrusted exec succeeded"
 grep -qi 'not permitted' "$T/e1" || { cat "$T/e1"; fail "untrusted exec failed, but not with EPERM"; }
 log "untrusted exec refused: $(cat "$T/e1")"
-/tmp/untrusted true || fail "the host (out of scope) could not run the untrusted binary"
-sum=$(sha256sum /tmp/untrusted | cut -d' ' -f1)
-wait_for "$T/r.json" '"path":"/tmp/untrusted"' 30 || fail "no trust_violation event for /tmp/untrusted"
-expect_jq "$T/r.json" '.type == "trust_violation" and .trust.path == "/tmp/untrusted"' \
+/tmp/u/busybox true || fail "the host (out of scope) could not run the untrusted binary"
+sum=$(sha256sum /tmp/u/busybox | cut -d' ' -f1)
+wait_for "$T/r.json" '"path":"/tmp/u/busybox"' 30 || fail "no trust_violation event for /tmp/u/busybox"
+expect_jq "$T/r.json" '.type == "trust_violation" and .trust.path == "/tmp/u/busybox"' \
 	".trust.reason == \"untrusted\" and .trust.action == \"denied\" and .trust.hook == \"exec\" and .trust.enforcement == \"lsm\" and .trust.sha256 == \"$sum\" and .trust.policy == \"vm-trust\" and .trust.rule == \"one-container\" and .container.id == \"$id\"" \
 	"untrusted exec event"
 
 # --- the approved install path: runs at once
-vigil trust --dir "$S" install /bin/busybox /tmp/tb --mode 755 >"$T/inst.out" 2>&1 || { cat "$T/inst.out"; fail "vigil trust install failed"; }
-in_cgroup "$cg" /tmp/tb true || fail "a binary installed with vigil trust install does not run"
+mkdir -p /tmp/tb
+vigil trust --dir "$S" install /bin/busybox /tmp/tb/busybox --mode 755 >"$T/inst.out" 2>&1 || { cat "$T/inst.out"; fail "vigil trust install failed"; }
+in_cgroup "$cg" /tmp/tb/busybox true || fail "a binary installed with vigil trust install does not run"
 log "installed binary runs"
 
 # --- any change taints: append, chmod, touch
 taint() {
-	f=/tmp/t-$1
+	mkdir -p /tmp/t-$1
+	f=/tmp/t-$1/busybox
 	vigil trust --dir "$S" install /bin/busybox "$f" --mode 755 >/dev/null 2>&1 || fail "install $f failed"
 	in_cgroup "$cg" "$f" true || fail "$f does not run before the change"
 	case $1 in
@@ -125,9 +128,9 @@ log "modules: untrusted refused, trusted loaded"
 vigil_stop $vp
 # on_agent_loss: closed (the default): enforcement stays pinned after a clean stop too.
 rc=0
-in_cgroup "$cg" /tmp/untrusted true 2>/dev/null || rc=$?
+in_cgroup "$cg" /tmp/u/busybox true 2>/dev/null || rc=$?
 [ $rc -ne 0 ] || fail "enforcement ended with the agent (on_agent_loss: closed)"
 vigil trust off >/dev/null 2>&1 || fail "vigil trust off failed"
-in_cgroup "$cg" /tmp/untrusted true || fail "vigil trust off did not stop enforcement"
+in_cgroup "$cg" /tmp/u/busybox true || fail "vigil trust off did not stop enforcement"
 log "vigil trust off switches enforcement off"
 rm -rf /sys/fs/bpf/vigil/trust

@@ -27,13 +27,14 @@ spec:
 EOF2
 printf 'metrics_addr: "off"\ntrust:\n  store_dir: %s\n' "$S" >/tmp/pvigil.yaml
 vigil trust --dir "$S" add /bin/busybox >/dev/null 2>&1 || fail "vigil trust add failed"
-cp /bin/busybox /tmp/untrusted-p
+mkdir -p /tmp/up /tmp/tpn
+cp /bin/busybox /tmp/up/busybox
 mkdir -p /sys/fs/cgroup/$cg
 
 vigil_start "$T/a.json" "$T/a.err" run --config /tmp/pvigil.yaml --policy-dir /tmp/ppol
 vp=$VIGIL_PID
 i=0
-until ! in_cgroup "$cg" /tmp/untrusted-p true 2>/dev/null; do
+until ! in_cgroup "$cg" /tmp/up/busybox true 2>/dev/null; do
 	i=$((i + 1))
 	[ $i -lt 60 ] || fail "enforcement did not start within 30 s"
 	sleep 0.5
@@ -42,18 +43,18 @@ kill -9 $vp
 wait $vp 2>/dev/null
 log "agent killed with SIGKILL"
 rc=0
-in_cgroup "$cg" /tmp/untrusted-p true 2>/dev/null || rc=$?
+in_cgroup "$cg" /tmp/up/busybox true 2>/dev/null || rc=$?
 [ $rc -ne 0 ] || fail "untrusted exec ran after kill -9 of the agent"
-vigil trust --dir "$S" install /bin/busybox /tmp/tp-new --mode 755 >/dev/null 2>&1 || fail "install without an agent failed"
-in_cgroup "$cg" /tmp/tp-new true || fail "a binary installed while the agent was down does not run"
+vigil trust --dir "$S" install /bin/busybox /tmp/tpn/busybox --mode 755 >/dev/null 2>&1 || fail "install without an agent failed"
+in_cgroup "$cg" /tmp/tpn/busybox true || fail "a binary installed while the agent was down does not run"
 log "after kill -9: untrusted still refused, install still reaches the kernel"
 
 # --- restart: no gap.  A loop in the container runs the trusted binary
 # and the untrusted one back to back until told to stop.
 rm -f /tmp/gap.bad /tmp/gap.stop
 in_cgroup "$cg" sh -c 'n=0; while [ ! -e /tmp/gap.stop ]; do
-	/tmp/tp-new true || echo "trusted failed at $n" >>/tmp/gap.bad
-	/tmp/untrusted-p true 2>/dev/null && echo "untrusted ran at $n" >>/tmp/gap.bad
+	/tmp/tpn/busybox true || echo "trusted failed at $n" >>/tmp/gap.bad
+	/tmp/up/busybox true 2>/dev/null && echo "untrusted ran at $n" >>/tmp/gap.bad
 	n=$((n + 1)); done; echo $n >/tmp/gap.count' &
 loop=$!
 sleep 1
@@ -73,7 +74,7 @@ printf 'metrics_addr: "off"\ntrust:\n  store_dir: %s\n  on_agent_loss: open\n  f
 vigil_start "$T/c.json" "$T/c.err" run --config /tmp/pvigil-open.yaml --policy-dir /tmp/ppol
 vp=$VIGIL_PID
 i=0
-until ! in_cgroup "$cg" /tmp/untrusted-p true 2>/dev/null; do
+until ! in_cgroup "$cg" /tmp/up/busybox true 2>/dev/null; do
 	i=$((i + 1))
 	[ $i -lt 60 ] || fail "enforcement (open) did not start within 30 s"
 	sleep 0.5
@@ -81,6 +82,6 @@ done
 kill -9 $vp
 wait $vp 2>/dev/null
 sleep 4
-in_cgroup "$cg" /tmp/untrusted-p true || fail "on_agent_loss: open, but untrusted execs are still refused 4 s after the agent died"
+in_cgroup "$cg" /tmp/up/busybox true || fail "on_agent_loss: open, but untrusted execs are still refused 4 s after the agent died"
 log "fail-open after the grace period"
 rm -rf /sys/fs/bpf/vigil/trust
