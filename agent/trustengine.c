@@ -520,6 +520,13 @@ void trust_engine_event(struct vigil_trust_engine *e, struct vigil_event_view *v
 	i->fail_open = t->flags & VIGIL_TRUST_F_FAIL_OPEN;
 	i->audit_only_hook = t->flags & VIGIL_TRUST_F_NO_ENFORCE;
 	i->path_truncated = t->flags & VIGIL_TRUST_F_PATH_TRUNCATED;
+	/* `vigil trust` may have saved a new store since the last tick: read it first. */
+	if (store_changed(e)) {
+		char why[512];
+
+		if (load_store(e, why, sizeof(why)) || sync_map(e, why, sizeof(why)))
+			fprintf(stderr, "vigil: %s\n", why);
+	}
 	rec = t->hook == VIGIL_TRUST_HOOK_MODULE_DATA ? NULL : record_of(e, t->dev, t->ino);
 	if (rec) {
 		i->recorded_path = rec->path;

@@ -8,7 +8,8 @@
  * leak, whatever the bytes.  A few contract invariants from policy.h are
  * checked too (they trap, so libFuzzer keeps the input): the return value
  * counts the errors added, every diagnostic has a message, and a document
- * that was accepted holds only rules with a valid action and some signal.
+ * that was accepted holds only rules with a valid action and some signal
+ * (SignalPolicy) or a valid mode and no process-level selector (TrustPolicy).
  * What the messages say is the unit tests' business.
  *
  * Built and run by `make fuzz`; seeds are tests/fuzz/corpus/policy/, and
@@ -35,6 +36,18 @@ static void check_set(const struct policy_set *s)
 		const struct policy_doc *doc = &s->docs[i];
 
 		CHECK(doc->name[0] && memchr(doc->name, 0, sizeof(doc->name)));
+		if (doc->kind == POLICY_KIND_TRUST) {
+			CHECK(doc->n_trust_rules > 0 && doc->n_rules == 0);
+			for (size_t r = 0; r < doc->n_trust_rules; r++) {
+				const struct trust_rule *rule = &doc->trust_rules[r];
+
+				CHECK(rule->name[0] && memchr(rule->name, 0, sizeof(rule->name)));
+				CHECK(rule->mode >= TRUST_MODE_OFF && rule->mode <= TRUST_MODE_ENFORCE);
+				/* Process-level fields are refused in a TrustPolicy. */
+				CHECK(!selector_has_process_fields(&rule->selector));
+			}
+			continue;
+		}
 		if (doc->kind != POLICY_KIND_SIGNAL)
 			continue;
 		CHECK(doc->n_rules > 0);

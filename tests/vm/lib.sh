@@ -90,9 +90,10 @@ expect_jq() {
 }
 
 # in_cgroup REL CMD...: run CMD inside /sys/fs/cgroup/REL (created if needed).
+# (A local: callers keep their own $cg.)
 in_cgroup() {
-	cg=/sys/fs/cgroup/$1
+	local _cg=/sys/fs/cgroup/$1
 	shift
-	mkdir -p "$cg"
-	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+	mkdir -p "$_cg"
+	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$_cg" "$@"
 }
