@@ -885,3 +885,26 @@ Test(config, an_alias_bomb_is_rejected_without_expanding_it, .timeout = 10)
 
 	expect_error(text, 1, 1, "unknown key 'a'");
 }
+
+Test(config, trust_keys_are_read)
+{
+	expect_ok("trust:\n  store_dir: /srv/trust\n  bpffs: /sys/fs/bpf/x\n  max_entries: 4096\n"
+		  "  on_agent_loss: open\n  fail_open_after_ms: 2500\n  hash_cache_entries: 64\n");
+	cr_assert_str_eq(cfg.trust_store_dir, "/srv/trust");
+	cr_assert_str_eq(cfg.trust_bpffs, "/sys/fs/bpf/x");
+	cr_assert_eq(cfg.trust_max_entries, 4096);
+	cr_assert(cfg.trust_fail_open);
+	cr_assert_eq(cfg.trust_fail_open_after_ms, 2500);
+	cr_assert_eq(cfg.trust_hash_cache_entries, 64);
+	expect_ok("trust: {on_agent_loss: closed}\n");
+	cr_assert_not(cfg.trust_fail_open);
+}
+
+Test(config, bad_trust_values_point_at_the_value)
+{
+	expect_error("trust:\n  on_agent_loss: maybe\n", 2, 18, "closed, open");
+	expect_error("trust:\n  max_entries: 10\n", 2, 16, "max_entries");
+	expect_error("trust:\n  fail_open_after_ms: 0\n", 2, 23, "fail_open_after_ms");
+	expect_error("trust:\n  store_dir: \"\"\n", 2, 14, "store_dir");
+	expect_error("trust:\n  store: /x\n", 2, 3, "unknown key");
+}
