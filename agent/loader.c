@@ -180,3 +180,40 @@ void vigil_bpf_destroy(struct vigil_bpf *b)
 		trace_bpf__destroy(b->skel);
 	b->skel = NULL;
 }
+
+int vigil_bpf_map_prune(int fd, size_t key_size, bool (*keep)(const void *key, void *ctx),
+			void *ctx)
+{
+	unsigned char *dead = NULL, *prev = NULL, *next, *cur;
+	size_t n = 0, cap = 0;
+	int err = 0;
+
+	next = malloc(2 * key_size);
+	if (!next)
+		return -ENOMEM;
+	cur = next + key_size;
+	/* Collect first: deleting while walking can restart the walk. */
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		if (!keep(next, ctx)) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				unsigned char *d = realloc(dead, ncap * key_size);
+
+				if (!d) {
+					err = -ENOMEM;
+					break;
+				}
+				dead = d;
+				cap = ncap;
+			}
+			memcpy(dead + n++ * key_size, next, key_size);
+		}
+		memcpy(cur, next, key_size);
+		prev = cur;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, dead + i * key_size);
+	free(dead);
+	free(next);
+	return err;
+}

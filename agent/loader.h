@@ -45,6 +45,10 @@ int vigil_bpf_percpu_sum(const struct vigil_bpf *b, int map_fd, uint32_t n, uint
 /* Sum of per-CPU reserve failures, indexed by enum vigil_event_type. */
 int vigil_bpf_lost(const struct vigil_bpf *b, uint64_t lost[VIGIL_EV__MAX]);
 
+/* Delete every key of a BPF hash map for which keep() is false.  0 or -ENOMEM. */
+int vigil_bpf_map_prune(int fd, size_t key_size, bool (*keep)(const void *key, void *ctx),
+			void *ctx);
+
 void vigil_bpf_destroy(struct vigil_bpf *b);
 
 #endif

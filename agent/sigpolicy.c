@@ -265,36 +265,17 @@ static void on_gone_cgroup(void *ctx, const struct vigil_ctr *c)
 	cls_drop(sp, VIGIL_SIG_CLS_CGROUP, id);
 }
 
+static bool other_slot(const void *key, void *ctx)
+{
+	const struct vigil_sig_cls_key *k = key;
+
+	return k->slot != *(unsigned *)ctx;
+}
+
 /* Remove every sig_cls entry of one slot. */
 static int clear_slot(struct vigil_sigpolicy *sp, unsigned slot)
 {
-	struct vigil_sig_cls_key k, next, *dead = NULL;
-	size_t n = 0, cap = 0;
-	void *prev = NULL;
-	int err = 0;
-
-	while (bpf_map_get_next_key(sp->cls_fd, prev, &next) == 0) {
-		if (next.slot == slot) {
-			if (n == cap) {
-				struct vigil_sig_cls_key *d;
-
-				cap = cap ? cap * 2 : 256;
-				d = realloc(dead, cap * sizeof(*d));
-				if (!d) {
-					err = -ENOMEM;
-					break;
-				}
-				dead = d;
-			}
-			dead[n++] = next;
-		}
-		k = next;
-		prev = &k;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(sp->cls_fd, &dead[i]);
-	free(dead);
-	return err;
+	return vigil_bpf_map_prune(sp->cls_fd, sizeof(struct vigil_sig_cls_key), other_slot, &slot);
 }
 
 struct fill_ctx {

@@ -537,34 +537,6 @@ static int merge(struct trust_store *s, struct trust_rec *add, size_t n)
 
 /* ---- install --------------------------------------------------------- */
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Copy src to dst (both open) and hash what was written.  0 or -errno. */
 static int copy_hashed(int src, int dst, uint8_t sha[32])
 {
@@ -588,7 +560,7 @@ static int copy_hashed(int src, int dst, uint8_t sha[32])
 		}
 		if (r == 0)
 			break;
-		if ((err = write_all(dst, buf, (size_t)r)))
+		if ((err = trust_write_all(dst, buf, (size_t)r)))
 			break;
 		if (!EVP_DigestUpdate(md, buf, (size_t)r)) {
 			err = -EIO;
@@ -716,7 +688,7 @@ static int cmd_install(struct ctx *c)
 	free(tmp);
 	tmp = NULL;
 	installed = true;
-	if ((err = fsync_dir(dir)))
+	if ((err = trust_fsync_dir(dir)))
 		say(c->err, "warning: install: syncing %s: %s", dir, strerror(-err));
 
 	/* The rename moved ctime: record DEST as it is now, and check it is what was copied. */

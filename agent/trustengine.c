@@ -131,31 +131,20 @@ static void write_scope_each(void *ctx, const struct vigil_ctr *c)
 	write_scope(ctx, c);
 }
 
+static bool root_exists(const void *key, void *ctx)
+{
+	struct vigil_trust_engine *e = ctx;
+	/* A miss resolves through the cgroup fs: only cgroups that are gone are dropped. */
+	const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, *(const uint64_t *)key);
+
+	return c->resolved && ctr_is_root(c);
+}
+
 /* Drop scope entries of container roots that no longer exist. */
 static void prune_scopes(struct vigil_trust_engine *e)
 {
-	uint64_t k, next, *dead = NULL;
-	size_t n = 0;
-	void *prev = NULL;
-
-	while (bpf_map_get_next_key(e->tb.scope_fd, prev, &next) == 0) {
-		/* A miss resolves through the cgroup fs: only cgroups that are gone are dropped. */
-		const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, next);
-
-		if (!c->resolved || !ctr_is_root(c)) {
-			uint64_t *d = realloc(dead, (n + 1) * sizeof(*d));
-
-			if (!d)
-				break;
-			dead = d;
-			dead[n++] = next;
-		}
-		k = next;
-		prev = &k;
-	}
-	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(e->tb.scope_fd, &dead[i]);
-	free(dead);
+	if (vigil_bpf_map_prune(e->tb.scope_fd, sizeof(uint64_t), root_exists, e))
+		e->map_errors++;
 }
 
 static int write_cfg(struct vigil_trust_engine *e)

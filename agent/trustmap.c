@@ -18,6 +18,7 @@
 
 #include <bpf/bpf.h>
 
+#include "loader.h"
 #include "trust.h"
 #include "trustmap.h"
 
@@ -106,13 +107,17 @@ static int self_entries(struct kvs *a, const char *store_dir)
 	return err;
 }
 
+static bool wanted(const void *key, void *ctx)
+{
+	const struct kvs *want = ctx;
+
+	return bsearch(key, want->v, want->n, sizeof(*want->v), key_cmp) != NULL;
+}
+
 int trustmap_sync_fd(int fd, const struct trust_store *s, const char *store_dir,
 		     char *why, size_t whylen)
 {
 	struct kvs want = { 0 };
-	struct vigil_trust_key k, next, *dead = NULL;
-	size_t ndead = 0, capdead = 0, kept = 0;
-	void *prev = NULL;
 	int err;
 
 	err = self_entries(&want, store_dir);
@@ -128,6 +133,15 @@ int trustmap_sync_fd(int fd, const struct trust_store *s, const char *store_dir,
 		goto out;
 	}
 	qsort(want.v, want.n, sizeof(*want.v), key_cmp);
+	/* Hard links and self entries the store also has: one inode, one entry. */
+	{
+		size_t j = 0;
+
+		for (size_t i = 0; i < want.n; i++)
+			if (!j || key_cmp(&want.v[i], &want.v[j - 1]))
+				want.v[j++] = want.v[i];
+		want.n = j;
+	}
 	for (size_t i = 0; i < want.n; i++) {
 		if (bpf_map_update_elem(fd, &want.v[i].k, &want.v[i].v, BPF_ANY)) {
 			err = -errno;
@@ -136,32 +150,13 @@ int trustmap_sync_fd(int fd, const struct trust_store *s, const char *store_dir,
 			goto out;
 		}
 	}
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		if (!bsearch(&next, want.v, want.n, sizeof(*want.v), key_cmp)) {
-			if (ndead == capdead) {
-				size_t cap = capdead ? capdead * 2 : 64;
-				struct vigil_trust_key *d = realloc(dead, cap * sizeof(*d));
-
-				if (!d) {
-					err = -ENOMEM;
-					snprintf(why, whylen, "pruning the trust map: out of memory");
-					goto out;
-				}
-				dead = d;
-				capdead = cap;
-			}
-			dead[ndead++] = next;
-		} else {
-			kept++;
-		}
-		k = next;
-		prev = &k;
+	err = vigil_bpf_map_prune(fd, sizeof(struct vigil_trust_key), wanted, &want);
+	if (err) {
+		snprintf(why, whylen, "pruning the trust map: out of memory");
+		goto out;
 	}
-	for (size_t i = 0; i < ndead; i++)
-		bpf_map_delete_elem(fd, &dead[i]);
-	err = (int)kept;
+	err = (int)want.n;
 out:
-	free(dead);
 	free(want.v);
 	return err;
 }

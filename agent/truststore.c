@@ -862,7 +862,7 @@ int trust_store_load(struct trust_store *s, const char *dir, char *why, size_t w
 	return -EBADMSG;
 }
 
-static int fsync_dir(const char *dir)
+int trust_fsync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err = 0;
 
@@ -874,8 +874,10 @@ static int fsync_dir(const char *dir)
 	return err;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+int trust_write_all(int fd, const void *buf, size_t n)
 {
+	const char *p = buf;
+
 	while (n) {
 		ssize_t w = write(fd, p, n);
 
@@ -917,7 +919,7 @@ int trust_store_save(struct trust_store *s, const char *dir, char *why, size_t w
 		err = fail(why, whylen, -errno, "creating %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
-	if ((err = write_all(fd, text, len)) || (fchmod(fd, 0600) && (err = -errno)) ||
+	if ((err = trust_write_all(fd, text, len)) || (fchmod(fd, 0600) && (err = -errno)) ||
 	    (fsync(fd) && (err = -errno))) {
 		fail(why, whylen, err, "writing %s: %s", tmp, strerror(-err));
 		goto fail_unlink;
@@ -941,13 +943,13 @@ int trust_store_save(struct trust_store *s, const char *dir, char *why, size_t w
 			unlink(prevtmp);
 			goto fail_unlink;
 		}
-		fsync_dir(dir);	/* the spare is durable before the primary moves */
+		trust_fsync_dir(dir);	/* the spare is durable before the primary moves */
 	}
 	if (rename(tmp, store)) {
 		err = fail(why, whylen, -errno, "replacing %s: %s", store, strerror(errno));
 		goto fail_unlink;
 	}
-	if ((err = fsync_dir(dir))) {
+	if ((err = trust_fsync_dir(dir))) {
 		/* Renamed but maybe not durable: it is the store now, say so. */
 		fail(why, whylen, err, "syncing %s: %s", dir, strerror(-err));
 		s->from_spare = false;

@@ -116,6 +116,11 @@ int trust_rec_from_file(const char *path, const char *source, struct trust_rec *
 int trust_sha256_fd(int fd, uint8_t out[32], uint64_t *bytes);
 void trust_hex(const uint8_t sha[32], char out[65]);
 
+/* write(2) all of buf, retrying on EINTR and short writes.  0 or -errno. */
+int trust_write_all(int fd, const void *buf, size_t n);
+/* fsync(2) a directory, so a rename in it is durable.  0 or -errno. */
+int trust_fsync_dir(const char *dir);
+
 /* Escape a path for one line of the store (%XX for bytes <= 0x20, '%', 0x7f). */
 char *trust_path_escape(const char *path);
 char *trust_path_unescape(const char *esc);	/* NULL on a malformed escape */
