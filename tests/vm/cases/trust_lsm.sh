@@ -52,14 +52,15 @@ mkdir -p /tmp/u && cp /bin/busybox /tmp/u/busybox
 mkdir -p /sys/fs/cgroup/$cg
 # The container's mode is written when the agent learns the cgroup: wait for it.
 i=0
-until ! in_cgroup "$cg" /tmp/u/busybox true 2>/dev/null; do
+until ! in_cgroup "$cg" /tmp/u/busybox true 2>"$T/e0"; do
 	i=$((i + 1))
-	[ $i -lt 60 ] || fail "the untrusted binary still runs in the container after 30 s"
+	[ $i -lt 60 ] || { cat "$T/r.err"; fail "the untrusted binary still runs in the container after 30 s"; }
 	sleep 0.5
 done
+log "first refusal after $i tries: $(cat "$T/e0")"
 rc=0
 in_cgroup "$cg" /tmp/u/busybox true 2>"$T/e1" || rc=$?
-[ $rc -ne 0 ] || fail "untrusted exec succeeded"
+[ $rc -ne 0 ] || { cat "$T/r.err"; grep trust_violation "$T/r.json"; vigil trust status; fail "untrusted exec succeeded"; }
 grep -qi 'not permitted' "$T/e1" || { cat "$T/e1"; fail "untrusted exec failed, but not with EPERM"; }
 log "untrusted exec refused: $(cat "$T/e1")"
 /tmp/u/busybox true || fail "the host (out of scope) could not run the untrusted binary"
