@@ -213,6 +213,38 @@ static bool store_changed(struct vigil_trust_engine *e)
 	       st.st_mtim.tv_nsec != e->store_mtime.tv_nsec;
 }
 
+static int sync_map(struct vigil_trust_engine *e, char *why, size_t whylen);
+
+/*
+ * Load the store and sync the kernel map under the store's lock.  Without
+ * it, a `vigil trust` command could save and sync between our load and our
+ * sync, and our older view would take its new file out of the map again.
+ * wait_ms: how long to wait for a busy lock; then -EBUSY (the caller
+ * retries later: the command syncs the map itself meanwhile).
+ */
+static int refresh(struct vigil_trust_engine *e, int wait_ms, char *why, size_t whylen)
+{
+	int fd, err;
+
+	for (int waited = 0;; waited += 20) {
+		fd = trust_store_trylock(e->store_dir);
+		if (fd != -EWOULDBLOCK || waited >= wait_ms)
+			break;
+		usleep(20000);
+	}
+	if (fd == -EWOULDBLOCK) {
+		snprintf(why, whylen, "trust store %s is locked by a `vigil trust` command",
+			 e->store_dir);
+		return -EBUSY;
+	}
+	err = load_store(e, why, whylen);
+	if (!err)
+		err = sync_map(e, why, whylen);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}
+
 static int sync_map(struct vigil_trust_engine *e, char *why, size_t whylen)
 {
 	int n = trustmap_sync_fd(e->tb.inodes_fd, &e->store, e->store_dir, why, whylen);
@@ -344,9 +376,6 @@ int trust_engine_apply(struct vigil_trust_engine *e, const struct policy_set *se
 		stop(e);
 		return 0;
 	}
-	err = load_store(e, why, whylen);
-	if (err)
-		return err;
 	if (!e->on) {
 		struct vigil_trust_bpf_opts o = {
 			.bpffs = e->bpffs, .lsm = e->s.lsm, .max_entries = e->s.max_entries,
@@ -358,8 +387,20 @@ int trust_engine_apply(struct vigil_trust_engine *e, const struct policy_set *se
 			return err;
 		e->on = true;
 	}
-	/* Trusted files first, modes second: nothing trusted is refused in between. */
-	err = sync_map(e, why, whylen);
+	/*
+	 * Trusted files first, modes second: nothing trusted is refused in
+	 * between.  A store that cannot be loaded leaves the modes as they
+	 * were (off for a fresh load): never enforce a set we could not read.
+	 */
+	err = refresh(e, 2000, why, whylen);
+	if (err == -EBUSY) {
+		/* A long import holds it: go ahead; the next tick syncs again. */
+		fprintf(stderr, "vigil: %s; loading it anyway\n", why);
+		err = load_store(e, why, whylen);
+		if (!err)
+			err = sync_map(e, why, whylen);
+		e->store_ino = 0;
+	}
 	if (err)
 		return err;
 	e->set = set;
@@ -391,7 +432,9 @@ void trust_engine_tick(struct vigil_trust_engine *e)
 		return;
 	write_cfg(e);
 	if (store_changed(e)) {
-		if (load_store(e, why, sizeof(why)) || sync_map(e, why, sizeof(why)))
+		int err = refresh(e, 0, why, sizeof(why));
+
+		if (err && err != -EBUSY)
 			fprintf(stderr, "vigil: %s\n", why);
 	}
 }
@@ -518,8 +561,9 @@ void trust_engine_event(struct vigil_trust_engine *e, struct vigil_event_view *v
 	/* `vigil trust` may have saved a new store since the last tick: read it first. */
 	if (store_changed(e)) {
 		char why[512];
+		int err = refresh(e, 0, why, sizeof(why));
 
-		if (load_store(e, why, sizeof(why)) || sync_map(e, why, sizeof(why)))
+		if (err && err != -EBUSY)
 			fprintf(stderr, "vigil: %s\n", why);
 	}
 	rec = t->hook == VIGIL_TRUST_HOOK_MODULE_DATA ? NULL : record_of(e, t->dev, t->ino);

@@ -759,6 +759,24 @@ int trust_store_lock(const char *dir, char *why, size_t whylen)
 	return fd;
 }
 
+int trust_store_trylock(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (join(path, sizeof(path), dir, "lock"))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? -EWOULDBLOCK : -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 static int read_all(const char *path, char **out, size_t *outlen)
 {
 	struct stat st;

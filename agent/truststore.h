@@ -86,6 +86,13 @@ int trust_store_parse(struct trust_store *s, const char *text, size_t len,
 /* Exclusive lock on dir/lock (creating dir).  Returns an fd to close, or -errno. */
 int trust_store_lock(const char *dir, char *why, size_t whylen);
 
+/*
+ * The same lock without waiting and without creating anything: an fd,
+ * -EWOULDBLOCK while a writer holds it, -ENOENT if there is no lock file
+ * (no writer ever ran), or another -errno.
+ */
+int trust_store_trylock(const char *dir);
+
 /* Lookup by path (NULL if absent).  Insert replaces a record with the same path. */
 struct trust_rec *trust_store_find(const struct trust_store *s, const char *path);
 int trust_store_put(struct trust_store *s, const struct trust_rec *r);	/* deep copy */
