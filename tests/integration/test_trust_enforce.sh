@@ -12,7 +12,9 @@
 #   - kill -9 of the agent leaves the untrusted exec killed (pinned links
 #     and maps), and a restarted agent adopts the pinned state;
 #   - metrics count the violation;
-#   - `vigil trust off` lets everything run at once, `on` restores it.
+#   - `vigil trust off` lets everything run at once, `on` restores it;
+#   - with both store generations damaged the agent refuses to enforce
+#     from the store and says why.
 # Pins go to a bpffs directory of this test's own, removed at exit.
 set -u -o pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -140,4 +142,14 @@ cexec /u/busybox true
 ((RC == 137)) || fail "after vigil trust on the untrusted exec runs (rc $RC)"
 log "vigil trust off / on switch enforcement at once"
 vigil_stop || fail "the restarted agent exited with an error"
+
+# --- both store generations damaged: the agent refuses to enforce from it
+printf 'vigil-trust 1\ngarbage\n' >"$store/store"
+printf 'not a store\n' >"$store/store.prev"
+vigil_start "$out.3" "$err.3" run --config "$T_TMP/vigil.yaml" --policy-dir "$T_TMP/policies"
+wait_jq "$out.3" '.type == "policy_reload"' 20 || { dump_file "$err.3"; fail "no policy_reload event with a damaged store"; }
+assert_jq "$out.3" '.type == "policy_reload" and .result == "error" and (.errors | map(test("refusing to enforce")) | any)' \
+	"a damaged store (both generations) is refused with a clear error" '.type == "policy_reload"'
+vigil_stop || fail "the agent with a damaged store exited with an error"
+log "both generations damaged: refused, with a clear error"
 log "restarted agent adopted the pinned enforcement"
