@@ -458,3 +458,16 @@ int vigil_trust_init_audit(void *a)
 	judge_file(NULL, VIGIL_TRUST_HOOK_MODULE_DATA, false, false, &j);
 	return 0;
 }
+
+/*
+ * Mark new container roots (as trace.bpf.c does): this link is pinned with
+ * the others, so while no agent runs a new container is still judged as a
+ * container, not as a host process.
+ */
+SEC("tp_btf/cgroup_mkdir")
+int BPF_PROG(vigil_trust_cgroup_mkdir, struct cgroup *cgrp, const char *path)
+{
+	if ((u32)BPF_CORE_READ(cgrp, root, hierarchy_id) == vigil_cg_hierarchy_id)
+		vigil_mark_ctr_root(cgrp);
+	return 0;
+}

@@ -55,65 +55,6 @@ static __always_inline void vigil_sig_count(u32 stat)
 		*n += 1;
 }
 
-/* Does the cgroup's name carry a container id (64 hex digits in a row)? */
-#define VIGIL_CG_NAME_SCAN 128
-
-struct vigil_name_scan {
-	char name[VIGIL_CG_NAME_SCAN];
-	u32 run;	/* hex digits in a row so far */
-	u32 found;
-};
-
-static __always_inline bool is_hex(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-}
-
-/* Under bpf_loop(): the verifier checks one step, not 128 unrolled ones. */
-static long vigil_name_step(u32 i, void *ctx)
-{
-	struct vigil_name_scan *s = ctx;
-	char c;
-
-	if (i >= VIGIL_CG_NAME_SCAN)
-		return 1;
-	c = s->name[i];
-	if (!c) {
-		if (s->run == 64)
-			s->found = 1;
-		return 1;
-	}
-	if (is_hex(c)) {
-		s->run++;
-		return 0;
-	}
-	if (s->run == 64)
-		s->found = 1;	/* exactly 64, not part of a longer run */
-	s->run = 0;
-	return s->found ? 1 : 0;
-}
-
-static __always_inline bool vigil_name_has_ctr_id(const char *kname)
-{
-	struct vigil_name_scan s = {};
-
-	if (bpf_probe_read_kernel_str(s.name, sizeof(s.name), kname) < 65)
-		return false;
-	bpf_loop(VIGIL_CG_NAME_SCAN, vigil_name_step, &s, 0);
-	return s.found;
-}
-
-static __always_inline void vigil_mark_ctr_root(struct cgroup *cgrp)
-{
-	u64 id;
-	u8 one = 1;
-
-	if (!vigil_name_has_ctr_id(BPF_CORE_READ(cgrp, kn, name)))
-		return;
-	id = BPF_CORE_READ(cgrp, kn, id);
-	bpf_map_update_elem(&ctr_roots, &id, &one, BPF_ANY);
-}
-
 struct vigil_sig_verdict {
 	u32 gen;
 	s32 rule;	/* -1: no rule matched */

@@ -4,6 +4,8 @@
 #   - a restarted agent adopts the pinned maps with no gap: a loop exec'ing
 #     a trusted binary the whole time never fails, and untrusted execs stay
 #     refused throughout;
+#   - a container made while no agent runs is judged as a container (the
+#     pinned cgroup_mkdir hook marks it);
 #   - on_agent_loss: open: after kill -9 and the grace period, untrusted
 #     execs run again (reported with fail_open).
 . /lib/vmtest.sh
@@ -67,6 +69,32 @@ wait $loop
 [ ! -s /tmp/gap.bad ] || { cat /tmp/gap.bad; fail "enforcement had a gap across the restart"; }
 log "restart adopted the pinned state; $(cat /tmp/gap.count) loop rounds, no gap"
 vigil_stop $vp
+
+# --- a container made while no agent runs is still judged as a container
+rm -rf /sys/fs/bpf/vigil/trust
+mkdir -p /tmp/ppol2
+cat >/tmp/ppol2/t.yaml <<EOF2
+apiVersion: vigil.dev/v1alpha1
+kind: TrustPolicy
+metadata:
+  name: vm-all-containers
+spec:
+  rules:
+    - selector: {scope: containers}
+      mode: enforce
+      libraries: false
+EOF2
+vigil_start "$T/d.json" "$T/d.err" run --config /tmp/pvigil.yaml --policy-dir /tmp/ppol2
+vp=$VIGIL_PID
+wait_for "$T/d.json" '"type":"policy_reload"' 30 || { cat "$T/d.err"; fail "no policy_reload (all containers)"; }
+kill -9 $vp
+wait $vp 2>/dev/null
+id3=$(rand_container_id)
+rc=0
+in_cgroup "docker/$id3" /tmp/up/busybox true 2>/dev/null || rc=$?
+[ $rc -ne 0 ] || fail "a container made after kill -9 of the agent was judged as the host"
+in_cgroup "docker/$id3" /bin/busybox true || fail "the trusted busybox is refused in the new container"
+log "a container made while no agent ran is judged as a container"
 
 # --- fail open
 rm -rf /sys/fs/bpf/vigil/trust
