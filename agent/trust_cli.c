@@ -24,6 +24,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "trust.h"
 #include "trust_cli.h"
 #include "trustmap.h"
 #include "truststore.h"
@@ -1535,20 +1536,37 @@ static int cmd_switch(struct ctx *c, bool off)
 	return 0;
 }
 
+static const char *mode_word(uint8_t m)
+{
+	return m == VIGIL_TRUST_ENFORCE ? "enforce" : m == VIGIL_TRUST_AUDIT ? "audit" : "off";
+}
+
 static int cmd_status(struct ctx *c)
 {
-	int st = trustmap_switch_get(c->bpffs);
+	struct trustmap_state st;
+	int err;
 
 	if (c->nargs) {
 		say(c->err, "status takes no arguments");
 		return EXIT_USAGE;
 	}
-	if (st < 0)
+	err = trustmap_state(c->bpffs, &st);
+	if (err == -ENOENT) {
 		fprintf(c->out, "enforcement: not pinned under %s/trust (no TrustPolicy has been "
 			"loaded since boot, or it was removed)\n", c->bpffs);
-	else
-		fprintf(c->out, "enforcement: pinned under %s/trust, switched %s\n", c->bpffs,
-			st ? "off (`vigil trust on` to resume)" : "on");
+		return 0;
+	}
+	if (err) {
+		say(c->err, "reading the pinned trust maps under %s/trust: %s", c->bpffs,
+		    strerror(-err));
+		return EXIT_FAIL;
+	}
+	fprintf(c->out, "enforcement: pinned under %s/trust, switched %s\n", c->bpffs,
+		st.switched_off ? "off (`vigil trust on` to resume)" : "on");
+	fprintf(c->out, "policy generation %u: host processes %s; containers not classified "
+		"yet %s; %u containers with a mode of their own\n", st.cfg.generation,
+		mode_word(st.cfg.host.mode), mode_word(st.cfg.ctr_default.mode), st.scopes);
+	fprintf(c->out, "trusted inodes in the kernel map: %u\n", st.inodes);
 	return 0;
 }
 

@@ -220,3 +220,41 @@ int trustmap_switch_get(const char *bpffs_dir)
 	close(fd);
 	return v ? 1 : 0;
 }
+
+static unsigned map_count(int fd, size_t key_size)
+{
+	unsigned char k[32], next[32];
+	void *prev = NULL;
+	unsigned n = 0;
+
+	while (key_size <= sizeof(k) && bpf_map_get_next_key(fd, prev, next) == 0) {
+		n++;
+		memcpy(k, next, key_size);
+		prev = k;
+	}
+	return n;
+}
+
+int trustmap_state(const char *bpffs_dir, struct trustmap_state *st)
+{
+	int cfg = trustmap_open_pinned(bpffs_dir, "trust_cfg");
+	int ino = trustmap_open_pinned(bpffs_dir, "trust_inodes");
+	int scope = trustmap_open_pinned(bpffs_dir, "trust_scope");
+	uint32_t zero = 0;
+	int err = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (cfg < 0 || ino < 0 || scope < 0)
+		err = cfg < 0 ? cfg : ino < 0 ? ino : scope;
+	else if (bpf_map_lookup_elem(cfg, &zero, &st->cfg))
+		err = -errno;
+	if (!err) {
+		st->inodes = map_count(ino, sizeof(struct vigil_trust_key));
+		st->scopes = map_count(scope, sizeof(uint64_t));
+		st->switched_off = trustmap_switch_get(bpffs_dir) == 1;
+	}
+	for (int i = 0, fds[3] = { cfg, ino, scope }; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return err;
+}

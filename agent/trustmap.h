@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trust.h"
 #include "truststore.h"
 
 #define VIGIL_BPFFS_DEFAULT "/sys/fs/bpf/vigil"
@@ -44,5 +45,15 @@ int trustmap_open_pinned(const char *bpffs_dir, const char *name);
 int trustmap_switch(const char *bpffs_dir, bool off, char *why, size_t whylen);
 /* 1 switched off, 0 on, -ENOENT nothing pinned. */
 int trustmap_switch_get(const char *bpffs_dir);
+
+/* What the pinned maps hold, for `vigil trust status`. */
+struct trustmap_state {
+	struct vigil_trust_cfg cfg;
+	unsigned inodes;	/* entries in trust_inodes */
+	unsigned scopes;	/* containers with a mode of their own */
+	bool switched_off;
+};
+/* 0, or -errno (-ENOENT: nothing pinned). */
+int trustmap_state(const char *bpffs_dir, struct trustmap_state *st);
 
 #endif
