@@ -50,52 +50,60 @@ static __always_inline u64 vigil_task_container(struct task_struct *t)
 	return 0;
 }
 
-/* Does the cgroup's name carry a container id (64 hex digits in a row)? */
-#define VIGIL_CG_NAME_SCAN 128
-
-struct vigil_name_scan {
-	char name[VIGIL_CG_NAME_SCAN];
-	u32 run;	/* hex digits in a row so far */
-	u32 found;
-};
+#define VIGIL_CG_NAME_MAX 128	/* longer names are not read whole: not a container */
+#define VIGIL_CG_NAME_MASK (VIGIL_CG_NAME_MAX - 1)
 
 static __always_inline bool is_hex(char c)
 {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
 
-/* Under bpf_loop(): the verifier checks one step, not 128 unrolled ones. */
-static long vigil_name_step(u32 i, void *ctx)
+/* name[st .. st + 63] are hex digits.  Offsets are masked for the verifier. */
+static __always_inline bool hex64_at(const char *name, u32 st)
 {
-	struct vigil_name_scan *s = ctx;
-	char c;
-
-	if (i >= VIGIL_CG_NAME_SCAN)
-		return 1;
-	c = s->name[i];
-	if (!c) {
-		if (s->run == 64)
-			s->found = 1;
-		return 1;
-	}
-	if (is_hex(c)) {
-		s->run++;
-		return 0;
-	}
-	if (s->run == 64)
-		s->found = 1;	/* exactly 64, not part of a longer run */
-	s->run = 0;
-	return s->found ? 1 : 0;
+#pragma unroll
+	for (int k = 0; k < 64; k++)
+		if (!is_hex(name[(st + k) & VIGIL_CG_NAME_MASK]))
+			return false;
+	return true;
 }
 
+/*
+ * Does the cgroup's name carry a container id: exactly 64 hex digits that
+ * are the whole name ("<id>" under /docker or a kubepods pod) or end it
+ * before ".scope" ("docker-<id>.scope", "cri-containerd-<id>.scope"),
+ * after a runtime prefix that ends in a non-hex character?
+ *
+ * Fixed positions, not a scan under bpf_loop(): before 6.7 the verifier
+ * explores a bpf_loop() callback for one iteration only, so it proved a
+ * scan's "found 64 digits" branch unreachable and removed it as dead code
+ * (no container was ever marked on 6.1).
+ */
 static __always_inline bool vigil_name_has_ctr_id(const char *kname)
 {
-	struct vigil_name_scan s = {};
+	static const char scope[] = ".scope";
+	char name[VIGIL_CG_NAME_MAX];
+	long n = bpf_probe_read_kernel_str(name, sizeof(name), kname);
+	u32 len, end, st;
+	bool dot_scope = true;
 
-	if (bpf_probe_read_kernel_str(s.name, sizeof(s.name), kname) < 65)
+	if (n < 65)
 		return false;
-	bpf_loop(VIGIL_CG_NAME_SCAN, vigil_name_step, &s, 0);
-	return s.found;
+	len = (u32)n - 1;
+	if (len >= 70) {
+#pragma unroll
+		for (int k = 0; k < 6; k++)
+			if (name[(len - 6 + k) & VIGIL_CG_NAME_MASK] != scope[k])
+				dot_scope = false;
+	} else {
+		dot_scope = false;
+	}
+	end = dot_scope ? len - 6 : len;
+	st = end - 64;
+	if (!hex64_at(name, st))
+		return false;
+	/* Not the tail of a longer hex run: the name starts here, or a non-hex byte precedes. */
+	return st == 0 || !is_hex(name[(st - 1) & VIGIL_CG_NAME_MASK]);
 }
 
 static __always_inline void vigil_mark_ctr_root(struct cgroup *cgrp)
