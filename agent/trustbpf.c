@@ -217,7 +217,8 @@ int trust_bpf_load(struct vigil_trust_bpf *t, const struct vigil_bpf *trace,
 	bpf_object__for_each_program(p, skel->obj) {
 		struct bpf_link *l;
 
-		if (!bpf_program__autoload(p))
+		/* The mmap tracepoint costs every syscall: trust_bpf_mmap_hook() decides. */
+		if (!bpf_program__autoload(p) || p == skel->progs.vigil_trust_mmap_kill)
 			continue;
 		l = bpf_program__attach(p);
 		if (!l) {
@@ -261,6 +262,34 @@ int trust_bpf_load(struct vigil_trust_bpf *t, const struct vigil_bpf *trace,
 fail:
 	trust_bpf__destroy(skel);
 	return err;
+}
+
+int trust_bpf_mmap_hook(struct vigil_trust_bpf *t, bool on, char *why, size_t whylen)
+{
+	struct bpf_program *p = t->skel->progs.vigil_trust_mmap_kill;
+	struct bpf_link **l = &t->skel->links.vigil_trust_mmap_kill;
+	char path[PATH_MAX];
+
+	if (t->lsm || !bpf_program__autoload(p))
+		return 0;
+	if (on) {
+		if (*l)
+			return 0;
+		*l = bpf_program__attach(p);
+		if (!*l) {
+			int err = -errno;
+
+			snprintf(why, whylen, "attaching %s: %s", bpf_program__name(p), strerror(-err));
+			return err;
+		}
+		return pin_link(t, *l, bpf_program__name(p), why, whylen);
+	}
+	/* Off: drop our link and any pinned one an earlier agent left. */
+	snprintf(path, sizeof(path), "%s/link_%s", t->pin_dir, bpf_program__name(p));
+	unlink(path);
+	bpf_link__destroy(*l);
+	*l = NULL;
+	return 0;
 }
 
 void trust_bpf_unpin(struct vigil_trust_bpf *t)

@@ -40,6 +40,14 @@ struct vigil_trust_bpf {
 int trust_bpf_load(struct vigil_trust_bpf *t, const struct vigil_bpf *trace,
 		   const struct vigil_trust_bpf_opts *o, char *why, size_t whylen);
 
+/*
+ * Without BPF LSM, executable mmaps are judged from the mmap syscall
+ * tracepoint, and any syscall tracepoint sends every syscall on the node
+ * through the kernel's tracing slow path.  So that hook is attached (and
+ * pinned) only while some rule judges libraries.  0 or -errno.
+ */
+int trust_bpf_mmap_hook(struct vigil_trust_bpf *t, bool on, char *why, size_t whylen);
+
 /* Remove every pin (links detach once the agent closes them too). */
 void trust_bpf_unpin(struct vigil_trust_bpf *t);
 

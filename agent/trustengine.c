@@ -347,6 +347,17 @@ int trust_engine_init(struct vigil_trust_engine *e, const struct vigil_bpf *trac
 	return 0;
 }
 
+/* Some rule that is not off judges executable mmaps. */
+static bool judges_libraries(const struct policy_set *set)
+{
+	for (size_t i = 0; i < set->n_docs; i++)
+		for (size_t r = 0; r < set->docs[i].n_trust_rules; r++)
+			if (set->docs[i].trust_rules[r].mode != TRUST_MODE_OFF &&
+			    set->docs[i].trust_rules[r].libraries)
+				return true;
+	return false;
+}
+
 static void stop(struct vigil_trust_engine *e)
 {
 	char why[256];
@@ -411,6 +422,9 @@ int trust_engine_apply(struct vigil_trust_engine *e, const struct policy_set *se
 	trust_resolve_container_default(set, &t);
 	scope_of(e, &t, &e->cfg.ctr_default);
 	e->cfg.generation = gen;
+	err = trust_bpf_mmap_hook(&e->tb, judges_libraries(set), why, whylen);
+	if (err)
+		return err;
 	ctr_cache_each(&e->en->ctrs, write_scope_each, e);
 	prune_scopes(e);
 	err = write_cfg(e);
