@@ -70,6 +70,9 @@ vigil_start "$out" "$err" run --config "$T_TMP/vigil.yaml" --policy-dir "$T_TMP/
 wait_jq "$out" '.type == "policy_reload" and .result == "ok"' 20 ||
 	{ dump_file "$err"; fail "the TrustPolicy did not load"; }
 run_container "$T_TMP/ct"
+[[ -e $bpffs/trust/link_vigil_trust_exec_kill ]] || fail "the exec hook is not pinned under $bpffs/trust"
+# No rule judges libraries: the mmap syscall tracepoint (a cost to every syscall) stays off.
+[[ ! -e $bpffs/trust/link_vigil_trust_mmap_kill ]] || fail "the mmap hook is attached though no rule judges libraries"
 
 # cexec CMD...: run CMD in the container; sets RC and OUT.
 cexec() {
