@@ -187,3 +187,16 @@ int ctr_cache_hook(struct vigil_ctr_cache *c, void (*on_new)(void *, const struc
 	c->hooks[c->nhooks++] = (struct ctr_hook){ on_new, on_gone, ctx };
 	return 0;
 }
+
+void ctr_subject(const struct vigil_ctr *c, struct sel_subject *x)
+{
+	memset(x, 0, sizeof(*x));
+	x->in_container = c->info.id[0] != 0;
+	x->container_id = c->info.id;
+	x->pod_uid = c->info.pod_uid;
+	x->pod_namespace = "";
+	x->pod_name = "";
+	x->cgroup = c->cgroup;
+	x->binary = "";
+	x->comm = "";
+}

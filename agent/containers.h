@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "cgroup.h"
 #include "idmap.h"
+#include "selector.h"
 
 struct vigil_ctr {
 	uint64_t cgroup_id;
@@ -60,6 +61,8 @@ void ctr_root_path(const struct vigil_ctr *c, char *buf, size_t len);
 /* Call fn for every cached cgroup. */
 void ctr_cache_each(const struct vigil_ctr_cache *c,
 		    void (*fn)(void *ctx, const struct vigil_ctr *e), void *ctx);
+/* A cgroup as policy selectors see it (no process-level fields; pod name/namespace unknown). */
+void ctr_subject(const struct vigil_ctr *c, struct sel_subject *x);
 /* Number of containers whose root cgroup is cached. */
 unsigned long ctr_cache_containers(const struct vigil_ctr_cache *c);
 

@@ -179,19 +179,6 @@ const char *sigpolicy_effect_name(uint8_t action, uint8_t outcome)
 
 /* ---------------------------------------------------------------- maps */
 
-static void subject_of_ctr(const struct vigil_ctr *c, struct sel_subject *x)
-{
-	memset(x, 0, sizeof(*x));
-	x->in_container = c->info.id[0] != 0;
-	x->container_id = c->info.id;
-	x->pod_uid = c->info.pod_uid;
-	x->pod_namespace = "";
-	x->pod_name = "";
-	x->cgroup = c->cgroup;
-	x->binary = "";
-	x->comm = "";
-}
-
 static void cls_write(struct vigil_sigpolicy *sp, unsigned slot, enum vigil_sig_cls_kind kind,
 		      uint64_t id, const struct sel_subject *x)
 {
@@ -217,7 +204,7 @@ static void classify_cgroup(struct vigil_sigpolicy *sp, unsigned slot, const str
 
 	if (!sp->slots[slot].c.need_cgroup || !c->resolved)
 		return;
-	subject_of_ctr(c, &x);
+	ctr_subject(c, &x);
 	cls_write(sp, slot, VIGIL_SIG_CLS_CGROUP, c->cgroup_id, &x);
 }
 
@@ -229,7 +216,7 @@ static void classify_proc(struct vigil_sigpolicy *sp, unsigned slot, const struc
 	if (!sp->slots[slot].c.need_proc || !p)
 		return;
 	c = ctr_lookup(&sp->en->ctrs, p->cgroup_id);
-	subject_of_ctr(c, &x);
+	ctr_subject(c, &x);
 	x.binary = p->binary ? p->binary : "";
 	x.comm = p->comm;
 	cls_write(sp, slot, VIGIL_SIG_CLS_PROC, p->pid, &x);

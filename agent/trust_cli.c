@@ -880,10 +880,7 @@ out:
 /* md5 of a regular file's content, with its stat before (and unchanged after). */
 static int md5_file(const char *path, uint8_t out[16], struct stat *st)
 {
-	EVP_MD_CTX *md = NULL;
-	unsigned char *buf = NULL;
 	struct stat st2;
-	unsigned len = 0;
 	int fd, err = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
@@ -897,33 +894,12 @@ static int md5_file(const char *path, uint8_t out[16], struct stat *st)
 		err = -EINVAL;
 		goto out;
 	}
-	md = EVP_MD_CTX_new();
-	buf = malloc(COPY_BUF);
-	if (!md || !buf || !EVP_DigestInit_ex(md, EVP_md5(), NULL)) {
-		err = -ENOMEM;
+	err = trust_digest_fd(fd, EVP_md5(), out, 16, NULL);
+	if (err)
 		goto out;
-	}
-	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (;;) {
-		ssize_t r = read(fd, buf, COPY_BUF);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		EVP_DigestUpdate(md, buf, (size_t)r);
-	}
-	if (!EVP_DigestFinal_ex(md, out, &len) || len != 16)
-		err = -EIO;
-	else if (fstat(fd, &st2) || !stat_same(st, &st2))
+	if (fstat(fd, &st2) || !stat_same(st, &st2))
 		err = -EAGAIN;
 out:
-	free(buf);
-	EVP_MD_CTX_free(md);
 	close(fd);
 	return err;
 }

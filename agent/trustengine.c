@@ -83,19 +83,6 @@ static void scope_of(struct vigil_trust_engine *e, const struct trust_effective 
 	out->rule = name_index(e, t);
 }
 
-static void subject_of(const struct vigil_ctr *c, struct sel_subject *x)
-{
-	memset(x, 0, sizeof(*x));
-	x->in_container = true;
-	x->container_id = c->info.id;
-	x->pod_uid = c->info.pod_uid;
-	x->pod_namespace = "";
-	x->pod_name = "";
-	x->cgroup = c->cgroup;
-	x->binary = "";
-	x->comm = "";
-}
-
 static void write_scope(struct vigil_trust_engine *e, const struct vigil_ctr *c)
 {
 	struct trust_effective t;
@@ -105,7 +92,7 @@ static void write_scope(struct vigil_trust_engine *e, const struct vigil_ctr *c)
 
 	if (!e->on || !e->set || !ctr_is_root(c))
 		return;
-	subject_of(c, &x);
+	ctr_subject(c, &x);
 	trust_resolve_container(e->set, &x, &t);
 	scope_of(e, &t, &sc);
 	if (bpf_map_update_elem(e->tb.scope_fd, &id, &sc, BPF_ANY))

@@ -133,7 +133,8 @@ bad:
 
 /* ---- hashing -------------------------------------------------------- */
 
-int trust_sha256_fd(int fd, uint8_t out[32], uint64_t *bytes)
+int trust_digest_fd(int fd, const EVP_MD *md, uint8_t *out, unsigned outlen,
+		    uint64_t *bytes)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char *buf = malloc(HASH_BUF);
@@ -145,7 +146,7 @@ int trust_sha256_fd(int fd, uint8_t out[32], uint64_t *bytes)
 		err = -ENOMEM;
 		goto out;
 	}
-	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+	if (!EVP_DigestInit_ex(ctx, md, NULL)) {
 		err = -EIO;
 		goto out;
 	}
@@ -167,7 +168,7 @@ int trust_sha256_fd(int fd, uint8_t out[32], uint64_t *bytes)
 		}
 		off += (uint64_t)r;
 	}
-	if (!EVP_DigestFinal_ex(ctx, out, &len) || len != 32)
+	if (!EVP_DigestFinal_ex(ctx, out, &len) || len != outlen)
 		err = -EIO;
 	else if (bytes)
 		*bytes = off;
@@ -175,6 +176,11 @@ out:
 	free(buf);
 	EVP_MD_CTX_free(ctx);
 	return err;
+}
+
+int trust_sha256_fd(int fd, uint8_t out[32], uint64_t *bytes)
+{
+	return trust_digest_fd(fd, EVP_sha256(), out, 32, bytes);
 }
 
 static int sha256_buf(const void *p, size_t n, uint8_t out[32])

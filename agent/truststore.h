@@ -119,6 +119,13 @@ void trust_rec_free(struct trust_rec *r);
 int trust_rec_from_file(const char *path, const char *source, struct trust_rec *rec,
 			struct trust_rec *link_out, char *why, size_t whylen);
 
+/*
+ * Digest (EVP_sha256(), EVP_md5(), ...) of an open fd's content from
+ * offset 0 (pread: its offset stays).  outlen is the digest's size.  0 or -errno.
+ */
+struct evp_md_st;
+int trust_digest_fd(int fd, const struct evp_md_st *md, uint8_t *out, unsigned outlen,
+		    uint64_t *bytes);
 /* sha256 of an open fd's content from offset 0 (pread: its offset stays).  0 or -errno. */
 int trust_sha256_fd(int fd, uint8_t out[32], uint64_t *bytes);
 void trust_hex(const uint8_t sha[32], char out[65]);
