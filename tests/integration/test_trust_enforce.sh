@@ -9,6 +9,9 @@
 #     sha256 (as sha256sum computes it), reason, action "killed";
 #   - the same untrusted file run on the host (out of scope) runs;
 #   - `vigil trust add` reaches the kernel at once, with no restart;
+#   - with a libraries rule (after a reload), a trusted dynamic binary dies
+#     at the mmap of an untrusted libc, and runs once libc is trusted; the
+#     mmap syscall tracepoint is attached only while such a rule exists;
 #   - kill -9 of the agent leaves the untrusted exec killed (pinned links
 #     and maps), and a restarted agent adopts the pinned state;
 #   - metrics count the violation;
@@ -109,6 +112,42 @@ cexec /l/busybox true
 cexec /l/busybox echo ran-later
 ((RC == 0)) && [[ $OUT == *ran-later* ]] || fail "/l/busybox does not run right after vigil trust add (rc $RC: $OUT)"
 log "vigil trust add took effect at once"
+
+# --- executable mmap: a trusted dynamic binary whose libc is not trusted
+# dies at the mmap that would map libc's code (a reload turns libraries on).
+mkdir -p "$root/dyn"
+cp /usr/bin/true "$root/dyn/true"
+while read -r lib; do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done < <(ldd /usr/bin/true | awk '/=>/ { print $3 } /^\t\// { print $1 }')
+libc=$(ldd /usr/bin/true | awk '/libc\.so/ { print $3 }')
+interp=$(ldd /usr/bin/true | awk '/^\t\// { print $1 }')
+[[ -f $root$libc && -f $root$interp ]] || fail "could not copy /usr/bin/true's libraries into the rootfs"
+"$VIGIL" trust --dir "$store" --bpffs "$bpffs" add "$root/dyn/true" "$root$interp" >/dev/null 2>&1 ||
+	fail "trusting the dynamic binary failed"
+sed -i 's/libraries: false/libraries: true/' "$T_TMP/policies/trust.yaml"
+kill -HUP "$VIGIL_PID"
+deadline=$((SECONDS + 10))
+until [[ -e $bpffs/trust/link_vigil_trust_mmap_kill ]]; do
+	((SECONDS < deadline)) || { dump_file "$err"; fail "a libraries rule did not attach the mmap hook"; }
+	sleep 0.1
+done
+cexec /dyn/true
+((RC == 137)) || fail "a binary mapping an untrusted libc was not killed (rc $RC: $OUT)"
+wait_jq "$out" ".type == \"trust_violation\" and .trust.hook == \"mmap\" and .trust.path == \"$libc\"" 10 ||
+	fail "no mmap trust_violation for $libc"
+"$VIGIL" trust --dir "$store" --bpffs "$bpffs" add "$root$libc" >/dev/null 2>&1 || fail "trusting libc failed"
+cexec /dyn/true
+((RC == 0)) || fail "with libc trusted the dynamic binary still fails (rc $RC: $OUT)"
+sed -i 's/libraries: true/libraries: false/' "$T_TMP/policies/trust.yaml"
+kill -HUP "$VIGIL_PID"
+deadline=$((SECONDS + 10))
+while [[ -e $bpffs/trust/link_vigil_trust_mmap_kill ]]; do
+	((SECONDS < deadline)) || fail "the mmap hook stayed attached after the libraries rule went"
+	sleep 0.1
+done
+log "executable mmap of an untrusted library: SIGKILL; trusted: runs; the hook comes and goes with the rule"
 
 scrape "$T_TMP/metrics"
 m=$(cat "$T_TMP/metrics")
