@@ -68,11 +68,11 @@ help:
 	@echo 'make            build build/vigil (BPF objects embedded)'
 	@echo 'make deps       install build/test dependencies (Debian packages)'
 	@echo 'make run        deps + build + `vigil run` on the built-in default config'
-	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration + VM tests + fuzz (60 s)'
+	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration + VM tests + fuzz (60 s + 20 s)'
 	@echo 'make vmtest     boot a stock Debian kernel under qemu and run tests/vm/cases'
 	@echo 'make static     build/vigil-static'
 	@echo 'make bench      exec-throughput benchmark, with vs without the agent'
-	@echo 'make fuzz       replay fuzz regressions, then fuzz the policy loader (FUZZ_SECONDS=$(FUZZ_SECONDS))'
+	@echo 'make fuzz       replay fuzz regressions, fuzz the policy loader (FUZZ_SECONDS=$(FUZZ_SECONDS)) and the trust store parser (TRUST_FUZZ_SECONDS=$(TRUST_FUZZ_SECONDS))'
 	@echo 'make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
 	@echo 'make install    install vigil into $$(PREFIX)/sbin (PREFIX=$(PREFIX))'
 	@echo 'V=1 shows commands; WERROR=1 (or CI=true) turns warnings into errors'
@@ -175,7 +175,15 @@ $(BUILD)/fuzz/fuzz_policy: $(FUZZ_SRCS) agent/policy.h agent/selector.h
 	@mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRCS) -lyaml
 
-fuzz: deps $(BUILD)/fuzz/fuzz_policy
+# The trust store's parser: every input must parse or be refused with a
+# reason, and an accepted store must survive a format/parse round trip.
+TRUST_FUZZ_SECONDS ?= 20
+$(BUILD)/fuzz/fuzz_truststore: tests/fuzz/fuzz_truststore.c agent/truststore.c agent/truststore.h
+	$(msg) FUZZ-CC $@
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_truststore.c agent/truststore.c -lcrypto
+
+fuzz: deps $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_truststore
 	$(Q)set -e; f=$(BUILD)/fuzz/fuzz_policy; \
 	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1; \
 	if [ -n "$(FUZZ_REGRESS)" ]; then \
@@ -200,7 +208,20 @@ fuzz: deps $(BUILD)/fuzz/fuzz_policy
 		exit 1; \
 	fi; \
 	grep -E '^(#[0-9]+ *DONE|stat::number_of_executed_units)' $(BUILD)/fuzz/fuzz.log | tail -n 2; \
-	echo "fuzz: no crash in $(FUZZ_SECONDS)s"
+	echo "fuzz: no crash in $(FUZZ_SECONDS)s"; \
+	f=$(BUILD)/fuzz/fuzz_truststore; \
+	rm -rf $(BUILD)/fuzz/corpus-ts; mkdir -p $(BUILD)/fuzz/corpus-ts; \
+	cp tests/fuzz/corpus/truststore/* $(BUILD)/fuzz/corpus-ts/; \
+	echo "fuzz: fuzzing the trust store parser for $(TRUST_FUZZ_SECONDS)s (log: $(BUILD)/fuzz/fuzz-truststore.log)"; \
+	if ! $$f -max_total_time=$(TRUST_FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix=$(BUILD)/fuzz/crash-truststore- -print_final_stats=1 \
+		$(BUILD)/fuzz/corpus-ts >$(BUILD)/fuzz/fuzz-truststore.log 2>&1; then \
+		sed -n '/==ERROR\|deadly signal\|runtime error\|ERROR: libFuzzer/,$$p' \
+			$(BUILD)/fuzz/fuzz-truststore.log | head -n 80 | grep . || tail -n 60 $(BUILD)/fuzz/fuzz-truststore.log; \
+		echo "fuzz: the trust store parser failed; input: $$(ls $(BUILD)/fuzz/crash-truststore-* 2>/dev/null | tr '\n' ' ')" >&2; \
+		exit 1; \
+	fi; \
+	echo "fuzz: trust store parser: no crash in $(TRUST_FUZZ_SECONDS)s"
 
 run: deps $(BUILD)/vigil
 	$(BUILD)/vigil run
