@@ -149,16 +149,17 @@ int trust_bpf_load(struct vigil_trust_bpf *t, const struct vigil_bpf *trace,
 	LIBBPF_OPTS(bpf_object_open_opts, oo);
 	struct trust_bpf *skel;
 	struct bpf_program *p;
-	bool modules;
+	struct bpf_map *m;
+	bool adopted;
 	int err;
 
 	memset(t, 0, sizeof(*t));
-	t->inodes_fd = t->cfg_fd = t->scope_fd = t->switch_fd = t->stats_fd = -1;
+	t->inodes_fd = t->cfg_fd = t->scope_fd = t->stats_fd = -1;
 	snprintf(t->pin_dir, sizeof(t->pin_dir), "%s/trust", root_of(o->bpffs));
 	err = make_pin_dir(t->pin_dir, why, whylen);
 	if (err)
 		return err;
-	t->adopted = trust_bpf_pinned(o->bpffs);
+	adopted = trust_bpf_pinned(o->bpffs);
 	oo.pin_root_path = t->pin_dir;
 	skel = trust_bpf__open_opts(&oo);
 	if (!skel) {
@@ -186,28 +187,22 @@ int trust_bpf_load(struct vigil_trust_bpf *t, const struct vigil_bpf *trace,
 	bpf_program__set_autoload(skel->progs.vigil_trust_exec_kill, !o->lsm);
 	bpf_program__set_autoload(skel->progs.vigil_trust_mmap_kill,
 				  !o->lsm && tracepoint_exists("sys_enter_mmap"));
-	modules = !o->lsm && tracepoint_exists("sys_enter_finit_module");
-	bpf_program__set_autoload(skel->progs.vigil_trust_finit_audit, modules);
+	bpf_program__set_autoload(skel->progs.vigil_trust_finit_audit,
+				  !o->lsm && tracepoint_exists("sys_enter_finit_module"));
 	bpf_program__set_autoload(skel->progs.vigil_trust_init_audit,
 				  !o->lsm && tracepoint_exists("sys_enter_init_module"));
-	t->modules_hooked = o->lsm || modules;
 
 	err = trust_bpf__load(skel);
-	if (err && t->adopted) {
+	if (err && adopted) {
 		/*
 		 * The pinned maps do not fit this object (an upgrade changed a
 		 * layout, or trust.max_entries changed).  Start afresh: the old
 		 * links keep their own maps until the new ones replace them.
 		 */
+		bpf_object__for_each_map(m, skel->obj)
+			if (bpf_map__pin_path(m))
+				unlink(bpf_map__pin_path(m));
 		trust_bpf__destroy(skel);
-		for (const char *const *n = (const char *const[]){ "trust_inodes", "trust_cfg",
-			"trust_scope", "trust_switch", "trust_stats", NULL }; *n; n++) {
-			char path[PATH_MAX];
-
-			snprintf(path, sizeof(path), "%s/%s", t->pin_dir, *n);
-			unlink(path);
-		}
-		t->adopted = false;
 		return trust_bpf_load(t, trace, o, why, whylen);
 	}
 	if (err) {
@@ -240,23 +235,15 @@ int trust_bpf_load(struct vigil_trust_bpf *t, const struct vigil_bpf *trace,
 	t->inodes_fd = bpf_map__fd(skel->maps.trust_inodes);
 	t->cfg_fd = bpf_map__fd(skel->maps.trust_cfg);
 	t->scope_fd = bpf_map__fd(skel->maps.trust_scope);
-	t->switch_fd = bpf_map__fd(skel->maps.trust_switch);
 	t->stats_fd = bpf_map__fd(skel->maps.trust_stats);
-	/* Links of the other enforcement flavour (an earlier agent's) detach now. */
-	{
-		static const char *const lsm_progs[] = { "vigil_trust_bprm", "vigil_trust_mmap",
-			"vigil_trust_mprotect", "vigil_trust_kread", "vigil_trust_kload", NULL };
-		static const char *const tp_progs[] = { "vigil_trust_exec_kill",
-			"vigil_trust_mmap_kill", "vigil_trust_finit_audit",
-			"vigil_trust_init_audit", NULL };
-		const char *const *stale = o->lsm ? tp_progs : lsm_progs;
+	/* Pins of programs this agent does not run (an earlier agent's other flavour) go now. */
+	bpf_object__for_each_program(p, skel->obj) {
+		char path[PATH_MAX];
 
-		for (size_t i = 0; stale[i]; i++) {
-			char path[PATH_MAX];
-
-			snprintf(path, sizeof(path), "%s/link_%s", t->pin_dir, stale[i]);
-			unlink(path);
-		}
+		if (bpf_program__autoload(p))
+			continue;
+		snprintf(path, sizeof(path), "%s/link_%s", t->pin_dir, bpf_program__name(p));
+		unlink(path);
 	}
 	return 0;
 fail:
@@ -290,19 +277,6 @@ int trust_bpf_mmap_hook(struct vigil_trust_bpf *t, bool on, char *why, size_t wh
 	bpf_link__destroy(*l);
 	*l = NULL;
 	return 0;
-}
-
-void trust_bpf_unpin(struct vigil_trust_bpf *t)
-{
-	char why[256];
-
-	if (t->pin_dir[0]) {
-		char root[256];
-
-		snprintf(root, sizeof(root), "%.*s", (int)(strrchr(t->pin_dir, '/') - t->pin_dir),
-			 t->pin_dir);
-		trust_bpf_unpin_dir(root, why, sizeof(why));
-	}
 }
 
 void trust_bpf_close(struct vigil_trust_bpf *t)

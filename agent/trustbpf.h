@@ -30,10 +30,8 @@ struct vigil_trust_bpf_opts {
 struct vigil_trust_bpf {
 	struct trust_bpf *skel;
 	bool lsm;
-	bool adopted;			/* pinned maps existed and were reused */
-	bool modules_hooked;		/* a module-load hook is attached */
 	char pin_dir[256];
-	int inodes_fd, cfg_fd, scope_fd, switch_fd, stats_fd;
+	int inodes_fd, cfg_fd, scope_fd, stats_fd;
 };
 
 /* 0 or -errno with a reason.  trace: the loaded trace object (shared maps). */
@@ -47,9 +45,6 @@ int trust_bpf_load(struct vigil_trust_bpf *t, const struct vigil_bpf *trace,
  * pinned) only while some rule judges libraries.  0 or -errno.
  */
 int trust_bpf_mmap_hook(struct vigil_trust_bpf *t, bool on, char *why, size_t whylen);
-
-/* Remove every pin (links detach once the agent closes them too). */
-void trust_bpf_unpin(struct vigil_trust_bpf *t);
 
 /* Close the object; pinned links stay attached. */
 void trust_bpf_close(struct vigil_trust_bpf *t);

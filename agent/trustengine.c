@@ -75,9 +75,12 @@ static uint32_t name_index(struct vigil_trust_engine *e, const struct trust_effe
 static void scope_of(struct vigil_trust_engine *e, const struct trust_effective *t,
 		     struct vigil_trust_scope *out)
 {
+	_Static_assert((int)TRUST_MODE_OFF == (int)VIGIL_TRUST_OFF &&
+		       (int)TRUST_MODE_AUDIT == (int)VIGIL_TRUST_AUDIT &&
+		       (int)TRUST_MODE_ENFORCE == (int)VIGIL_TRUST_ENFORCE,
+		       "policy and kernel modes differ");
 	memset(out, 0, sizeof(*out));
-	out->mode = t->mode == TRUST_MODE_ENFORCE ? VIGIL_TRUST_ENFORCE :
-		    t->mode == TRUST_MODE_AUDIT ? VIGIL_TRUST_AUDIT : VIGIL_TRUST_OFF;
+	out->mode = t->mode;
 	out->libraries = t->libraries;
 	out->modules = t->modules;
 	out->rule = name_index(e, t);
@@ -113,11 +116,6 @@ static void on_gone_cgroup(void *ctx, const struct vigil_ctr *c)
 		bpf_map_delete_elem(e->tb.scope_fd, &id);
 }
 
-static void write_scope_each(void *ctx, const struct vigil_ctr *c)
-{
-	write_scope(ctx, c);
-}
-
 static bool root_exists(const void *key, void *ctx)
 {
 	struct vigil_trust_engine *e = ctx;
@@ -149,6 +147,38 @@ static int write_cfg(struct vigil_trust_engine *e)
 
 /* ---------------------------------------------------------------- store */
 
+static int rec_inode_cmp(const void *a, const void *b)
+{
+	const struct trust_rec *x = *(const struct trust_rec *const *)a;
+	const struct trust_rec *y = *(const struct trust_rec *const *)b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/*
+ * Sort the regular-file records by inode once per load: a flood of
+ * violations (audit mode on a busy node) must not scan the whole store
+ * for each one.
+ */
+static void index_store(struct vigil_trust_engine *e)
+{
+	const struct trust_rec **v = realloc(e->by_inode, (e->store.n + 1) * sizeof(*v));
+	size_t n = 0;
+
+	if (!v) {
+		e->n_by_inode = 0;	/* no index: events go without the store's record */
+		return;
+	}
+	for (size_t i = 0; i < e->store.n; i++)
+		if (!e->store.v[i].link_target)
+			v[n++] = &e->store.v[i];
+	qsort(v, n, sizeof(*v), rec_inode_cmp);
+	e->by_inode = v;
+	e->n_by_inode = n;
+}
+
 static int load_store(struct vigil_trust_engine *e, char *why, size_t whylen)
 {
 	struct trust_store s = { 0 };
@@ -172,7 +202,7 @@ static int load_store(struct vigil_trust_engine *e, char *why, size_t whylen)
 	}
 	trust_store_free(&e->store);
 	e->store = s;
-	e->store_loaded = true;
+	index_store(e);
 	/*
 	 * The file's text (freed by now) was as big as the records: give it
 	 * back, or a 50,000-record store costs twice its size in RSS.
@@ -353,14 +383,13 @@ static void stop(struct vigil_trust_engine *e)
 		struct vigil_trust_cfg off = { 0 };
 		uint32_t zero = 0;
 
+		/* Off at once, then let the links go (ours close with the object). */
 		bpf_map_update_elem(e->tb.cfg_fd, &zero, &off, BPF_ANY);
-		trust_bpf_unpin(&e->tb);
 		trust_bpf_close(&e->tb);
 		e->on = false;
-	} else if (trust_bpf_pinned(e->bpffs)) {
-		/* An earlier agent's enforcement, and no policy asks for it now. */
-		trust_bpf_unpin_dir(e->bpffs, why, sizeof(why));
 	}
+	/* Ours, or an earlier agent's that no policy asks for now. */
+	trust_bpf_unpin_dir(e->bpffs, why, sizeof(why));
 }
 
 int trust_engine_apply(struct vigil_trust_engine *e, const struct policy_set *set, uint32_t gen,
@@ -412,7 +441,7 @@ int trust_engine_apply(struct vigil_trust_engine *e, const struct policy_set *se
 	err = trust_bpf_mmap_hook(&e->tb, judges_libraries(set), why, whylen);
 	if (err)
 		return err;
-	ctr_cache_each(&e->en->ctrs, write_scope_each, e);
+	ctr_cache_each(&e->en->ctrs, on_new_cgroup, e);
 	prune_scopes(e);
 	err = write_cfg(e);
 	if (err)
@@ -450,6 +479,9 @@ void trust_engine_close(struct vigil_trust_engine *e)
 		e->on = false;
 	}
 	trust_store_free(&e->store);
+	free(e->by_inode);
+	e->by_inode = NULL;
+	e->n_by_inode = 0;
 	hc_free(e->hc);
 	e->hc = NULL;
 	free(e->names);
@@ -518,10 +550,10 @@ static int open_subject(const struct vigil_trust_engine *e, const struct vigil_t
 static const struct trust_rec *record_of(const struct vigil_trust_engine *e, uint64_t dev,
 					 uint64_t ino)
 {
-	for (size_t i = 0; i < e->store.n; i++)
-		if (e->store.v[i].dev == dev && e->store.v[i].ino == ino && !e->store.v[i].link_target)
-			return &e->store.v[i];
-	return NULL;
+	const struct trust_rec key = { .dev = dev, .ino = ino }, *kp = &key, **r;
+
+	r = bsearch(&kp, e->by_inode, e->n_by_inode, sizeof(*e->by_inode), rec_inode_cmp);
+	return r ? *r : NULL;
 }
 
 void trust_engine_event(struct vigil_trust_engine *e, struct vigil_event_view *v)

@@ -63,7 +63,9 @@ struct vigil_trust_engine {
 	struct trust_rule_name *names;	/* vigil_trust_scope.rule - 1 indexes this */
 	size_t nnames;
 	struct trust_store store;
-	bool store_loaded;
+	/* The store's regular-file records by (dev, ino), for violation lookups. */
+	const struct trust_rec **by_inode;
+	size_t n_by_inode;
 	struct timespec store_mtime;	/* of the store file last read */
 	ino_t store_ino;
 	struct hashcache *hc;

@@ -27,13 +27,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SI_USER_CODE 0
 #define SI_KERNEL_CODE 0x80
 
-static __always_inline void fill_hdr(struct vigil_event_hdr *h, u32 type)
-{
-	h->type = type;
-	h->cpu = bpf_get_smp_processor_id();
-	h->ts_ns = bpf_ktime_get_ns();
-}
-
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -46,7 +39,7 @@ int BPF_PROG(vigil_fork, struct task_struct *parent, struct task_struct *child)
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_FORK);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, VIGIL_EV_FORK);
+	vigil_fill_hdr(&e->hdr, VIGIL_EV_FORK);
 	vigil_fill_task(&e->parent, parent);
 	vigil_fill_task(&e->child, child);
 	/* The child's leader start time is its own; group_leader may still be the parent's view. */
@@ -118,7 +111,7 @@ int BPF_PROG(vigil_exec, struct task_struct *p, pid_t old_pid, struct linux_binp
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_EXEC);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, VIGIL_EV_EXEC);
+	vigil_fill_hdr(&e->hdr, VIGIL_EV_EXEC);
 	vigil_fill_task(&e->task, p);
 	e->old_pid = old_pid;
 	e->flags = 0;
@@ -177,7 +170,7 @@ int BPF_PROG(vigil_exit, struct task_struct *p)
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_EXIT);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, VIGIL_EV_EXIT);
+	vigil_fill_hdr(&e->hdr, VIGIL_EV_EXIT);
 	vigil_fill_task(&e->task, p);
 	code = BPF_CORE_READ(p, exit_code);
 	e->signal = code & 0x7f;
@@ -217,7 +210,7 @@ static __always_inline void emit_signal(struct task_struct *target, int sig, s32
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_SIGNAL_GENERATE);
 	if (!e)
 		return;
-	fill_hdr(&e->hdr, VIGIL_EV_SIGNAL_GENERATE);
+	vigil_fill_hdr(&e->hdr, VIGIL_EV_SIGNAL_GENERATE);
 	vigil_fill_task(&e->sender, bpf_get_current_task_btf());
 	vigil_fill_task(&e->target, target);
 	e->sig = sig;
@@ -290,7 +283,7 @@ int BPF_PROG(vigil_signal_deliver, int sig, struct kernel_siginfo *info,
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_SIGNAL_DELIVER);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, VIGIL_EV_SIGNAL_DELIVER);
+	vigil_fill_hdr(&e->hdr, VIGIL_EV_SIGNAL_DELIVER);
 	__builtin_memset(&e->sender, 0, sizeof(e->sender));
 	vigil_fill_task(&e->target, bpf_get_current_task_btf());
 	e->sig = sig;
@@ -315,7 +308,7 @@ static __always_inline int cgroup_event(struct cgroup *cgrp, const char *path, u
 	e = vigil_reserve(sizeof(*e), type);
 	if (!e)
 		return 0;
-	fill_hdr(&e->hdr, type);
+	vigil_fill_hdr(&e->hdr, type);
 	e->cgroup_id = BPF_CORE_READ(cgrp, kn, id);
 	e->hierarchy_id = vigil_cg_hierarchy_id;
 	len = bpf_probe_read_kernel_str(e->path, sizeof(e->path), path);

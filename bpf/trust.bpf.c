@@ -202,9 +202,7 @@ static __always_inline void report(struct task_struct *t, struct file *file, str
 	e = vigil_reserve(sizeof(*e), VIGIL_EV_TRUST);
 	if (!e)
 		return;
-	e->hdr.type = VIGIL_EV_TRUST;
-	e->hdr.cpu = bpf_get_smp_processor_id();
-	e->hdr.ts_ns = bpf_ktime_get_ns();
+	vigil_fill_hdr(&e->hdr, VIGIL_EV_TRUST);
 	vigil_fill_task(&e->task, t);
 	e->container = j->container;
 	e->dev = k->dev;

@@ -49,6 +49,13 @@ static __always_inline void vigil_submit_now(void *e)
 	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 }
 
+static __always_inline void vigil_fill_hdr(struct vigil_event_hdr *h, u32 type)
+{
+	h->type = type;
+	h->cpu = bpf_get_smp_processor_id();
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
 static __always_inline void *vigil_reserve(u32 size, u32 type)
 {
 	void *e = bpf_ringbuf_reserve(&events, size, 0);

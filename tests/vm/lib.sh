@@ -97,3 +97,15 @@ in_cgroup() {
 	mkdir -p "$_cg"
 	sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$_cg" "$@"
 }
+
+# wait_refused CG FILE ERRFILE: until running FILE in cgroup CG fails (the
+# agent wrote the container's trust mode), 30 s at most; FILE's stderr goes
+# to ERRFILE.  Sets TRIES to the failed attempts before the refusal.
+wait_refused() {
+	TRIES=0
+	until ! in_cgroup "$1" "$2" true 2>"$3"; do
+		TRIES=$((TRIES + 1))
+		[ $TRIES -lt 60 ] || return 1
+		sleep 0.5
+	done
+}

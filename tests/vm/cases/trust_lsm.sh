@@ -51,13 +51,9 @@ grep -F '"type":"policy_reload"' "$T/r.json" | head -1 | jq -e '.result == "ok"'
 mkdir -p /tmp/u && cp /bin/busybox /tmp/u/busybox
 mkdir -p /sys/fs/cgroup/$cg
 # The container's mode is written when the agent learns the cgroup: wait for it.
-i=0
-until ! in_cgroup "$cg" /tmp/u/busybox true 2>"$T/e0"; do
-	i=$((i + 1))
-	[ $i -lt 60 ] || { cat "$T/r.err"; fail "the untrusted binary still runs in the container after 30 s"; }
-	sleep 0.5
-done
-log "first refusal after $i tries: $(cat "$T/e0")"
+wait_refused "$cg" /tmp/u/busybox "$T/e0" ||
+	{ cat "$T/r.err"; fail "the untrusted binary still runs in the container after 30 s"; }
+log "first refusal after $TRIES tries: $(cat "$T/e0")"
 rc=0
 in_cgroup "$cg" /tmp/u/busybox true 2>"$T/e1" || rc=$?
 [ $rc -ne 0 ] || { cat "$T/r.err"; grep trust_violation "$T/r.json"; vigil trust status; fail "untrusted exec succeeded"; }

@@ -35,12 +35,7 @@ mkdir -p /sys/fs/cgroup/$cg
 
 vigil_start "$T/a.json" "$T/a.err" run --config /tmp/pvigil.yaml --policy-dir /tmp/ppol
 vp=$VIGIL_PID
-i=0
-until ! in_cgroup "$cg" /tmp/up/busybox true 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 60 ] || fail "enforcement did not start within 30 s"
-	sleep 0.5
-done
+wait_refused "$cg" /tmp/up/busybox /dev/null || fail "enforcement did not start within 30 s"
 kill -9 $vp
 wait $vp 2>/dev/null
 log "agent killed with SIGKILL"
@@ -101,12 +96,7 @@ rm -rf /sys/fs/bpf/vigil/trust
 printf 'metrics_addr: "off"\ntrust:\n  store_dir: %s\n  on_agent_loss: open\n  fail_open_after_ms: 2000\n' "$S" >/tmp/pvigil-open.yaml
 vigil_start "$T/c.json" "$T/c.err" run --config /tmp/pvigil-open.yaml --policy-dir /tmp/ppol
 vp=$VIGIL_PID
-i=0
-until ! in_cgroup "$cg" /tmp/up/busybox true 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -lt 60 ] || fail "enforcement (open) did not start within 30 s"
-	sleep 0.5
-done
+wait_refused "$cg" /tmp/up/busybox /dev/null || fail "enforcement (open) did not start within 30 s"
 kill -9 $vp
 wait $vp 2>/dev/null
 sleep 4
