@@ -56,6 +56,30 @@ struct vigil_trust_info {
 	bool path_truncated;
 };
 
+/*
+ * An OOM kill or pre-kill (VIGIL_EV_OOM_KILL / VIGIL_EV_OOM_PRE_KILL), in
+ * names.  Kernel kills: the enricher fills source, memcg_path and scope.
+ * vigil's: the OOM policy engine fills all of it.
+ */
+struct vigil_oom_info {
+	const char *source;	/* "kernel", "vigil" */
+	const char *scope;	/* kernel: "memcg", "global"; vigil: "process", "process_group", "cgroup" */
+	const char *memcg_path;	/* the OOM-ing (kernel) or watched (vigil) memcg; "" global; NULL unknown */
+	/* vigil only (NULL / 0 for the kernel's kills): */
+	const char *policy;	/* OomPolicy metadata.name */
+	const char *detector;	/* "usage", "psi", "swap", "handoff" */
+	const char *detail;	/* the detector as configured, e.g. "usage >= 90% of limit for 2s" */
+	double value;		/* the detector's reading when it fired (percent) */
+	double threshold;	/* its threshold (percent) */
+	const char *strategy;	/* "largest_rss", "fastest_growth" */
+	double growth_bytes_per_s;	/* the victim's recent RSS slope, when known */
+	bool dry_run;		/* nothing was (or will be) killed */
+	uint32_t killed;	/* oom_kill: processes signalled (cgroup/process_group scope: all of them) */
+	const char *hook;	/* pre-kill hook outcome: "ok", "failed", "timeout", "none" */
+	int hook_status;	/* the hook's exit status, when it exited */
+	uint64_t latency_ns;	/* oom_kill by vigil: from the detector firing to SIGKILL sent */
+};
+
 struct vigil_event_view {
 	uint32_t type;		/* enum vigil_event_type */
 	uint64_t time_ns;	/* CLOCK_REALTIME ns */
@@ -69,6 +93,7 @@ struct vigil_event_view {
 	struct vigil_subject other;
 	const struct vigil_verdict *verdict;	/* signal: set when a policy rule matched */
 	const struct vigil_trust_info *trust;	/* trust: set by the trust engine */
+	const struct vigil_oom_info *oom;	/* oom_kill / oom_pre_kill */
 };
 
 struct vigil_enricher {

@@ -56,7 +56,8 @@ void policy_diag_format(const struct policy_diag *dg, char *buf, size_t len);
 enum policy_kind {
 	POLICY_KIND_SIGNAL = 1,		/* SignalPolicy */
 	POLICY_KIND_TRUST = 2,		/* TrustPolicy */
-	/* OomPolicy, LeakPolicy come with their issues. */
+	POLICY_KIND_OOM = 3,		/* OomPolicy */
+	/* LeakPolicy comes with its issue. */
 };
 
 const char *policy_kind_name(enum policy_kind k);	/* "SignalPolicy" */
@@ -108,6 +109,100 @@ struct trust_rule {
 	int column;
 };
 
+/*
+ * OomPolicy: vigil's own OOM killer for a scope of memory cgroups (or the
+ * node), acting before the kernel's must, or in its place (handoff).
+ *
+ *   spec:
+ *     scope:                  # absent: the whole node
+ *       cgroups: ["/batch/*"] # memcg paths; also containerIds, podUIDs,
+ *                             # namespaces, pods (each container's memcg);
+ *                             # binaries/comms are refused here
+ *     detectors:              # any one holding for `duration` fires
+ *       - usage: {percent: 90}            # of the memcg's limit (node: of MemTotal)
+ *       - usage: {percent: 80, of: node}  # of the node's memory
+ *       - psi: {type: some, avg10: 40}    # memory pressure avg10, percent
+ *       - psi: {type: full, stall: 150ms, window: 1s}   # PSI trigger
+ *       - swap: {percent: 50}             # swap used, of the memcg's swap limit or the node's
+ *     duration: 2s            # default 0s: act on the first reading
+ *     victim:
+ *       strategy: largest_rss # or fastest_growth
+ *       oomScoreAdj: true     # weigh oom_score_adj like the kernel (default true)
+ *       prefer: {comms: [...]}   # selector: chosen first
+ *       avoid: {binaries: [...]} # selector: chosen only if nothing else is left
+ *     kill: process           # or process_group, cgroup
+ *     dryRun: false
+ *     postActionDelay: 10s    # quiet time per memcg after acting (default 5s)
+ *     preKillHook: {command: "/usr/local/bin/dump", timeout: 5s}
+ *     handoff: false          # cgroup v1: oom_kill_disable=1, every OOM resolved by policy
+ *     handoffDeadline: 1s     # then the watchdog gives the OOM back to the kernel
+ */
+enum oom_detector_kind {
+	OOM_DET_USAGE = 1,
+	OOM_DET_PSI = 2,
+	OOM_DET_SWAP = 3,
+};
+
+enum oom_usage_of {
+	OOM_OF_LIMIT = 0,		/* the memcg's own limit (the node's memory when unlimited) */
+	OOM_OF_NODE = 1,		/* the node's MemTotal (swap: SwapTotal) */
+};
+
+enum oom_psi_type {
+	OOM_PSI_SOME = 0,
+	OOM_PSI_FULL = 1,
+};
+
+struct oom_detector {
+	enum oom_detector_kind kind;
+	double percent;			/* usage, swap: threshold in percent, (0, 100] */
+	enum oom_usage_of of;		/* usage, swap */
+	enum oom_psi_type psi_type;	/* psi */
+	double avg10;			/* psi: avg10 threshold in percent; < 0 when stall is used */
+	uint64_t stall_us;		/* psi: stall time within window; 0 when avg10 is used */
+	uint64_t window_us;		/* psi with stall: 500ms..10s (the kernel's trigger limits) */
+	int line, column;
+};
+
+enum oom_strategy {
+	OOM_VICTIM_LARGEST_RSS = 1,
+	OOM_VICTIM_FASTEST_GROWTH = 2,
+};
+
+enum oom_kill_scope {
+	OOM_KILL_PROCESS = 1,
+	OOM_KILL_PROCESS_GROUP = 2,
+	OOM_KILL_CGROUP = 3,
+};
+
+const char *oom_detector_name(enum oom_detector_kind k);	/* "usage", "psi", "swap" */
+const char *oom_strategy_name(enum oom_strategy s);		/* "largest_rss", ... */
+const char *oom_kill_scope_name(enum oom_kill_scope k);		/* "process", ... */
+
+#define POLICY_MAX_OOM_DETECTORS 8
+#define POLICY_OOM_HOOK_MAX 1024	/* preKillHook.command bytes */
+
+struct oom_policy {
+	bool node;			/* no scope key: the whole node is one unit */
+	struct selector scope;		/* cgroup-level fields only */
+	struct oom_detector detectors[POLICY_MAX_OOM_DETECTORS];
+	size_t n_detectors;		/* >= 1, except a handoff policy may have none */
+	uint64_t duration_ms;
+	enum oom_strategy strategy;
+	bool oom_score_adj;		/* default true */
+	struct selector prefer;		/* unset (no key): nothing preferred */
+	struct selector avoid;
+	bool has_prefer, has_avoid;
+	enum oom_kill_scope kill;	/* default process */
+	bool dry_run;
+	uint64_t post_action_delay_ms;	/* default 5000 */
+	char hook[POLICY_OOM_HOOK_MAX];	/* "" = none; run with /bin/sh -c */
+	uint64_t hook_timeout_ms;	/* default 5000 */
+	bool handoff;
+	uint64_t handoff_deadline_ms;	/* default 1000 */
+	int line, column;		/* the spec */
+};
+
 struct policy_doc {
 	enum policy_kind kind;
 	char name[POLICY_NAME_MAX + 1];
@@ -118,6 +213,7 @@ struct policy_doc {
 	size_t n_rules;
 	struct trust_rule *trust_rules;	/* TrustPolicy */
 	size_t n_trust_rules;
+	struct oom_policy *oom;		/* OomPolicy */
 	int column;			/* with line: where the document's root starts */
 };
 

@@ -39,6 +39,13 @@ enum vigil_event_type {
 	VIGIL_EV_CGROUP_RMDIR = 7,
 	/* A file outside the trust store ran or was mapped (bpf/trust.h). */
 	VIGIL_EV_TRUST = 8,
+	/* The kernel's OOM killer chose a victim, or vigil's OOM policy killed one. */
+	VIGIL_EV_OOM_KILL = 9,
+	/*
+	 * User space only: vigil's OOM policy is about to act (or, with
+	 * dry_run, would have acted).  Never written by BPF.
+	 */
+	VIGIL_EV_OOM_PRE_KILL = 10,
 	VIGIL_EV__MAX,
 };
 
@@ -162,6 +169,40 @@ enum vigil_sig_result {
 	VIGIL_SIG_LOSE_INFO = 4,
 	/* Not the kernel's: the signal policy made kill(2) fail with EPERM. */
 	VIGIL_SIG_DENIED = 100,
+};
+
+/* vigil_oom_event.flags */
+#define VIGIL_OOM_GLOBAL (1u << 0)	/* no memcg limit was hit: the node (or a cpuset/mempolicy) ran out */
+#define VIGIL_OOM_MEMCG_EXACT (1u << 1)	/* memcg_id is struct oom_control's (kprobe); else inferred */
+#define VIGIL_OOM_BY_VIGIL (1u << 2)	/* built in user space by the OOM policy engine */
+#define VIGIL_OOM_NO_MM (1u << 3)	/* the victim had no mm left: rss fields are 0 */
+#define VIGIL_OOM_FROM_KPROBE (1u << 4)	/* kprobe/oom_kill_process; else tp_btf/mark_victim */
+#define VIGIL_OOM_VICTIM_PID_ONLY (1u << 5)	/* old mark_victim(int pid): only victim.pid is valid */
+
+/*
+ * One OOM kill.  Kernel kills come from tp_btf/mark_victim or
+ * kprobe/oom_kill_process (bpf/trace.bpf.c); vigil's own kills are built by
+ * the OOM policy engine with VIGIL_OOM_BY_VIGIL and the same layout, so
+ * both go through one decoder and one formatter.
+ */
+struct vigil_oom_event {
+	struct vigil_event_hdr hdr;
+	struct vigil_task victim;
+	struct vigil_task trigger;	/* the task whose allocation failed (current); zero for vigil */
+	u64 memcg_id;		/* kernfs id of the OOM-ing memcg's cgroup, in the memory
+				 * controller's hierarchy; 0 = global or unknown */
+	u64 memcg_usage;	/* bytes charged to that memcg at the kill */
+	u64 memcg_limit;	/* bytes; 0 for a global OOM */
+	u64 victim_memcg_id;	/* the victim's own memcg (same hierarchy) */
+	u64 rss_anon;		/* bytes */
+	u64 rss_file;		/* bytes */
+	u64 rss_shmem;		/* bytes */
+	u64 swap;		/* bytes in swap entries */
+	u64 total_vm;		/* bytes */
+	u64 points;		/* kprobe only: the kernel's badness of the victim (pages) */
+	u64 totalpages;		/* kprobe only: the OOM's memory size, pages */
+	s32 oom_score_adj;
+	u32 flags;		/* VIGIL_OOM_* */
 };
 
 /*
