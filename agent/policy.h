@@ -115,7 +115,7 @@ struct trust_rule {
  *
  *   spec:
  *     scope:                  # absent: the whole node
- *       cgroups: ["/batch/*"] # memcg paths; also containerIds, podUIDs,
+ *       cgroups: ["/batch*"]  # memcg paths; also containerIds, podUIDs,
  *                             # namespaces, pods (each container's memcg);
  *                             # binaries/comms are refused here
  *     detectors:              # any one holding for `duration` fires
