@@ -38,6 +38,28 @@
  *   WORKLOAD SELECTOR: a SELECTOR without binaries and comms (trust is
  *   decided per workload, and the program being judged is the subject).
  *
+ *   kind: OomPolicy                         same envelope (policy.h has the contract)
+ *   spec:
+ *     scope: MEMCG SELECTOR                 optional; absent = the whole node
+ *     detectors:                            1..8; absent only with handoff: true
+ *       - usage: {percent: P, of: limit|node}
+ *       - swap: {percent: P, of: limit|node}
+ *       - psi: {type: some|full, avg10: P}  or  {type: .., stall: D, window: D}
+ *     duration: D                           0s..10m, default 0s
+ *     victim: {strategy: largest_rss|fastest_growth, oomScoreAdj: BOOL,
+ *              prefer: SELECTOR, avoid: SELECTOR}
+ *     kill: process|process_group|cgroup    default process
+ *     dryRun: BOOL
+ *     postActionDelay: D                    0s..10m, default 5s
+ *     preKillHook: {command: STRING, timeout: D}     timeout 1ms..10m, default 5s
+ *     handoff: BOOL                         needs scope
+ *     handoffDeadline: D                    100ms..60s, default 1s
+ *
+ *   MEMCG SELECTOR: containerIds, podUIDs, namespaces, pods, cgroups only
+ *   (memory is accounted per cgroup, not per process, and the selector's
+ *   own scope field has nothing to add).  P is a number in (0, 100]; D is
+ *   a duration with a unit: 250ms, 2s, 1.5s, 1m, 1m30s (us, ms, s, m).
+ *
  * An empty document is skipped.  Every scalar is a string (YAML tags are
  * ignored); a null value counts as missing.  Anchors and aliases work.
  *
@@ -107,12 +129,35 @@ struct rule_marks {
 
 /* Which selector of the rule a selector row fills (the row's argument). */
 enum sel_at {
-	SEL_AT_SENDER, SEL_AT_TARGET, SEL_AT_TRUST,
+	SEL_AT_SENDER, SEL_AT_TARGET, SEL_AT_TRUST, SEL_AT_OOM_SCOPE, SEL_AT_PREFER,
+	SEL_AT_AVOID,
 };
 
 /* TrustPolicy's booleans (the row's argument). */
 enum trust_flag {
 	TF_LIBRARIES, TF_MODULES,
+};
+
+/* OomPolicy's booleans, durations and percents (the row's argument). */
+enum oom_flag {
+	OF_SCORE_ADJ, OF_DRY_RUN, OF_HANDOFF,
+};
+
+enum oom_dur {
+	OD_DURATION, OD_POST_DELAY, OD_HOOK_TIMEOUT, OD_DEADLINE, OD_STALL, OD_WINDOW,
+};
+
+enum oom_pct {
+	OP_PERCENT, OP_AVG10,
+};
+
+/* Where the parts of an OomPolicy were, for messages about their combination. */
+struct oom_marks {
+	bool has_kill, has_dry_run, has_deadline, has_timeout, has_duration, handoff_ok;
+	yaml_mark_t handoff_at, dry_run_at, deadline_at, kill_at, timeout_at, duration_at;
+	struct sel_marks scope, prefer, avoid;
+	struct oom_detector *det;	/* the detector being built */
+	struct oom_detector spare;	/* where one past the limit is built, to check it */
 };
 
 struct walk {
@@ -136,6 +181,8 @@ struct walk {
 	/* the rule being built: rule (SignalPolicy) or trule (TrustPolicy) */
 	struct signal_rule *rule;
 	struct trust_rule *trule;
+	struct oom_policy *oom;		/* OomPolicy: the spec being built (w->pd.oom) */
+	struct oom_marks om;
 	size_t cur;			/* its index in the document */
 	char *cur_name;			/* its name buffer */
 	struct rule_marks rm;
@@ -478,6 +525,137 @@ static long unclosed_bracket(const char *p)
 	return -1;
 }
 
+#define US_PER_MS	1000ull
+#define US_PER_S	1000000ull
+#define US_PER_MIN	60000000ull
+#define WHOLE_MAX	12		/* digits of a number's whole part */
+#define FRAC_MAX	9		/* digits of its fraction: frac * US_PER_MIN fits */
+
+/*
+ * A decimal number: digits, optionally '.' and more digits, optionally
+ * after a '-' (so that "-5" is out of range rather than not a number).
+ * Returns the bytes read, 0 if there is no number at s.
+ */
+static size_t decimal(const char *s, size_t n, bool sign, uint64_t *whole, uint64_t *frac,
+		      unsigned *frac_digits, bool *negative)
+{
+	size_t i = 0, d;
+
+	*whole = *frac = 0;
+	*frac_digits = 0;
+	*negative = false;
+	if (sign && i < n && s[i] == '-') {
+		*negative = true;
+		i++;
+	}
+	for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++) {
+		if (d >= WHOLE_MAX)
+			return 0;
+		*whole = *whole * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (!d)
+		return 0;
+	if (i < n && s[i] == '.') {
+		i++;
+		for (d = 0; i < n && s[i] >= '0' && s[i] <= '9'; i++, d++) {
+			if (d >= FRAC_MAX)
+				return 0;
+			*frac = *frac * 10 + (uint64_t)(s[i] - '0');
+		}
+		if (!d)
+			return 0;
+		*frac_digits = (unsigned)d;
+	}
+	return i;
+}
+
+static uint64_t pow10u(unsigned e)
+{
+	uint64_t p = 1;
+
+	while (e--)
+		p *= 10;
+	return p;
+}
+
+/* "90", "12.5", "-3": true with the value; anything else false. */
+static bool number_of(const char *s, size_t n, double *out)
+{
+	uint64_t whole, frac;
+	unsigned fd;
+	bool neg;
+
+	if (decimal(s, n, true, &whole, &frac, &fd, &neg) != n)
+		return false;
+	*out = ((double)whole + (double)frac / (double)pow10u(fd)) * (neg ? -1 : 1);
+	return true;
+}
+
+enum dur_err {
+	DUR_OK, DUR_BAD, DUR_NO_UNIT, DUR_TOO_FINE, DUR_TOO_LONG,
+};
+
+/*
+ * A duration: one or more NUMBER UNIT parts ("1.5s", "1m30s"), units us,
+ * ms, s, m; or "0" alone.  Exact to the microsecond.
+ */
+static enum dur_err duration_of(const char *s, size_t n, uint64_t *us)
+{
+	static const struct { const char *name; uint64_t us; } units[] = {
+		{ "us", 1 }, { "ms", US_PER_MS }, { "s", US_PER_S }, { "m", US_PER_MIN },
+	};
+	uint64_t whole, frac, part, total = 0;
+	size_t i = 0, r, u, best;
+	unsigned fd;
+	bool neg;
+
+	if (n == 1 && s[0] == '0') {
+		*us = 0;
+		return DUR_OK;
+	}
+	while (i < n) {
+		r = decimal(s + i, n - i, false, &whole, &frac, &fd, &neg);
+		if (!r)
+			return DUR_BAD;
+		i += r;
+		if (i == n && i == r)
+			return DUR_NO_UNIT;
+		best = SIZE_MAX;
+		for (u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+			size_t len = strlen(units[u].name);
+
+			if (n - i >= len && !memcmp(s + i, units[u].name, len) &&
+			    (best == SIZE_MAX || len > strlen(units[best].name)))
+				best = u;
+		}
+		if (best == SIZE_MAX)
+			return DUR_BAD;
+		i += strlen(units[best].name);
+		if (frac && (frac * units[best].us) % pow10u(fd))
+			return DUR_TOO_FINE;
+		if (__builtin_mul_overflow(whole, units[best].us, &part) ||
+		    __builtin_add_overflow(part, frac * units[best].us / pow10u(fd), &part) ||
+		    __builtin_add_overflow(total, part, &total))
+			return DUR_TOO_LONG;
+	}
+	*us = total;
+	return DUR_OK;
+}
+
+/* A duration for messages, in the largest unit that states it exactly. */
+static const char *show_us(uint64_t us, char *buf, size_t size)
+{
+	if (us && !(us % US_PER_MIN))
+		snprintf(buf, size, "%llum", (unsigned long long)(us / US_PER_MIN));
+	else if (us && !(us % US_PER_S))
+		snprintf(buf, size, "%llus", (unsigned long long)(us / US_PER_S));
+	else if (!(us % US_PER_MS))
+		snprintf(buf, size, "%llums", (unsigned long long)(us / US_PER_MS));
+	else
+		snprintf(buf, size, "%lluus", (unsigned long long)us);
+	return buf;
+}
+
 /* ---------------------------------------------------------------- names */
 
 const char *policy_kind_name(enum policy_kind k)
@@ -487,6 +665,45 @@ const char *policy_kind_name(enum policy_kind k)
 		return "SignalPolicy";
 	case POLICY_KIND_TRUST:
 		return "TrustPolicy";
+	case POLICY_KIND_OOM:
+		return "OomPolicy";
+	}
+	return "";
+}
+
+const char *oom_detector_name(enum oom_detector_kind k)
+{
+	switch (k) {
+	case OOM_DET_USAGE:
+		return "usage";
+	case OOM_DET_PSI:
+		return "psi";
+	case OOM_DET_SWAP:
+		return "swap";
+	}
+	return "";
+}
+
+const char *oom_strategy_name(enum oom_strategy st)
+{
+	switch (st) {
+	case OOM_VICTIM_LARGEST_RSS:
+		return "largest_rss";
+	case OOM_VICTIM_FASTEST_GROWTH:
+		return "fastest_growth";
+	}
+	return "";
+}
+
+const char *oom_kill_scope_name(enum oom_kill_scope k)
+{
+	switch (k) {
+	case OOM_KILL_PROCESS:
+		return "process";
+	case OOM_KILL_PROCESS_GROUP:
+		return "process_group";
+	case OOM_KILL_CGROUP:
+		return "cgroup";
 	}
 	return "";
 }
@@ -623,6 +840,8 @@ struct visit {
 	size_t len;
 	size_t index;			/* list items: 0-based */
 	int arg;			/* the row's argument (enum sel_field, ...) */
+	double num;			/* "number" rows: the value */
+	uint64_t us;			/* "duration" rows: the value in microseconds */
 };
 
 typedef void (*hook_fn)(struct walk *w, const struct visit *v);
@@ -773,6 +992,21 @@ static void on_selector(struct walk *w, const struct visit *v)
 	case SEL_AT_TRUST:
 		w->sel = &w->trule->selector;
 		w->sm = &w->rm.selector;
+		break;
+	case SEL_AT_OOM_SCOPE:
+		w->sel = &w->oom->scope;
+		w->sm = &w->om.scope;
+		w->oom->node = false;
+		break;
+	case SEL_AT_PREFER:
+		w->sel = &w->oom->prefer;
+		w->sm = &w->om.prefer;
+		w->oom->has_prefer = true;
+		break;
+	case SEL_AT_AVOID:
+		w->sel = &w->oom->avoid;
+		w->sm = &w->om.avoid;
+		w->oom->has_avoid = true;
 		break;
 	default:
 		w->sel = &w->rule->sender;
@@ -1083,6 +1317,361 @@ static void on_trust_rule_done(struct walk *w, const struct visit *v)
 		       "has cgroup-level selector fields, so it never covers the host");
 }
 
+/* ---------------------------------------------------------------- OomPolicy hooks */
+
+/* The value of `key` in mapping n, whatever it is, or NULL; *at is the key's position. */
+static yaml_node_t *map_get(struct walk *w, yaml_node_t *n, const char *key, yaml_mark_t *at)
+{
+	yaml_node_pair_t *p;
+
+	if (n->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(w->doc, p->key);
+
+		if (k && k->type == YAML_SCALAR_NODE && !strcmp((char *)k->data.scalar.value, key)) {
+			if (at)
+				*at = k->start_mark;
+			return yaml_document_get_node(w->doc, p->value);
+		}
+	}
+	return NULL;
+}
+
+static size_t map_len(const yaml_node_t *n)
+{
+	return (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
+}
+
+static void on_oom_spec(struct walk *w, const struct visit *v)
+{
+	struct oom_policy *o = w->pd.oom;
+
+	if (!o) {
+		o = calloc(1, sizeof(*o));
+		if (!o) {
+			w->nomem = w->stop = true;
+			return;
+		}
+		w->pd.oom = o;
+	}
+	o->node = true;
+	o->strategy = OOM_VICTIM_LARGEST_RSS;
+	o->oom_score_adj = true;
+	o->kill = OOM_KILL_PROCESS;
+	o->post_action_delay_ms = 5000;
+	o->hook_timeout_ms = 5000;
+	o->handoff_deadline_ms = 1000;
+	o->line = (int)v->node->start_mark.line + 1;
+	o->column = (int)v->node->start_mark.column + 1;
+	w->oom = o;
+	memset(&w->om, 0, sizeof(w->om));
+}
+
+static void on_oom_scope_done(struct walk *w, const struct visit *v)
+{
+	if (!map_len(v->node))
+		error_at(w, &v->node->start_mark, "%s: an empty scope selects no memory cgroup; "
+			 "leave scope out to cover the whole node, or name memory cgroups with "
+			 "containerIds, podUIDs, namespaces, pods or cgroups", v->path);
+}
+
+/* prefer and avoid: an empty selector matches every process, so it tells nothing apart. */
+static void on_victim_sel_done(struct walk *w, const struct visit *v)
+{
+	bool prefer = v->arg == SEL_AT_PREFER;
+
+	if (!map_len(v->node))
+		report(w, &v->node->start_mark, true, "%s: an empty selector matches every "
+		       "process, so it %s; name processes or leave it out", v->path,
+		       prefer ? "prefers none over another" : "leaves nothing else to choose");
+	check_host_scope(w, prefer ? &w->oom->prefer : &w->oom->avoid,
+			 prefer ? &w->om.prefer : &w->om.avoid, "spec.victim",
+			 prefer ? "prefer" : "avoid");
+}
+
+static void on_detectors_done(struct walk *w, const struct visit *v)
+{
+	if (!seq_len(v->node))
+		error_at(w, &v->node->start_mark, "%s: expected at least one detector (leave "
+			 "detectors out only for a handoff-only policy)", v->path);
+}
+
+static void on_detector(struct walk *w, const struct visit *v)
+{
+	struct oom_detector *d = &w->om.spare;
+
+	if (v->index < POLICY_MAX_OOM_DETECTORS) {
+		d = &w->oom->detectors[v->index];
+		if (w->oom->n_detectors <= v->index)
+			w->oom->n_detectors = v->index + 1;
+	} else if (v->index == POLICY_MAX_OOM_DETECTORS) {
+		error_at(w, &v->node->start_mark, "%s: too many detectors: a policy has at most "
+			 "%d (any one firing is enough, so a few cover every case)", v->path,
+			 POLICY_MAX_OOM_DETECTORS);
+	}
+	memset(d, 0, sizeof(*d));
+	d->avg10 = -1;
+	d->line = (int)v->node->start_mark.line + 1;
+	d->column = (int)v->node->start_mark.column + 1;
+	w->om.det = d;
+}
+
+static void on_detector_kind(struct walk *w, const struct visit *v)
+{
+	struct oom_detector *d = w->om.det;
+
+	if (d->kind) {
+		error_at(w, v->at, "%s: one kind per detector: this item is already a %s detector; "
+			 "start another item (\"- %s: ...\") for this one", v->path,
+			 oom_detector_name(d->kind), oom_detector_name((enum oom_detector_kind)v->arg));
+		return;
+	}
+	d->kind = (enum oom_detector_kind)v->arg;
+}
+
+static void on_detector_done(struct walk *w, const struct visit *v)
+{
+	if (!map_get(w, v->node, "usage", NULL) && !map_get(w, v->node, "psi", NULL) &&
+	    !map_get(w, v->node, "swap", NULL))
+		error_at(w, &v->node->start_mark, "%s: a detector needs one of usage, psi or swap",
+			 v->path);
+}
+
+static void on_percent(struct walk *w, const struct visit *v)
+{
+	char shown[64];
+
+	if (!(v->num > 0 && v->num <= 100)) {
+		error_at(w, &v->node->start_mark, "%s: %s is out of range: a percent above 0 and "
+			 "at most 100", v->path, show(v->s, v->len, shown, sizeof(shown)));
+		return;
+	}
+	if (v->arg == OP_AVG10)
+		w->om.det->avg10 = v->num;
+	else
+		w->om.det->percent = v->num;
+}
+
+static void on_usage_of(struct walk *w, const struct visit *v)
+{
+	w->om.det->of = strcmp(v->s, "node") ? OOM_OF_LIMIT : OOM_OF_NODE;
+}
+
+static void on_psi_type(struct walk *w, const struct visit *v)
+{
+	w->om.det->psi_type = strcmp(v->s, "full") ? OOM_PSI_SOME : OOM_PSI_FULL;
+}
+
+/* Each duration row's range and resolution (microseconds). */
+static const struct {
+	uint64_t min, max, res;
+	const char *why;
+} oom_durs[] = {
+	[OD_DURATION] = { 0, 10 * US_PER_MIN, US_PER_MS, "" },
+	[OD_POST_DELAY] = { 0, 10 * US_PER_MIN, US_PER_MS, "" },
+	[OD_HOOK_TIMEOUT] = { US_PER_MS, 10 * US_PER_MIN, US_PER_MS, "" },
+	[OD_DEADLINE] = { 100 * US_PER_MS, 60 * US_PER_S, US_PER_MS, "" },
+	[OD_STALL] = { 1, 10 * US_PER_S, 1, " (the kernel's PSI trigger limits)" },
+	[OD_WINDOW] = { 500 * US_PER_MS, 10 * US_PER_S, 1, " (the kernel's PSI trigger limits)" },
+};
+
+static void on_oom_duration(struct walk *w, const struct visit *v)
+{
+	const uint64_t min = oom_durs[v->arg].min, max = oom_durs[v->arg].max;
+	char shown[64], lo[32], hi[32];
+	struct oom_policy *o = w->oom;
+	uint64_t ms = v->us / US_PER_MS;
+
+	show(v->s, v->len, shown, sizeof(shown));
+	if (v->us < min || v->us > max) {
+		show_us(min, lo, sizeof(lo));
+		show_us(max, hi, sizeof(hi));
+		if (!min)
+			error_at(w, &v->node->start_mark, "%s: %s is out of range: at most %s%s",
+				 v->path, shown, hi, oom_durs[v->arg].why);
+		else if (min == oom_durs[v->arg].res)
+			error_at(w, &v->node->start_mark, "%s: %s is out of range: above 0 and at "
+				 "most %s%s", v->path, shown, hi, oom_durs[v->arg].why);
+		else
+			error_at(w, &v->node->start_mark, "%s: %s is out of range: %s to %s%s",
+				 v->path, shown, lo, hi, oom_durs[v->arg].why);
+		return;
+	}
+	if (v->us % oom_durs[v->arg].res) {
+		error_at(w, &v->node->start_mark, "%s: %s is not a whole number of milliseconds",
+			 v->path, shown);
+		return;
+	}
+	switch (v->arg) {
+	case OD_DURATION:
+		o->duration_ms = ms;
+		w->om.has_duration = true;
+		w->om.duration_at = *v->at;
+		break;
+	case OD_POST_DELAY:
+		o->post_action_delay_ms = ms;
+		break;
+	case OD_HOOK_TIMEOUT:
+		o->hook_timeout_ms = ms;
+		w->om.has_timeout = true;
+		w->om.timeout_at = *v->at;
+		break;
+	case OD_DEADLINE:
+		o->handoff_deadline_ms = ms;
+		w->om.has_deadline = true;
+		w->om.deadline_at = *v->at;
+		break;
+	case OD_STALL:
+		w->om.det->stall_us = v->us;
+		break;
+	case OD_WINDOW:
+		w->om.det->window_us = v->us;
+		break;
+	}
+}
+
+/* avg10, or stall with window: the two ways PSI can be read. */
+static void on_psi_done(struct walk *w, const struct visit *v)
+{
+	struct oom_detector *d = w->om.det;
+	yaml_mark_t avg10_at, stall_at, window_at;
+	bool avg10 = map_get(w, v->node, "avg10", &avg10_at) != NULL;
+	bool stall = map_get(w, v->node, "stall", &stall_at) != NULL;
+	bool window = map_get(w, v->node, "window", &window_at) != NULL;
+	char a[32], b[32];
+
+	if (avg10 && (stall || window)) {
+		error_at(w, stall ? &stall_at : &window_at, "%s.%s: use avg10 or stall with window, "
+			 "not both: avg10 reads the pressure average every interval, stall and "
+			 "window arm a kernel PSI trigger", v->path, stall ? "stall" : "window");
+		return;
+	}
+	if (!avg10 && !stall && !window) {
+		error_at(w, &v->node->start_mark, "%s: needs avg10 (a pressure percent over the "
+			 "last 10 seconds) or stall with window (a kernel PSI trigger: this much "
+			 "stall time within each window)", v->path);
+		return;
+	}
+	if (stall && !window) {
+		error_at(w, &stall_at, "%s.stall: needs window, the time span the stall is "
+			 "measured in (500ms to 10s)", v->path);
+		return;
+	}
+	if (window && !stall) {
+		error_at(w, &window_at, "%s.window: only applies with stall, the stall time "
+			 "within the window that fires the detector", v->path);
+		return;
+	}
+	if (avg10) {
+		d->stall_us = d->window_us = 0;
+		return;
+	}
+	d->avg10 = -1;
+	if (d->stall_us && d->window_us && d->stall_us > d->window_us)
+		error_at(w, &stall_at, "%s.stall: %s is longer than the window (%s): the stall "
+			 "time is measured within the window, so it can be at most the window",
+			 v->path, show_us(d->stall_us, a, sizeof(a)),
+			 show_us(d->window_us, b, sizeof(b)));
+}
+
+static void on_strategy(struct walk *w, const struct visit *v)
+{
+	w->oom->strategy = strcmp(v->s, "fastest_growth") ? OOM_VICTIM_LARGEST_RSS :
+							     OOM_VICTIM_FASTEST_GROWTH;
+}
+
+static void on_oom_kill(struct walk *w, const struct visit *v)
+{
+	enum oom_kill_scope k;
+
+	for (k = OOM_KILL_PROCESS; k <= OOM_KILL_CGROUP; k++)
+		if (!strcmp(v->s, oom_kill_scope_name(k)))
+			w->oom->kill = k;
+	w->om.has_kill = true;
+	w->om.kill_at = *v->at;
+}
+
+static void on_oom_flag(struct walk *w, const struct visit *v)
+{
+	bool on = bool_of(v->s) == 1;
+
+	switch (v->arg) {
+	case OF_SCORE_ADJ:
+		w->oom->oom_score_adj = on;
+		break;
+	case OF_DRY_RUN:
+		w->oom->dry_run = on;
+		w->om.has_dry_run = true;
+		w->om.dry_run_at = *v->at;
+		break;
+	case OF_HANDOFF:
+		w->oom->handoff = on;
+		w->om.handoff_ok = true;
+		w->om.handoff_at = *v->at;
+		break;
+	}
+}
+
+static void on_hook_command(struct walk *w, const struct visit *v)
+{
+	if (v->len >= POLICY_OOM_HOOK_MAX) {
+		error_at(w, &v->node->start_mark, "%s: too long (%zu bytes; at most %d): put a "
+			 "long command in a script and run that", v->path, v->len,
+			 POLICY_OOM_HOOK_MAX - 1);
+		return;
+	}
+	if (strspn(v->s, " \t\r\n") == v->len) {
+		error_at(w, &v->node->start_mark, "%s: an empty command runs nothing; leave "
+			 "preKillHook out for no hook", v->path);
+		return;
+	}
+	memcpy(w->oom->hook, v->s, v->len + 1);
+}
+
+/* What only the spec as a whole can tell. */
+static void on_oom_done(struct walk *w, const struct visit *v)
+{
+	struct oom_policy *o = w->oom;
+	struct oom_marks *m = &w->om;
+	bool detectors = map_get(w, v->node, "detectors", NULL) != NULL;
+	bool handoff_key = map_get(w, v->node, "handoff", NULL) != NULL;
+	char a[32], b[32];
+
+	if (!detectors && !o->handoff && (!handoff_key || m->handoff_ok))
+		error_at(w, &v->node->start_mark, "%s: missing key \"detectors\": a policy acts "
+			 "when one of its detectors fires (usage, psi or swap); only a handoff "
+			 "policy (handoff: true) may have none", v->path);
+	if (o->handoff && o->node)
+		error_at(w, &m->handoff_at, "%s.handoff: needs a scope: handoff sets "
+			 "oom_kill_disable on memory cgroups (a cgroup v1 memcg setting; the node "
+			 "as a whole has none), so name the cgroups to hand off in spec.scope",
+			 v->path);
+	if (o->kill == OOM_KILL_CGROUP && o->node && m->has_kill)
+		error_at(w, &m->kill_at, "%s.kill: cgroup needs a scope: it kills every process "
+			 "of the unit's memory cgroup, and with no scope the unit is the whole node; "
+			 "use process or process_group, or name memory cgroups in spec.scope",
+			 v->path);
+	if (o->handoff && o->dry_run)
+		report(w, &m->dry_run_at, true, "%s.dryRun: with handoff, a dry run resolves no "
+		       "OOM: each one waits out handoffDeadline (%s) and then the kernel kills as "
+		       "it would have", v->path, show_us(o->handoff_deadline_ms * US_PER_MS, a,
+							  sizeof(a)));
+	if (m->has_deadline && !o->handoff)
+		report(w, &m->deadline_at, true, "%s.handoffDeadline: only applies with "
+		       "handoff: true", v->path);
+	if (m->has_duration && !detectors)
+		report(w, &m->duration_at, true, "%s.duration: only applies to detectors, and "
+		       "this policy has none", v->path);
+	if (o->handoff && o->hook[0] && o->hook_timeout_ms >= o->handoff_deadline_ms)
+		report(w, m->has_timeout ? &m->timeout_at : &m->handoff_at, true,
+		       "%s.preKillHook.timeout: %s is not shorter than handoffDeadline (%s): "
+		       "during a handed-off OOM a slow hook runs into the deadline and the "
+		       "kernel resolves the OOM instead", v->path,
+		       show_us(o->hook_timeout_ms * US_PER_MS, a, sizeof(a)),
+		       show_us(o->handoff_deadline_ms * US_PER_MS, b, sizeof(b)));
+}
+
 /* ---------------------------------------------------------------- the schema */
 
 /*
@@ -1092,17 +1681,26 @@ static void on_trust_rule_done(struct walk *w, const struct visit *v)
  */
 #define SP "SignalPolicy"
 #define TP "TrustPolicy"
+#define OP "OomPolicy"
 #define SEL_LIST(X, K, P, N, F) \
 	X(K, P "." N, "list", "", false, on_sel_list, on_sel_list_done, F) \
 	X(K, P "." N "[]", "string", "", false, on_sel_item, NULL, F)
-/* Where a process runs: scope and the cgroup-level fields. */
-#define WORKLOAD_SELECTOR(X, K, P) \
-	X(K, P ".scope", "enum", "host|containers|any", false, on_scope, NULL, 0) \
+/* Which cgroup a process is in: the cgroup-level fields. */
+#define CGROUP_SELECTOR(X, K, P) \
 	SEL_LIST(X, K, P, "containerIds", SF_CONTAINER_IDS) \
 	SEL_LIST(X, K, P, "podUIDs", SF_POD_UIDS) \
 	SEL_LIST(X, K, P, "namespaces", SF_NAMESPACES) \
 	SEL_LIST(X, K, P, "pods", SF_PODS) \
 	SEL_LIST(X, K, P, "cgroups", SF_CGROUPS)
+/* Where a process runs: scope and the cgroup-level fields. */
+#define WORKLOAD_SELECTOR(X, K, P) \
+	X(K, P ".scope", "enum", "host|containers|any", false, on_scope, NULL, 0) \
+	CGROUP_SELECTOR(X, K, P)
+/* An OomPolicy detector with a percent: usage, swap. */
+#define OOM_PERCENT_DETECTOR(X, N, KIND) \
+	X(OP, "spec.detectors[]." N, "object", "", false, on_detector_kind, NULL, KIND) \
+	X(OP, "spec.detectors[]." N ".percent", "number", "", true, on_percent, NULL, OP_PERCENT) \
+	X(OP, "spec.detectors[]." N ".of", "enum", "limit|node", false, on_usage_of, NULL, 0)
 /* And what it runs: the process-level fields. */
 #define SELECTOR(X, K, P) \
 	WORKLOAD_SELECTOR(X, K, P) \
@@ -1110,7 +1708,7 @@ static void on_trust_rule_done(struct walk *w, const struct visit *v)
 	SEL_LIST(X, K, P, "comms", SF_COMMS)
 #define SCHEMA(X) \
 	X("*", "apiVersion", "enum", POLICY_API_VERSION, true, NULL, NULL, 0) \
-	X("*", "kind", "enum", SP "|" TP, true, NULL, NULL, 0) \
+	X("*", "kind", "enum", SP "|" TP "|" OP, true, NULL, NULL, 0) \
 	X("*", "metadata", "object", "", true, NULL, NULL, 0) \
 	X("*", "metadata.name", "string", "", true, on_doc_name, NULL, 0) \
 	X("*", "metadata.labels", "object", "", false, NULL, NULL, 0) \
@@ -1139,7 +1737,43 @@ static void on_trust_rule_done(struct walk *w, const struct visit *v)
 	WORKLOAD_SELECTOR(X, TP, "spec.rules[].selector") \
 	X(TP, "spec.rules[].mode", "enum", "off|audit|enforce", true, on_mode, NULL, 0) \
 	X(TP, "spec.rules[].libraries", "bool", "", false, on_trust_flag, NULL, TF_LIBRARIES) \
-	X(TP, "spec.rules[].modules", "bool", "", false, on_trust_flag, NULL, TF_MODULES)
+	X(TP, "spec.rules[].modules", "bool", "", false, on_trust_flag, NULL, TF_MODULES) \
+	X(OP, "spec", "object", "", true, on_oom_spec, on_oom_done, 0) \
+	X(OP, "spec.scope", "object", "", false, on_selector, on_oom_scope_done, SEL_AT_OOM_SCOPE) \
+	CGROUP_SELECTOR(X, OP, "spec.scope") \
+	X(OP, "spec.detectors", "list", "", false, NULL, on_detectors_done, 0) \
+	X(OP, "spec.detectors[]", "object", "", false, on_detector, on_detector_done, 0) \
+	OOM_PERCENT_DETECTOR(X, "usage", OOM_DET_USAGE) \
+	X(OP, "spec.detectors[].psi", "object", "", false, on_detector_kind, on_psi_done, \
+	  OOM_DET_PSI) \
+	X(OP, "spec.detectors[].psi.type", "enum", "some|full", false, on_psi_type, NULL, 0) \
+	X(OP, "spec.detectors[].psi.avg10", "number", "", false, on_percent, NULL, OP_AVG10) \
+	X(OP, "spec.detectors[].psi.stall", "duration", "", false, on_oom_duration, NULL, \
+	  OD_STALL) \
+	X(OP, "spec.detectors[].psi.window", "duration", "", false, on_oom_duration, NULL, \
+	  OD_WINDOW) \
+	OOM_PERCENT_DETECTOR(X, "swap", OOM_DET_SWAP) \
+	X(OP, "spec.duration", "duration", "", false, on_oom_duration, NULL, OD_DURATION) \
+	X(OP, "spec.victim", "object", "", false, NULL, NULL, 0) \
+	X(OP, "spec.victim.strategy", "enum", "largest_rss|fastest_growth", false, on_strategy, \
+	  NULL, 0) \
+	X(OP, "spec.victim.oomScoreAdj", "bool", "", false, on_oom_flag, NULL, OF_SCORE_ADJ) \
+	X(OP, "spec.victim.prefer", "object", "", false, on_selector, on_victim_sel_done, \
+	  SEL_AT_PREFER) \
+	SELECTOR(X, OP, "spec.victim.prefer") \
+	X(OP, "spec.victim.avoid", "object", "", false, on_selector, on_victim_sel_done, \
+	  SEL_AT_AVOID) \
+	SELECTOR(X, OP, "spec.victim.avoid") \
+	X(OP, "spec.kill", "enum", "process|process_group|cgroup", false, on_oom_kill, NULL, 0) \
+	X(OP, "spec.dryRun", "bool", "", false, on_oom_flag, NULL, OF_DRY_RUN) \
+	X(OP, "spec.postActionDelay", "duration", "", false, on_oom_duration, NULL, \
+	  OD_POST_DELAY) \
+	X(OP, "spec.preKillHook", "object", "", false, NULL, NULL, 0) \
+	X(OP, "spec.preKillHook.command", "string", "", true, on_hook_command, NULL, 0) \
+	X(OP, "spec.preKillHook.timeout", "duration", "", false, on_oom_duration, NULL, \
+	  OD_HOOK_TIMEOUT) \
+	X(OP, "spec.handoff", "bool", "", false, on_oom_flag, NULL, OF_HANDOFF) \
+	X(OP, "spec.handoffDeadline", "duration", "", false, on_oom_duration, NULL, OD_DEADLINE)
 
 #define DOC_ROW(kind, path, type, values, req, on, done, arg) { kind, path, type, values, req },
 #define HOOK_ROW(kind, path, type, values, req, on, done, arg) { on, done, arg },
@@ -1179,11 +1813,19 @@ static bool kind_ok(const struct walk *w, int k)
 	"a TrustPolicy selects workloads (the host, containers), not processes: trust is " \
 	"decided per workload, and the program being run is what is judged, so selecting " \
 	"it would be circular; to let a program run, add it to the trust store (docs/TRUST.md)"
+#define OOM_NOT_BY_PROCESS \
+	"an OomPolicy's scope selects memory cgroups, not processes: usage, swap and " \
+	"pressure are accounted per memory cgroup; to choose among the processes of a " \
+	"cgroup, use spec.victim.prefer and spec.victim.avoid"
 static const struct {
 	const char *kind, *parent, *key, *why;
 } refused[] = {
 	{ TP, "spec.rules[].selector", "binaries", TRUST_NOT_BY_PROCESS },
 	{ TP, "spec.rules[].selector", "comms", TRUST_NOT_BY_PROCESS },
+	{ OP, "spec.scope", "binaries", OOM_NOT_BY_PROCESS },
+	{ OP, "spec.scope", "comms", OOM_NOT_BY_PROCESS },
+	{ OP, "spec.scope", "scope", "spec.scope names memory cgroups by containerIds, podUIDs, "
+	  "namespaces, pods and cgroups; to cover the whole node, leave spec.scope out" },
 };
 
 /* Row k's key name if it is a key of the mapping at row `parent` (-1: the document). */
@@ -1244,6 +1886,10 @@ static void expected(int k, char *buf, size_t len)
 		snprintf(buf, len, "a signal name or number");
 	} else if (!strcmp(t, "bool")) {
 		snprintf(buf, len, "true or false");
+	} else if (!strcmp(t, "number")) {
+		snprintf(buf, len, "a number");
+	} else if (!strcmp(t, "duration")) {
+		snprintf(buf, len, "a duration");
 	} else {
 		snprintf(buf, len, "a string");
 	}
@@ -1282,7 +1928,13 @@ static bool charge(struct walk *w, yaml_node_t *n)
 
 static void wrong_type(struct walk *w, const struct visit *v, const char *want)
 {
-	if (is_null(v->node))
+	if (w->kind == POLICY_KIND_OOM && !strcmp(schema[v->key].path, "spec.scope") &&
+	    v->node->type == YAML_SCALAR_NODE)
+		error_at(w, is_null(v->node) ? v->at : &v->node->start_mark, "%s: expected a "
+			 "mapping of memory cgroup selectors (containerIds, podUIDs, namespaces, "
+			 "pods, cgroups), got %s; leave scope out to cover the whole node", v->path,
+			 node_what(v->node));
+	else if (is_null(v->node))
 		error_at(w, v->at, "%s: no value (expected %s)", v->path, want);
 	else
 		error_at(w, &v->node->start_mark, "%s: expected %s, got %s", v->path, want,
@@ -1317,6 +1969,48 @@ static bool enum_ok(struct walk *w, const struct visit *v, const char *want)
 			 v->path, want, shown, hint);
 	else
 		error_at(w, &v->node->start_mark, "%s: expected %s, got \"%s\"", v->path, want, shown);
+	return false;
+}
+
+static bool number_ok(struct walk *w, const struct visit *v, double *out)
+{
+	char shown[64];
+
+	if (number_of(v->s, v->len, out))
+		return true;
+	show(v->s, v->len, shown, sizeof(shown));
+	if (v->len > 1 && v->s[v->len - 1] == '%' && number_of(v->s, v->len - 1, out))
+		error_at(w, &v->node->start_mark, "%s: expected a number, got \"%s\" (write %.*s: "
+			 "the value is a percent already)", v->path, shown, (int)v->len - 1, v->s);
+	else
+		error_at(w, &v->node->start_mark, "%s: expected a number such as 90 or 12.5, got "
+			 "\"%s\"", v->path, shown);
+	return false;
+}
+
+static bool duration_ok(struct walk *w, const struct visit *v, uint64_t *us)
+{
+	char shown[64];
+
+	show(v->s, v->len, shown, sizeof(shown));
+	switch (duration_of(v->s, v->len, us)) {
+	case DUR_OK:
+		return true;
+	case DUR_NO_UNIT:
+		error_at(w, &v->node->start_mark, "%s: \"%s\" has no unit: write %ss or %sms "
+			 "(units: us, ms, s, m)", v->path, shown, shown, shown);
+		break;
+	case DUR_TOO_FINE:
+		error_at(w, &v->node->start_mark, "%s: \"%s\" is finer than a microsecond",
+			 v->path, shown);
+		break;
+	case DUR_TOO_LONG:
+		*us = UINT64_MAX;	/* the row's hook says what the range is */
+		return true;
+	default:
+		error_at(w, &v->node->start_mark, "%s: expected a duration such as 500ms, 2s, "
+			 "1.5s or 1m (units: us, ms, s, m), got \"%s\"", v->path, shown);
+	}
 	return false;
 }
 
@@ -1415,6 +2109,10 @@ static void walk_node(struct walk *w, int k, yaml_node_t *n, const char *path,
 		bool_error(w, &v, want);
 		return;
 	}
+	if (!strcmp(type, "number") && !number_ok(w, &v, &v.num))
+		return;
+	if (!strcmp(type, "duration") && !duration_ok(w, &v, &v.us))
+		return;
 	if (hooks[k].on && !w->stop)
 		hooks[k].on(w, &v);
 }
@@ -1558,8 +2256,10 @@ static bool refused_key(struct walk *w, int parent, const yaml_node_t *kn, const
 		    !strcmp(refused[i].parent, schema[parent].path) &&
 		    strlen(refused[i].key) == kn->data.scalar.length &&
 		    !memcmp(refused[i].key, key, kn->data.scalar.length)) {
-			error_at(w, &kn->start_mark, "%s%s%s: not allowed in a %s: %s", path,
-				 *path ? "." : "", refused[i].key, refused[i].kind, refused[i].why);
+			error_at(w, &kn->start_mark, "%s%s%s: not allowed in %s %s: %s", path,
+				 *path ? "." : "", refused[i].key,
+				 strchr("AEIOU", refused[i].kind[0]) ? "an" : "a", refused[i].kind,
+				 refused[i].why);
 			return true;
 		}
 	return false;
@@ -1631,6 +2331,13 @@ static void free_rules(struct policy_doc *pd)
 	free(pd->trust_rules);
 	pd->trust_rules = NULL;
 	pd->n_trust_rules = 0;
+	if (pd->oom) {
+		selector_free(&pd->oom->scope);
+		selector_free(&pd->oom->prefer);
+		selector_free(&pd->oom->avoid);
+		free(pd->oom);
+		pd->oom = NULL;
+	}
 }
 
 /* The kind, read first: it decides which keys the rest may use. */
@@ -1649,6 +2356,8 @@ static enum policy_kind detect_kind(struct walk *w, yaml_node_t *root)
 				return POLICY_KIND_SIGNAL;
 			if (!strcmp((char *)v->data.scalar.value, policy_kind_name(POLICY_KIND_TRUST)))
 				return POLICY_KIND_TRUST;
+			if (!strcmp((char *)v->data.scalar.value, policy_kind_name(POLICY_KIND_OOM)))
+				return POLICY_KIND_OOM;
 		}
 		return 0;
 	}
@@ -1679,6 +2388,8 @@ static void load_document(struct walk *w, yaml_node_t *root)
 	w->doc_errors = 0;
 	w->rule = NULL;
 	w->trule = NULL;
+	w->oom = NULL;
+	memset(&w->om, 0, sizeof(w->om));
 	w->cur_name = NULL;
 	w->sel = NULL;
 	w->sm = NULL;
@@ -2161,6 +2872,120 @@ static int trust_shadowed(struct policy_set *s, struct policy_diags *d)
 	return err;
 }
 
+/* The first OomPolicy past POLICY_MAX_OOM_POLICIES, in load order, is the error. */
+static int oom_policy_limit(const struct policy_set *s, struct policy_diags *d, size_t *n)
+{
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < s->n_docs; i++) {
+		const struct policy_doc *a = &s->docs[i];
+
+		if (a->kind != POLICY_KIND_OOM || ++*n <= POLICY_MAX_OOM_POLICIES)
+			continue;
+		return policy_diag_add(d, a->file, a->line, a->column, false,
+				       "too many OomPolicy documents: this is the %zuth of the set, "
+				       "the limit is %d", *n, POLICY_MAX_OOM_POLICIES);
+	}
+	return 0;
+}
+
+static const char *const sel_field_keys[SF_N] = {
+	[SF_CONTAINER_IDS] = "containerIds", [SF_POD_UIDS] = "podUIDs",
+	[SF_NAMESPACES] = "namespaces", [SF_PODS] = "pods", [SF_CGROUPS] = "cgroups",
+	[SF_BINARIES] = "binaries", [SF_COMMS] = "comms",
+};
+
+/* An entry of `a` that is also an entry of `b`, or NULL; *budget pays for the comparisons. */
+static const char *common_entry(const struct strlist *a, const struct strlist *b, size_t *budget)
+{
+	size_t i, j;
+
+	if (a->n * b->n > *budget)
+		return NULL;
+	*budget -= a->n * b->n;
+	for (i = 0; i < a->n; i++)
+		for (j = 0; j < b->n; j++)
+			if (!strcmp(a->v[i], b->v[j]))
+				return a->v[i];
+	return NULL;
+}
+
+/*
+ * Two OomPolicies plainly cover the same memory: both the whole node, or
+ * scopes that share an entry in every cgroup-level field both set (and set
+ * at least one field in common).  Globs are not compared, so "/batch*" and
+ * "/batch/a*" go unnoticed.  *why says which.
+ */
+static bool oom_overlap(struct oom_policy *a, struct oom_policy *b, size_t *budget, char *why,
+			size_t len)
+{
+	static const enum sel_field fields[] = {
+		SF_CONTAINER_IDS, SF_POD_UIDS, SF_NAMESPACES, SF_PODS, SF_CGROUPS,
+	};
+	const char *entry, *first = NULL;
+	char shown[64];
+	size_t i;
+	int f = 0;
+
+	if (a->node || b->node) {
+		snprintf(why, len, "both cover the whole node");
+		return a->node && b->node;
+	}
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const struct strlist *la = sel_list(&a->scope, fields[i]);
+		const struct strlist *lb = sel_list(&b->scope, fields[i]);
+
+		if (!la->set || !lb->set)
+			continue;
+		entry = common_entry(la, lb, budget);
+		if (!entry)
+			return false;
+		if (!first) {
+			first = entry;
+			f = fields[i];
+		}
+	}
+	if (!first)
+		return false;
+	snprintf(why, len, "both select %s \"%s\"", sel_field_keys[f],
+		 show(first, strlen(first), shown, sizeof(shown)));
+	return true;
+}
+
+/*
+ * Warn about each OomPolicy whose scope plainly overlaps an earlier one's:
+ * both would act on one shortage, each with its own victim.
+ */
+static int oom_overlaps(struct policy_set *s, struct policy_diags *d)
+{
+	size_t budget = 1u << 20, i, j;
+	char why[128];
+	int err = 0;
+
+	for (j = 1; j < s->n_docs && !err; j++) {
+		struct policy_doc *b = &s->docs[j];
+
+		if (b->kind != POLICY_KIND_OOM || !b->oom)
+			continue;
+		for (i = 0; i < j; i++) {
+			struct policy_doc *a = &s->docs[i];
+
+			if (a->kind != POLICY_KIND_OOM || !a->oom ||
+			    !oom_overlap(a->oom, b->oom, &budget, why, sizeof(why)))
+				continue;
+			err = policy_diag_add(d, b->file, b->line, b->column, true,
+					      "OomPolicy \"%s\" can act on the same memory as "
+					      "OomPolicy \"%s\" (%s:%d): %s; each would pick a victim "
+					      "of its own for one shortage, so merge them or make their "
+					      "scopes disjoint", b->name, a->name, a->file, a->line,
+					      why);
+			break;
+		}
+	}
+	return err;
+}
+
 int policy_set_finish(struct policy_set *s, struct policy_diags *d)
 {
 	size_t before = d->errors, i, j, total = 0, *idx, *first;
@@ -2216,6 +3041,10 @@ out:
 		err = trust_rule_limit(s, d);
 	if (!err)
 		err = trust_shadowed(s, d);
+	if (!err)
+		err = oom_policy_limit(s, d, &total);
+	if (!err && total <= POLICY_MAX_OOM_POLICIES)
+		err = oom_overlaps(s, d);
 	if (err < 0)
 		return err;
 	return (int)(d->errors - before);

@@ -136,6 +136,19 @@ struct trust_rule {
  *     preKillHook: {command: "/usr/local/bin/dump", timeout: 5s}
  *     handoff: false          # cgroup v1: oom_kill_disable=1, every OOM resolved by policy
  *     handoffDeadline: 1s     # then the watchdog gives the OOM back to the kernel
+ *
+ * Durations are strings with a unit (us, ms, s, m; "1.5s", "1m30s"; "0"
+ * alone needs none).  There is no `scope: node` spelling: leaving scope
+ * out means the node.  What the loader guarantees of an accepted document:
+ * n_detectors is 1..8, or 0..8 with handoff; each detector has exactly one
+ * kind; percent and avg10 are in (0, 100]; a psi detector has either avg10
+ * (stall_us == window_us == 0) or stall (avg10 < 0, 0 < stall_us <=
+ * window_us, window_us in 500ms..10s); handoff implies !node; kill cgroup
+ * implies !node (the node is no cgroup to kill); duration_ms and
+ * post_action_delay_ms <= 10 min; hook_timeout_ms in 1 ms..10 min;
+ * handoff_deadline_ms in 100..60000; hook holds no NUL and is "" or not
+ * blank; scope has only cgroup-level fields and at least one of them
+ * unless node.
  */
 enum oom_detector_kind {
 	OOM_DET_USAGE = 1,
@@ -181,6 +194,7 @@ const char *oom_kill_scope_name(enum oom_kill_scope k);		/* "process", ... */
 
 #define POLICY_MAX_OOM_DETECTORS 8
 #define POLICY_OOM_HOOK_MAX 1024	/* preKillHook.command bytes */
+#define POLICY_MAX_OOM_POLICIES 64	/* OomPolicy documents in a set */
 
 struct oom_policy {
 	bool node;			/* no scope key: the whole node is one unit */
@@ -244,9 +258,11 @@ int policy_load_paths(struct policy_set *s, char *const *paths, size_t n,
 
 /*
  * Set-wide checks; policy_load_paths() calls it.  Errors: duplicate names
- * (per kind), more than 62 signal rules or 256 TrustPolicy rules in the
- * set.  Warnings: a TrustPolicy rule that an earlier one (load order)
- * hides.  Returns errors added.
+ * (per kind), more than 62 signal rules, 256 TrustPolicy rules or 64
+ * OomPolicy documents in the set.  Warnings: a TrustPolicy rule that an
+ * earlier one (load order) hides; an OomPolicy whose scope plainly
+ * overlaps an earlier one's (both the whole node, or a shared entry in
+ * every cgroup-level field both set).  Returns errors added.
  */
 int policy_set_finish(struct policy_set *s, struct policy_diags *d);
 

@@ -1,12 +1,14 @@
 /*
  * policy_cli.c - `vigil policy check`: load policy files and directories
  * exactly as the agent would, print every diagnostic as file:line:column,
- * and say whether the set is usable.  Runs unprivileged and touches no BPF,
+ * and say whether the set is usable (with a line per OomPolicy, whose many
+ * defaults are worth seeing).  Runs unprivileged and touches no BPF,
  * so it fits in CI and in a pre-deploy hook.  Returns exit codes instead of
  * exiting, so tests can drive it.
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,10 +85,14 @@ static int check_paths(struct policy_diags *d, char **paths, size_t n, char **fo
 	return err;
 }
 
-/* "(5 SignalPolicy, 14 rules; 2 TrustPolicy, 4 rules)": each kind the set has. */
+/*
+ * "(5 SignalPolicy, 14 rules; 2 TrustPolicy, 4 rules; 1 OomPolicy)": each
+ * kind the set has, with its rules for the kinds made of rules.
+ */
 static void kinds(FILE *f, const struct policy_set *s)
 {
-	static const enum policy_kind all[] = { POLICY_KIND_SIGNAL, POLICY_KIND_TRUST };
+	static const enum policy_kind all[] = { POLICY_KIND_SIGNAL, POLICY_KIND_TRUST,
+						POLICY_KIND_OOM };
 	const char *sep = " (";
 	size_t i, k;
 
@@ -101,12 +107,148 @@ static void kinds(FILE *f, const struct policy_set *s)
 		}
 		if (!docs)
 			continue;
-		fprintf(f, "%s%zu %s, %zu %s", sep, docs, policy_kind_name(all[k]), rules,
-			plural(rules, "rule", "rules"));
+		fprintf(f, "%s%zu %s", sep, docs, policy_kind_name(all[k]));
+		if (all[k] != POLICY_KIND_OOM)
+			fprintf(f, ", %zu %s", rules, plural(rules, "rule", "rules"));
 		sep = "; ";
 	}
 	if (*sep == ';')
 		fputc(')', f);
+}
+
+#define SHOW_ENTRIES 3	/* of a selector list in a summary line; then "+N" */
+
+/* User text on a terminal: control bytes become '?'. */
+static void put_text(FILE *f, const char *t)
+{
+	for (; *t; t++)
+		fputc((unsigned char)*t < 0x20 || *t == 0x7f ? '?' : *t, f);
+}
+
+/* "scope=host cgroups=/batch.slice/x,/batch/y": what a selector sets. */
+static void selector_line(FILE *f, const struct selector *sel)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} lists[] = {
+		{ "containerIds", offsetof(struct selector, container_ids) },
+		{ "podUIDs", offsetof(struct selector, pod_uids) },
+		{ "namespaces", offsetof(struct selector, namespaces) },
+		{ "pods", offsetof(struct selector, pods) },
+		{ "cgroups", offsetof(struct selector, cgroups) },
+		{ "binaries", offsetof(struct selector, binaries) },
+		{ "comms", offsetof(struct selector, comms) },
+	};
+	const char *sep = "";
+	size_t i, j;
+
+	if (sel->scope == SEL_SCOPE_HOST || sel->scope == SEL_SCOPE_CONTAINERS) {
+		fprintf(f, "scope=%s", sel->scope == SEL_SCOPE_HOST ? "host" : "containers");
+		sep = " ";
+	}
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		const struct strlist *l = (const void *)((const char *)sel + lists[i].off);
+
+		if (!l->set)
+			continue;
+		fprintf(f, "%s%s=", sep, lists[i].key);
+		for (j = 0; j < l->n && j < SHOW_ENTRIES; j++) {
+			fputs(j ? "," : "", f);
+			put_text(f, l->v[j]);
+		}
+		if (l->n > SHOW_ENTRIES)
+			fprintf(f, ",+%zu more", l->n - SHOW_ENTRIES);
+		sep = " ";
+	}
+	if (!*sep)
+		fputs("any process", f);
+}
+
+static const char *duration(uint64_t ms, char *buf, size_t len)
+{
+	if (ms && !(ms % 60000))
+		snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
+	else if (ms && !(ms % 1000))
+		snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%llums", (unsigned long long)ms);
+	return buf;
+}
+
+static void detector_line(FILE *f, const struct oom_detector *det)
+{
+	char a[32], b[32];
+
+	fprintf(f, "%s ", oom_detector_name(det->kind));
+	if (det->kind != OOM_DET_PSI) {
+		fprintf(f, "%g%% of %s", det->percent, det->of == OOM_OF_NODE ? "node" : "limit");
+		return;
+	}
+	fprintf(f, "%s ", det->psi_type == OOM_PSI_FULL ? "full" : "some");
+	if (det->avg10 >= 0)
+		fprintf(f, "avg10 %g%%", det->avg10);
+	else if (det->stall_us % 1000 || det->window_us % 1000)
+		fprintf(f, "stall %lluus per %lluus", (unsigned long long)det->stall_us,
+			(unsigned long long)det->window_us);
+	else
+		fprintf(f, "stall %s per %s", duration(det->stall_us / 1000, a, sizeof(a)),
+			duration(det->window_us / 1000, b, sizeof(b)));
+}
+
+/*
+ * One line per OomPolicy, since it is one unit with many defaults:
+ * "OomPolicy batch: cgroups=/batch/x; usage 90% of limit for 2s; victim
+ * largest_rss; kill process after a pre-kill hook (5s); dry run: ...".
+ */
+static void oom_lines(FILE *f, const struct policy_set *s)
+{
+	char a[32];
+	size_t i, j;
+
+	for (i = 0; i < s->n_docs; i++) {
+		const struct oom_policy *o = s->docs[i].oom;
+
+		if (s->docs[i].kind != POLICY_KIND_OOM || !o)
+			continue;
+		fprintf(f, "OomPolicy %s: ", s->docs[i].name);
+		if (o->node)
+			fputs("the whole node", f);
+		else
+			selector_line(f, &o->scope);
+		fputs("; ", f);
+		for (j = 0; j < o->n_detectors; j++) {
+			fputs(j ? " or " : "", f);
+			detector_line(f, &o->detectors[j]);
+		}
+		if (!o->n_detectors)
+			fputs("no detectors", f);
+		else if (o->duration_ms)
+			fprintf(f, " for %s", duration(o->duration_ms, a, sizeof(a)));
+		fprintf(f, "; victim %s", oom_strategy_name(o->strategy));
+		if (!o->oom_score_adj)
+			fputs(" ignoring oom_score_adj", f);
+		if (o->has_prefer) {
+			fputs(", prefer (", f);
+			selector_line(f, &o->prefer);
+			fputc(')', f);
+		}
+		if (o->has_avoid) {
+			fputs(", avoid (", f);
+			selector_line(f, &o->avoid);
+			fputc(')', f);
+		}
+		fprintf(f, "; kill %s", oom_kill_scope_name(o->kill));
+		if (o->hook[0])
+			fprintf(f, " after a pre-kill hook (%s)",
+				duration(o->hook_timeout_ms, a, sizeof(a)));
+		if (o->handoff)
+			fprintf(f, "; handoff, deadline %s",
+				duration(o->handoff_deadline_ms, a, sizeof(a)));
+		if (o->dry_run)
+			fputs("; dry run: reports, kills nothing", f);
+		fputc('\n', f);
+	}
 }
 
 static void summary(FILE *f, const struct policy_set *s, const struct policy_diags *d)
@@ -120,6 +262,7 @@ static void summary(FILE *f, const struct policy_set *s, const struct policy_dia
 		fprintf(f, " in %zu %s\n", s->n_files, plural(s->n_files, "file", "files"));
 		return;
 	}
+	oom_lines(f, s);
 	fprintf(f, "policy check: %zu %s", s->n_docs, plural(s->n_docs, "document", "documents"));
 	kinds(f, s);
 	fprintf(f, " in %zu %s: ok", s->n_files, plural(s->n_files, "file", "files"));

@@ -9,8 +9,11 @@
  * checked too (they trap, so libFuzzer keeps the input): the return value
  * counts the errors added, every diagnostic has a message, and a document
  * that was accepted holds only rules with a valid action and some signal
- * (SignalPolicy) or a valid mode and no process-level selector (TrustPolicy).
- * What the messages say is the unit tests' business.
+ * (SignalPolicy), a valid mode and no process-level selector (TrustPolicy),
+ * or an OomPolicy within what policy.h promises (detector count and kinds,
+ * percents, PSI trigger limits, durations, handoff and kill: cgroup only
+ * with a scope, a scope of cgroup-level fields only).  What the messages
+ * say is the unit tests' business.
  *
  * Built and run by `make fuzz`; seeds are tests/fuzz/corpus/policy/, and
  * inputs that once broke the loader are kept in tests/fuzz/regressions/policy/.
@@ -30,12 +33,68 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			__builtin_trap(); \
 	} while (0)
 
+#define US_PER_MS 1000ull
+
+static void check_oom(const struct policy_doc *doc)
+{
+	const struct oom_policy *o = doc->oom;
+
+	CHECK(o && doc->n_rules == 0 && doc->n_trust_rules == 0);
+	CHECK(o->n_detectors <= POLICY_MAX_OOM_DETECTORS);
+	CHECK(o->n_detectors > 0 || o->handoff);
+	for (size_t i = 0; i < o->n_detectors; i++) {
+		const struct oom_detector *d = &o->detectors[i];
+
+		switch (d->kind) {
+		case OOM_DET_USAGE:
+		case OOM_DET_SWAP:
+			CHECK(d->percent > 0 && d->percent <= 100);
+			CHECK(d->of == OOM_OF_LIMIT || d->of == OOM_OF_NODE);
+			break;
+		case OOM_DET_PSI:
+			CHECK(d->psi_type == OOM_PSI_SOME || d->psi_type == OOM_PSI_FULL);
+			if (d->avg10 >= 0) {
+				CHECK(d->avg10 > 0 && d->avg10 <= 100);
+				CHECK(d->stall_us == 0 && d->window_us == 0);
+			} else {
+				CHECK(d->window_us >= 500 * US_PER_MS && d->window_us <= 10000 * US_PER_MS);
+				CHECK(d->stall_us > 0 && d->stall_us <= d->window_us);
+			}
+			break;
+		default:
+			CHECK(0);	/* every detector has a kind */
+		}
+		CHECK(d->line > 0 && d->column > 0);
+	}
+	/* Handoff and killing the unit's cgroup need memory cgroups, not the node. */
+	CHECK(!(o->handoff && o->node));
+	CHECK(!(o->kill == OOM_KILL_CGROUP && o->node));
+	CHECK(o->node ? !selector_has_cgroup_fields(&o->scope) :
+			selector_has_cgroup_fields(&o->scope));
+	CHECK(!selector_has_process_fields(&o->scope) && o->scope.scope == SEL_SCOPE_ANY);
+	CHECK(o->strategy == OOM_VICTIM_LARGEST_RSS || o->strategy == OOM_VICTIM_FASTEST_GROWTH);
+	CHECK(o->kill >= OOM_KILL_PROCESS && o->kill <= OOM_KILL_CGROUP);
+	CHECK(o->duration_ms <= 600000 && o->post_action_delay_ms <= 600000);
+	CHECK(o->hook_timeout_ms >= 1 && o->hook_timeout_ms <= 600000);
+	CHECK(o->handoff_deadline_ms >= 100 && o->handoff_deadline_ms <= 60000);
+	CHECK(memchr(o->hook, 0, sizeof(o->hook)));
+	CHECK(!o->hook[0] || strspn(o->hook, " \t\r\n") < strlen(o->hook));
+	CHECK(o->has_prefer || !selector_has_cgroup_fields(&o->prefer));
+	CHECK(o->has_avoid || !selector_has_process_fields(&o->avoid));
+}
+
 static void check_set(const struct policy_set *s)
 {
+
 	for (size_t i = 0; i < s->n_docs; i++) {
 		const struct policy_doc *doc = &s->docs[i];
 
 		CHECK(doc->name[0] && memchr(doc->name, 0, sizeof(doc->name)));
+		if (doc->kind == POLICY_KIND_OOM) {
+			check_oom(doc);
+			continue;
+		}
+		CHECK(!doc->oom);
 		if (doc->kind == POLICY_KIND_TRUST) {
 			CHECK(doc->n_trust_rules > 0 && doc->n_rules == 0);
 			for (size_t r = 0; r < doc->n_trust_rules; r++) {

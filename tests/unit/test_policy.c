@@ -450,10 +450,10 @@ Test(policy, a_missing_required_key_is_reported_at_the_mapping_that_lacks_it)
 
 Test(policy, an_unknown_kind_names_the_known_kinds_and_its_spec_is_not_checked)
 {
-	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: OomPolicy\nmetadata: {name: p}\n"
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: p}\n"
 			 "spec: {anything: [1, 2]}\n",
-			 2, 7, "kind: unknown kind \"OomPolicy\" (known kinds: SignalPolicy, "
-			 "TrustPolicy)");
+			 2, 7, "kind: unknown kind \"LeakPolicy\" (known kinds: SignalPolicy, "
+			 "TrustPolicy, OomPolicy)");
 }
 
 Test(policy, a_missing_kind_is_the_only_error_even_with_a_spec)
@@ -1237,6 +1237,536 @@ Test(policy, modules_on_a_containers_rule_is_a_warning_about_host_module_loads)
 		  "    - selector: {scope: containers}\n      mode: audit\n      modules: false\n");
 }
 
+/* ---- OomPolicy ------------------------------------------------------------------ */
+
+/* Five lines; spec's keys start on line 6 at column 3. */
+#define OHEAD \
+	"apiVersion: vigil.dev/v1alpha1\n" \
+	"kind: OomPolicy\n" \
+	"metadata:\n" \
+	"  name: o\n" \
+	"spec:\n"
+/* One detector, on lines 6 and 7. */
+#define ODET "  detectors:\n    - usage: {percent: 90}\n"
+
+static const struct oom_policy *oom(size_t doc)
+{
+	cr_assert_lt(doc, set.n_docs);
+	cr_assert_eq(set.docs[doc].kind, POLICY_KIND_OOM);
+	cr_assert_not_null(set.docs[doc].oom);
+	cr_assert_eq(set.docs[doc].n_rules + set.docs[doc].n_trust_rules, 0);
+	return set.docs[doc].oom;
+}
+
+static void expect_selector_empty(const struct selector *s)
+{
+	cr_assert_eq(s->scope, SEL_SCOPE_ANY);
+	cr_assert(!selector_has_cgroup_fields(s));
+	cr_assert(!selector_has_process_fields(s));
+}
+
+Test(policy, a_minimal_oom_policy_loads_with_every_default)
+{
+	const struct oom_policy *o;
+	const struct oom_detector *d;
+
+	expect_ok(OHEAD ODET);
+	cr_assert_eq(set.n_docs, 1);
+	cr_assert_str_eq(set.docs[0].name, "o");
+	o = oom(0);
+	cr_assert(o->node, "no scope: the whole node");
+	expect_selector_empty(&o->scope);
+	cr_assert_eq(o->n_detectors, 1);
+	d = &o->detectors[0];
+	cr_assert_eq(d->kind, OOM_DET_USAGE);
+	cr_assert_float_eq(d->percent, 90.0, 1e-9);
+	cr_assert_eq(d->of, OOM_OF_LIMIT);
+	cr_assert_eq(d->line, 7);
+	cr_assert_eq(d->column, 7);
+	cr_assert_eq(o->duration_ms, 0);
+	cr_assert_eq(o->strategy, OOM_VICTIM_LARGEST_RSS);
+	cr_assert(o->oom_score_adj);
+	cr_assert(!o->has_prefer);
+	cr_assert(!o->has_avoid);
+	expect_selector_empty(&o->prefer);
+	expect_selector_empty(&o->avoid);
+	cr_assert_eq(o->kill, OOM_KILL_PROCESS);
+	cr_assert(!o->dry_run);
+	cr_assert_eq(o->post_action_delay_ms, 5000);
+	cr_assert_str_eq(o->hook, "");
+	cr_assert_eq(o->hook_timeout_ms, 5000);
+	cr_assert(!o->handoff);
+	cr_assert_eq(o->handoff_deadline_ms, 1000);
+	cr_assert_eq(o->line, 6);
+	cr_assert_eq(o->column, 3);
+}
+
+Test(policy, every_key_of_an_oom_policy_is_stored)
+{
+	const struct oom_policy *o;
+	const struct oom_detector *d;
+
+	expect_ok(OHEAD
+		  "  scope:\n"
+		  "    containerIds: [" CID "]\n"
+		  "    podUIDs: [" POD "]\n"
+		  "    namespaces: [batch-*]\n"
+		  "    pods: [job-*]\n"
+		  "    cgroups: [\"/batch.slice/*\", /jobs/x]\n"
+		  "  detectors:\n"
+		  "    - usage: {percent: 90, of: node}\n"
+		  "    - swap: {percent: 12.5, of: limit}\n"
+		  "    - psi: {type: full, avg10: 40}\n"
+		  "    - psi: {stall: 150ms, window: 1s}\n"
+		  "  duration: 1.5s\n"
+		  "  victim:\n"
+		  "    strategy: fastest_growth\n"
+		  "    oomScoreAdj: false\n"
+		  "    prefer: {scope: containers, comms: [worker], binaries: [\"/opt/*\"]}\n"
+		  "    avoid: {cgroups: [/sys*], namespaces: [kube-system], pods: [a], podUIDs: [" POD "],"
+		  " containerIds: [" CID "]}\n"
+		  "  kill: process_group\n"
+		  "  dryRun: true\n"
+		  "  postActionDelay: 1m\n"
+		  "  preKillHook: {command: \"/bin/dump --all\", timeout: 250ms}\n");
+	o = oom(0);
+	cr_assert(!o->node);
+	cr_assert_eq(o->scope.scope, SEL_SCOPE_ANY);
+	expect_list(&o->scope.container_ids, 1, CID);
+	expect_list(&o->scope.pod_uids, 1, POD);
+	expect_list(&o->scope.namespaces, 1, "batch-*");
+	expect_list(&o->scope.pods, 1, "job-*");
+	expect_list(&o->scope.cgroups, 2, "/batch.slice/*", "/jobs/x");
+	cr_assert(!selector_has_process_fields(&o->scope));
+	cr_assert_eq(o->n_detectors, 4);
+	d = &o->detectors[0];
+	cr_assert_eq(d->kind, OOM_DET_USAGE);
+	cr_assert_float_eq(d->percent, 90.0, 1e-9);
+	cr_assert_eq(d->of, OOM_OF_NODE);
+	cr_assert_eq(d->line, 13);
+	cr_assert_eq(d->column, 7);
+	d = &o->detectors[1];
+	cr_assert_eq(d->kind, OOM_DET_SWAP);
+	cr_assert_float_eq(d->percent, 12.5, 1e-9);
+	cr_assert_eq(d->of, OOM_OF_LIMIT);
+	d = &o->detectors[2];
+	cr_assert_eq(d->kind, OOM_DET_PSI);
+	cr_assert_eq(d->psi_type, OOM_PSI_FULL);
+	cr_assert_float_eq(d->avg10, 40.0, 1e-9);
+	cr_assert_eq(d->stall_us, 0);
+	cr_assert_eq(d->window_us, 0);
+	d = &o->detectors[3];
+	cr_assert_eq(d->kind, OOM_DET_PSI);
+	cr_assert_eq(d->psi_type, OOM_PSI_SOME);
+	cr_assert_lt(d->avg10, 0);
+	cr_assert_eq(d->stall_us, 150000);
+	cr_assert_eq(d->window_us, 1000000);
+	cr_assert_eq(o->duration_ms, 1500);
+	cr_assert_eq(o->strategy, OOM_VICTIM_FASTEST_GROWTH);
+	cr_assert(!o->oom_score_adj);
+	cr_assert(o->has_prefer);
+	cr_assert_eq(o->prefer.scope, SEL_SCOPE_CONTAINERS);
+	expect_list(&o->prefer.comms, 1, "worker");
+	expect_list(&o->prefer.binaries, 1, "/opt/*");
+	cr_assert(o->has_avoid);
+	expect_list(&o->avoid.cgroups, 1, "/sys*");
+	expect_list(&o->avoid.namespaces, 1, "kube-system");
+	expect_list(&o->avoid.pods, 1, "a");
+	expect_list(&o->avoid.pod_uids, 1, POD);
+	expect_list(&o->avoid.container_ids, 1, CID);
+	cr_assert_eq(o->kill, OOM_KILL_PROCESS_GROUP);
+	cr_assert(o->dry_run);
+	cr_assert_eq(o->post_action_delay_ms, 60000);
+	cr_assert_str_eq(o->hook, "/bin/dump --all");
+	cr_assert_eq(o->hook_timeout_ms, 250);
+	cr_assert(!o->handoff);
+}
+
+Test(policy, a_handoff_policy_needs_a_scope_but_no_detectors)
+{
+	const struct oom_policy *o;
+
+	expect_ok(OHEAD "  scope: {cgroups: [/legacy/*]}\n  handoff: true\n  handoffDeadline: 2s\n"
+		  "  kill: cgroup\n");
+	o = oom(0);
+	cr_assert(!o->node);
+	cr_assert(o->handoff);
+	cr_assert_eq(o->n_detectors, 0);
+	cr_assert_eq(o->handoff_deadline_ms, 2000);
+	cr_assert_eq(o->kill, OOM_KILL_CGROUP);
+	/* Detectors may come with it, to act before the OOM. */
+	expect_ok(OHEAD "  scope: {pods: [web-*]}\n  handoff: true\n" ODET);
+	cr_assert_eq(oom(0)->n_detectors, 1);
+	cr_assert_eq(oom(0)->handoff_deadline_ms, 1000);
+}
+
+Test(policy, eight_detectors_fit)
+{
+	expect_ok(OHEAD "  detectors:\n"
+		  "    - usage: {percent: 1}\n    - usage: {percent: 2}\n"
+		  "    - usage: {percent: 3}\n    - usage: {percent: 4}\n"
+		  "    - swap: {percent: 5}\n    - swap: {percent: 6}\n"
+		  "    - psi: {avg10: 7}\n    - psi: {avg10: 100}\n");
+	cr_assert_eq(oom(0)->n_detectors, POLICY_MAX_OOM_DETECTORS);
+	cr_assert_float_eq(oom(0)->detectors[7].avg10, 100.0, 1e-9);
+}
+
+/* "duration: VALUE" on line 6 at column 13, in a policy with one detector. */
+static uint64_t duration_ms_of(const char *value)
+{
+	expect_ok(fmt(OHEAD "  duration: %s\n" ODET, value));
+	return oom(0)->duration_ms;
+}
+
+Test(policy, durations_take_a_unit_a_decimal_part_and_several_parts)
+{
+	cr_assert_eq(duration_ms_of("250ms"), 250);
+	cr_assert_eq(duration_ms_of("2s"), 2000);
+	cr_assert_eq(duration_ms_of("\"1.5s\""), 1500);
+	cr_assert_eq(duration_ms_of("1m"), 60000);
+	cr_assert_eq(duration_ms_of("1m30s"), 90000);
+	cr_assert_eq(duration_ms_of("0.25s"), 250);
+	cr_assert_eq(duration_ms_of("2000us"), 2);
+	cr_assert_eq(duration_ms_of("0s"), 0);
+	cr_assert_eq(duration_ms_of("0"), 0);
+	cr_assert_eq(duration_ms_of("10m"), 600000);
+	expect_ok(OHEAD "  detectors: [{psi: {stall: 500us, window: 0.5s}}]\n");
+	cr_assert_eq(oom(0)->detectors[0].stall_us, 500);
+	cr_assert_eq(oom(0)->detectors[0].window_us, 500000);
+	expect_ok(OHEAD "  detectors: [{psi: {stall: 1.0005s, window: 10s}}]\n");
+	cr_assert_eq(oom(0)->detectors[0].stall_us, 1000500);
+	cr_assert_eq(oom(0)->detectors[0].window_us, 10000000);
+}
+
+Test(policy, a_duration_without_a_unit_is_refused_with_a_suggestion)
+{
+	expect_one_error(OHEAD "  duration: 5\n" ODET, 6, 13,
+			 "spec.duration: \"5\" has no unit: write 5s or 5ms (units: us, ms, s, m)");
+	expect_one_error(OHEAD "  duration: \"2.5\"\n" ODET, 6, 13,
+			 "spec.duration: \"2.5\" has no unit: write 2.5s or 2.5ms");
+}
+
+Test(policy, a_malformed_duration_says_what_a_duration_looks_like)
+{
+	static const char *const bad[] = {
+		"5 s", "abc", "1h", "-1s", "1.s", ".5s", "s", "1m30", "1sec", "1S", "1e3ms",
+		"99999999999999s",
+	};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_one_error(fmt(OHEAD "  duration: \"%s\"\n" ODET, bad[i]), 6, 13,
+				 fmt("spec.duration: expected a duration such as 500ms, 2s, 1.5s or "
+				     "1m (units: us, ms, s, m), got \"%s\"", bad[i]));
+}
+
+Test(policy, each_duration_has_its_range)
+{
+	expect_one_error(OHEAD "  duration: 10m1ms\n" ODET, 6, 13,
+			 "spec.duration: 10m1ms is out of range: at most 10m");
+	expect_one_error(OHEAD "  duration: 99999999m\n" ODET, 6, 13,
+			 "spec.duration: 99999999m is out of range: at most 10m");
+	expect_one_error(OHEAD "  postActionDelay: 11m\n" ODET, 6, 20,
+			 "spec.postActionDelay: 11m is out of range: at most 10m");
+	expect_one_error(OHEAD "  preKillHook: {command: x, timeout: 0s}\n" ODET, 6, 38,
+			 "spec.preKillHook.timeout: 0s is out of range: above 0 and at most 10m");
+	expect_one_error(OHEAD "  scope: {cgroups: [/a]}\n  handoff: true\n"
+			 "  handoffDeadline: 99ms\n", 8, 20,
+			 "spec.handoffDeadline: 99ms is out of range: 100ms to 1m");
+	expect_one_error(OHEAD "  scope: {cgroups: [/a]}\n  handoff: true\n"
+			 "  handoffDeadline: 61s\n", 8, 20,
+			 "spec.handoffDeadline: 61s is out of range: 100ms to 1m");
+	expect_one_error(OHEAD "  detectors: [{psi: {stall: 100ms, window: 499ms}}]\n", 6, 44,
+			 "spec.detectors[0].psi.window: 499ms is out of range: 500ms to 10s "
+			 "(the kernel's PSI trigger limits)");
+	expect_one_error(OHEAD "  detectors: [{psi: {stall: 100ms, window: 10001ms}}]\n", 6, 44,
+			 "spec.detectors[0].psi.window: 10001ms is out of range: 500ms to 10s");
+	expect_one_error(OHEAD "  detectors: [{psi: {stall: 0s, window: 1s}}]\n", 6, 29,
+			 "spec.detectors[0].psi.stall: 0s is out of range: above 0 and at most 10s "
+			 "(the kernel's PSI trigger limits)");
+	/* Durations kept in milliseconds take whole ones. */
+	expect_one_error(OHEAD "  duration: 1.5ms\n" ODET, 6, 13,
+			 "spec.duration: 1.5ms is not a whole number of milliseconds");
+	expect_one_error(OHEAD "  duration: 0.5us\n" ODET, 6, 13,
+			 "spec.duration: \"0.5us\" is finer than a microsecond");
+}
+
+Test(policy, percents_are_numbers_above_0_and_at_most_100)
+{
+	expect_ok(OHEAD "  detectors: [{usage: {percent: 100}}, {swap: {percent: 0.5}}, "
+		  "{psi: {avg10: 0.01}}]\n");
+	cr_assert_float_eq(oom(0)->detectors[1].percent, 0.5, 1e-9);
+	cr_assert_float_eq(oom(0)->detectors[2].avg10, 0.01, 1e-9);
+	expect_one_error(OHEAD "  detectors: [{usage: {percent: 0}}]\n", 6, 33,
+			 "spec.detectors[0].usage.percent: 0 is out of range: a percent above 0 "
+			 "and at most 100");
+	expect_one_error(OHEAD "  detectors: [{swap: {percent: 100.5}}]\n", 6, 32,
+			 "spec.detectors[0].swap.percent: 100.5 is out of range");
+	expect_one_error(OHEAD "  detectors: [{psi: {avg10: -3}}]\n", 6, 29,
+			 "spec.detectors[0].psi.avg10: -3 is out of range");
+	expect_one_error(OHEAD "  detectors: [{usage: {percent: 90%}}]\n", 6, 33,
+			 "spec.detectors[0].usage.percent: expected a number, got \"90%\" (write "
+			 "90: the value is a percent already)");
+	expect_one_error(OHEAD "  detectors: [{usage: {percent: ninety}}]\n", 6, 33,
+			 "spec.detectors[0].usage.percent: expected a number such as 90 or 12.5, "
+			 "got \"ninety\"");
+	expect_one_error(OHEAD "  detectors: [{usage: {percent: 1e2}}]\n", 6, 33,
+			 "expected a number such as 90 or 12.5, got \"1e2\"");
+}
+
+Test(policy, detectors_are_one_to_eight_items_of_one_kind_each)
+{
+	expect_one_error(OHEAD "  detectors: []\n", 6, 14,
+			 "spec.detectors: expected at least one detector (leave detectors out only "
+			 "for a handoff-only policy)");
+	expect_one_error(OHEAD "  kill: process\n", 6, 3,
+			 "spec: missing key \"detectors\": a policy acts when one of its detectors "
+			 "fires (usage, psi or swap); only a handoff policy (handoff: true) may "
+			 "have none");
+	expect_one_error(OHEAD "  handoff: false\n", 6, 3, "spec: missing key \"detectors\"");
+	expect_one_error(OHEAD "  detectors:\n"
+			 "    - usage: {percent: 1}\n    - usage: {percent: 2}\n"
+			 "    - usage: {percent: 3}\n    - usage: {percent: 4}\n"
+			 "    - usage: {percent: 5}\n    - usage: {percent: 6}\n"
+			 "    - usage: {percent: 7}\n    - usage: {percent: 8}\n"
+			 "    - usage: {percent: 9}\n    - usage: {percent: 10}\n", 15, 7,
+			 "spec.detectors[8]: too many detectors: a policy has at most 8");
+	cr_assert_eq(diags.n, 1, "told once, at the first past the limit");
+	expect_one_error(OHEAD "  detectors:\n    - usage: {percent: 90}\n      psi: {avg10: 5}\n",
+			 8, 7, "spec.detectors[0].psi: one kind per detector: this item is already "
+			 "a usage detector; start another item (\"- psi: ...\") for this one");
+	expect_one_error(OHEAD "  detectors: [{}]\n", 6, 15,
+			 "spec.detectors[0]: a detector needs one of usage, psi or swap");
+	expect_one_error(OHEAD "  detectors: [{usage: {}}]\n", 6, 23,
+			 "spec.detectors[0].usage: missing required key \"percent\"");
+	expect_one_error(OHEAD "  detectors: [usage]\n", 6, 15,
+			 "spec.detectors[0]: expected a mapping, got a string");
+	expect_one_error(OHEAD "  detectors: {usage: {percent: 9}}\n", 6, 14,
+			 "spec.detectors: expected a list of mappings, got a mapping");
+	/* A wrong value under a kind is the only error: the item still has its kind. */
+	expect_one_error(OHEAD "  detectors: [{usage: 90}]\n", 6, 23,
+			 "spec.detectors[0].usage: expected a mapping, got a string");
+}
+
+Test(policy, a_psi_detector_reads_avg10_or_arms_a_trigger_with_stall_and_window)
+{
+	expect_one_error(OHEAD "  detectors: [{psi: {type: full}}]\n", 6, 21,
+			 "spec.detectors[0].psi: needs avg10 (a pressure percent over the last 10 "
+			 "seconds) or stall with window (a kernel PSI trigger: this much stall time "
+			 "within each window)");
+	expect_one_error(OHEAD "  detectors: [{psi: {avg10: 5, stall: 1s, window: 2s}}]\n", 6,
+			 32, "spec.detectors[0].psi.stall: use avg10 or stall with window, not both");
+	expect_one_error(OHEAD "  detectors: [{psi: {avg10: 5, window: 2s}}]\n", 6, 32,
+			 "spec.detectors[0].psi.window: use avg10 or stall with window, not both");
+	expect_one_error(OHEAD "  detectors: [{psi: {stall: 100ms}}]\n", 6, 22,
+			 "spec.detectors[0].psi.stall: needs window, the time span the stall is "
+			 "measured in (500ms to 10s)");
+	expect_one_error(OHEAD "  detectors: [{psi: {window: 1s}}]\n", 6, 22,
+			 "spec.detectors[0].psi.window: only applies with stall");
+	expect_one_error(OHEAD "  detectors: [{psi: {stall: 2s, window: 1s}}]\n", 6, 22,
+			 "spec.detectors[0].psi.stall: 2s is longer than the window (1s): the "
+			 "stall time is measured within the window, so it can be at most the "
+			 "window");
+	expect_ok(OHEAD "  detectors: [{psi: {stall: 1s, window: 1s}}]\n");
+	expect_one_error(OHEAD "  detectors: [{psi: {type: partial, avg10: 5}}]\n", 6, 28,
+			 "spec.detectors[0].psi.type: expected one of some, full, got \"partial\"");
+	expect_one_error(OHEAD "  detectors: [{usage: {percent: 5, of: nodes}}]\n", 6, 40,
+			 "spec.detectors[0].usage.of: expected one of limit, node, got \"nodes\" "
+			 "(did you mean \"node\"?)");
+}
+
+Test(policy, an_oom_scope_takes_only_cgroup_level_fields)
+{
+	expect_one_error(OHEAD "  scope:\n    comms: [java]\n" ODET, 7, 5,
+			 "spec.scope.comms: not allowed in an OomPolicy: an OomPolicy's scope "
+			 "selects memory cgroups, not processes: usage, swap and pressure are "
+			 "accounted per memory cgroup; to choose among the processes of a cgroup, "
+			 "use spec.victim.prefer and spec.victim.avoid");
+	expect_one_error(OHEAD "  scope: {cgroups: [/a], binaries: [/usr/bin/java]}\n" ODET, 6,
+			 26, "spec.scope.binaries: not allowed in an OomPolicy");
+	expect_one_error(OHEAD "  scope: {scope: containers}\n" ODET, 6, 11,
+			 "spec.scope.scope: not allowed in an OomPolicy: spec.scope names memory "
+			 "cgroups by containerIds, podUIDs, namespaces, pods and cgroups; to cover "
+			 "the whole node, leave spec.scope out");
+	expect_one_error(OHEAD "  scope: {}\n" ODET, 6, 10,
+			 "spec.scope: an empty scope selects no memory cgroup; leave scope out to "
+			 "cover the whole node, or name memory cgroups with containerIds, podUIDs, "
+			 "namespaces, pods or cgroups");
+	expect_one_error(OHEAD "  scope: node\n" ODET, 6, 10,
+			 "spec.scope: expected a mapping of memory cgroup selectors (containerIds, "
+			 "podUIDs, namespaces, pods, cgroups), got a string; leave scope out to "
+			 "cover the whole node");
+	expect_one_error(OHEAD "  scope:\n" ODET, 6, 3,
+			 "spec.scope: expected a mapping of memory cgroup selectors (containerIds, "
+			 "podUIDs, namespaces, pods, cgroups), got nothing");
+	expect_one_error(OHEAD "  scope: {cgroup: [/a]}\n" ODET, 6, 11,
+			 "spec.scope: unknown key \"cgroup\" (did you mean \"cgroups\"?)");
+	expect_one_error(OHEAD "  scope: {cgroups: [batch]}\n" ODET, 6, 21,
+			 "spec.scope.cgroups[0]: \"batch\" can never match: cgroup paths start "
+			 "with '/'");
+	expect_one_error(OHEAD "  scope: {cgroups: []}\n" ODET, 6, 20,
+			 "spec.scope.cgroups: an empty list can never match");
+}
+
+Test(policy, kill_cgroup_needs_a_scope)
+{
+	expect_one_error(OHEAD ODET "  kill: cgroup\n", 8, 3,
+			 "spec.kill: cgroup needs a scope: it kills every process of the unit's "
+			 "memory cgroup, and with no scope the unit is the whole node; use process "
+			 "or process_group, or name memory cgroups in spec.scope");
+	expect_one_error(OHEAD ODET "  kill: process-group\n", 8, 9,
+			 "spec.kill: expected one of process, process_group, cgroup, got "
+			 "\"process-group\" (did you mean \"process_group\"?)");
+	expect_ok(OHEAD ODET "  kill: process_group\n");
+	cr_assert_eq(oom(0)->kill, OOM_KILL_PROCESS_GROUP);
+}
+
+Test(policy, handoff_needs_a_scope_of_memory_cgroups)
+{
+	expect_one_error(OHEAD "  handoff: true\n", 6, 3,
+			 "spec.handoff: needs a scope: handoff sets oom_kill_disable on memory "
+			 "cgroups (a cgroup v1 memcg setting; the node as a whole has none), so "
+			 "name the cgroups to hand off in spec.scope");
+	/* A handoff value that is not a bool is the error; detectors are not asked for. */
+	expect_one_error(OHEAD "  scope: {cgroups: [/a]}\n  handoff: yes\n", 7, 12,
+			 "spec.handoff: expected true or false, got \"yes\" (write true: only true "
+			 "and false are booleans here)");
+}
+
+Test(policy, a_handoff_dry_run_is_a_warning)
+{
+	load(OHEAD "  scope: {cgroups: [/a]}\n  handoff: true\n  dryRun: true\n");
+	expect_one_warning(8, 3, "spec.dryRun: with handoff, a dry run resolves no OOM: each one "
+			   "waits out handoffDeadline (1s) and then the kernel kills as it would "
+			   "have");
+	cr_assert(oom(0)->dry_run && oom(0)->handoff, "a warning does not refuse the policy");
+}
+
+Test(policy, settings_that_apply_to_nothing_are_warnings)
+{
+	load(OHEAD ODET "  handoffDeadline: 3s\n");
+	expect_one_warning(8, 3, "spec.handoffDeadline: only applies with handoff: true");
+	load(OHEAD "  scope: {cgroups: [/a]}\n  handoff: true\n  duration: 3s\n");
+	expect_one_warning(8, 3, "spec.duration: only applies to detectors, and this policy has "
+			   "none");
+	load(OHEAD "  scope: {cgroups: [/a]}\n  handoff: true\n  handoffDeadline: 2s\n"
+	     "  preKillHook: {command: dump, timeout: 2s}\n");
+	expect_one_warning(9, 32, "spec.preKillHook.timeout: 2s is not shorter than "
+			   "handoffDeadline (2s): during a handed-off OOM a slow hook runs into "
+			   "the deadline and the kernel resolves the OOM instead");
+	/* The default timeout (5s) against the default deadline (1s): said at handoff. */
+	load(OHEAD "  scope: {cgroups: [/a]}\n  handoff: true\n  preKillHook: {command: dump}\n");
+	expect_one_warning(7, 3, "spec.preKillHook.timeout: 5s is not shorter than "
+			   "handoffDeadline (1s)");
+	expect_ok(OHEAD "  scope: {cgroups: [/a]}\n  handoff: true\n"
+		  "  preKillHook: {command: dump, timeout: 500ms}\n");
+}
+
+Test(policy, a_pre_kill_hook_needs_a_command_of_at_most_1023_bytes)
+{
+	static char big[POLICY_OOM_HOOK_MAX + 1];
+
+	expect_one_error(OHEAD ODET "  preKillHook: {timeout: 1s}\n", 8, 16,
+			 "spec.preKillHook: missing required key \"command\"");
+	expect_one_error(OHEAD ODET "  preKillHook: {command: \"  \"}\n", 8, 26,
+			 "spec.preKillHook.command: an empty command runs nothing; leave "
+			 "preKillHook out for no hook");
+	expect_one_error(OHEAD ODET "  preKillHook: {command: \"a\\0b\"}\n", 8, 26,
+			 "spec.preKillHook.command: must not contain a NUL byte");
+	memset(big, 'x', POLICY_OOM_HOOK_MAX - 1);
+	big[POLICY_OOM_HOOK_MAX - 1] = 0;
+	expect_ok(fmt(OHEAD ODET "  preKillHook: {command: %s}\n", big));
+	cr_assert_eq(strlen(oom(0)->hook), POLICY_OOM_HOOK_MAX - 1);
+	big[POLICY_OOM_HOOK_MAX - 1] = 'x';
+	big[POLICY_OOM_HOOK_MAX] = 0;
+	expect_one_error(fmt(OHEAD ODET "  preKillHook: {command: %s}\n", big), 8, 26,
+			 "spec.preKillHook.command: too long (1024 bytes; at most 1023): put a "
+			 "long command in a script and run that");
+}
+
+Test(policy, prefer_and_avoid_are_whole_selectors)
+{
+	load(OHEAD ODET "  victim: {prefer: {}}\n");
+	expect_one_warning(8, 20, "spec.victim.prefer: an empty selector matches every process, "
+			   "so it prefers none over another; name processes or leave it out");
+	load(OHEAD ODET "  victim: {avoid: {}}\n");
+	expect_one_warning(8, 19, "spec.victim.avoid: an empty selector matches every process, "
+			   "so it leaves nothing else to choose; name processes or leave it out");
+	expect_one_error(OHEAD ODET "  victim: {avoid: {scope: host, pods: [a]}}\n", 8, 33,
+			 "spec.victim.avoid.pods: can never match with scope host: host processes "
+			 "are in no container");
+	expect_one_error(OHEAD ODET "  victim: {prefer: {comms: [averyveryverylongname]}}\n", 8,
+			 29, "spec.victim.prefer.comms[0]: \"averyveryverylongname\" can never match");
+	expect_one_error(OHEAD ODET "  victim: {prefer: {relation: host}}\n", 8, 21,
+			 "spec.victim.prefer: unknown key \"relation\"");
+	expect_one_error(OHEAD ODET "  victim: {strategy: largest}\n", 8, 22,
+			 "spec.victim.strategy: expected one of largest_rss, fastest_growth, got "
+			 "\"largest\"");
+	expect_one_error(OHEAD ODET "  victim: {oomScoreAdj: 1}\n", 8, 25,
+			 "spec.victim.oomScoreAdj: expected true or false, got \"1\"");
+}
+
+Test(policy, an_unknown_oom_key_is_named_with_the_closest_valid_key)
+{
+	expect_one_error(OHEAD ODET "  dryrun: true\n", 8, 3,
+			 "spec: unknown key \"dryrun\" (did you mean \"dryRun\"?)");
+	expect_error(OHEAD "  detector:\n    - usage: {percent: 90}\n", 6, 3,
+		     "spec: unknown key \"detector\" (did you mean \"detectors\"?)");
+	/* As with any required key misspelt, its absence is said too. */
+	cr_assert_not_null(find(6, 3, "spec: missing key \"detectors\""));
+	expect_one_error(OHEAD ODET "  rules: []\n", 8, 3,
+			 "spec: unknown key \"rules\" (valid keys: scope, detectors, duration, "
+			 "victim, kill, dryRun, postActionDelay, preKillHook, handoff, "
+			 "handoffDeadline)");
+	expect_one_error(OHEAD "  detectors: [{usage: {percent: 9, off: node}}]\n", 6, 36,
+			 "spec.detectors[0].usage: unknown key \"off\" (did you mean \"of\"?)");
+	/* A SignalPolicy's keys are not an OomPolicy's. */
+	expect_error("apiVersion: vigil.dev/v1alpha1\nkind: OomPolicy\nmetadata: {name: o}\n"
+		     "spec: {rules: [{action: audit}]}\n", 4, 7,
+			 "spec: missing key \"detectors\"");
+	cr_assert_not_null(find(4, 8, "spec: unknown key \"rules\""));
+}
+
+Test(policy, every_problem_of_an_oom_policy_is_reported_and_it_is_not_loaded)
+{
+	int ret = load(OHEAD
+		       "  scope: {comms: [x]}\n"
+		       "  detectors:\n"
+		       "    - usage: {percent: 0}\n"
+		       "    - psi: {stall: 5s, window: 1s}\n"
+		       "  duration: 5\n"
+		       "  kill: everything\n"
+		       "  handoffDeadline: 1h\n");
+
+	if (ret != 6)
+		dump();
+	cr_assert_eq(ret, 6);
+	cr_assert_eq(set.n_docs, 0);
+	cr_assert_not_null(find(6, 11, "spec.scope.comms: not allowed"));
+	cr_assert_not_null(find(8, 24, "percent: 0 is out of range"));
+	cr_assert_not_null(find(9, 13, "stall: 5s is longer than the window"));
+	cr_assert_not_null(find(10, 13, "spec.duration: \"5\" has no unit"));
+	cr_assert_not_null(find(11, 9, "spec.kill: expected one of"));
+	cr_assert_not_null(find(12, 20, "spec.handoffDeadline: expected a duration"));
+	for (size_t i = 1; i < diags.n; i++)
+		cr_assert(diags.v[i - 1].line <= diags.v[i].line, "sorted top to bottom");
+}
+
+Test(policy, oom_and_other_policies_load_side_by_side_and_free_everything)
+{
+	expect_ok(HEAD "    - action: audit\n---\n" OHEAD
+		  "  scope: {cgroups: [/a, /b], namespaces: [n]}\n" ODET
+		  "  victim: {prefer: {comms: [a, b]}, avoid: {binaries: [/x]}}\n"
+		  "---\n" THEAD "    - mode: audit\n");
+	cr_assert_eq(set.n_docs, 3);
+	cr_assert_eq(set.docs[0].kind, POLICY_KIND_SIGNAL);
+	cr_assert_null(set.docs[0].oom);
+	cr_assert_eq(set.docs[1].kind, POLICY_KIND_OOM);
+	cr_assert_eq(set.docs[2].kind, POLICY_KIND_TRUST);
+	cr_assert_null(set.docs[2].oom);
+	cr_assert_eq(oom(1)->scope.cgroups.n, 2);
+	/* reset() frees it all; ASan would see a leak. */
+}
+
 /* ---- set-wide checks ------------------------------------------------------------ */
 
 Test(policy_set, the_same_policy_name_twice_is_reported_at_the_second_naming_the_first)
@@ -1492,6 +2022,85 @@ Test(policy_set, a_fresh_set_has_nothing_to_report)
 
 /* ---- diagnostics and names ------------------------------------------------------- */
 
+/* ---- OomPolicy, set-wide -------------------------------------------------------- */
+
+/* An OomPolicy called `name` whose scope is `scope` (a flow mapping, or "" for the node). */
+static char *oom_doc(const char *name, const char *scope)
+{
+	return fmt("apiVersion: vigil.dev/v1alpha1\nkind: OomPolicy\nmetadata: {name: %s}\n"
+		   "spec: {%s%s%sdetectors: [{usage: {percent: 90}}]}\n", name,
+		   *scope ? "scope: " : "", scope, *scope ? ", " : "");
+}
+
+Test(policy_set, two_oom_policies_for_the_whole_node_are_a_warning)
+{
+	cr_assert_eq(load_as("a.yaml", oom_doc("a", "")), 0);
+	cr_assert_eq(load_as("b.yaml", fmt("# b\n%s", oom_doc("b", ""))), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	expect_one_warning(2, 1, "OomPolicy \"b\" can act on the same memory as OomPolicy \"a\" "
+			   "(a.yaml:1): both cover the whole node; each would pick a victim of its "
+			   "own for one shortage, so merge them or make their scopes disjoint");
+	cr_assert_str_eq(diags.v[0].file, "b.yaml");
+	cr_assert_eq(set.n_docs, 2, "a warning refuses nothing");
+}
+
+Test(policy_set, oom_scopes_sharing_an_entry_in_every_common_field_are_a_warning)
+{
+	cr_assert_eq(load_as("a.yaml", oom_doc("a", "{cgroups: [/x, \"/batch/*\"]}")), 0);
+	cr_assert_eq(load_as("b.yaml", oom_doc("b", "{cgroups: [\"/batch/*\"], pods: [p]}")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	expect_one_warning(1, 1, "OomPolicy \"b\" can act on the same memory as OomPolicy \"a\" "
+			   "(a.yaml:1): both select cgroups \"/batch/*\"");
+}
+
+Test(policy_set, oom_scopes_that_differ_somewhere_or_a_node_policy_are_no_warning)
+{
+	/* Different cgroups; one field in common with different entries; node and scoped. */
+	cr_assert_eq(load_as("a.yaml", oom_doc("a", "{cgroups: [\"/batch/*\"]}")), 0);
+	cr_assert_eq(load_as("b.yaml", oom_doc("b", "{cgroups: [\"/web/*\"]}")), 0);
+	cr_assert_eq(load_as("c.yaml", oom_doc("c", "{cgroups: [\"/batch/*\"], pods: [x]}")), 0);
+	cr_assert_eq(load_as("d.yaml", oom_doc("d", "{cgroups: [\"/web/*\"], pods: [y]}")), 0);
+	cr_assert_eq(load_as("e.yaml", oom_doc("e", "")), 0);
+	cr_assert_eq(load_as("f.yaml", oom_doc("f", "{namespaces: [n]}")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	/* c is within a (same cgroups, narrower): that one is said. */
+	if (diags.n != 2)
+		dump();
+	cr_assert_eq(diags.n, 2);
+	cr_assert_str_eq(diags.v[0].file, "c.yaml");
+	cr_assert(strstr(diags.v[0].msg, "as OomPolicy \"a\""), "%s", diags.v[0].msg);
+	cr_assert_str_eq(diags.v[1].file, "d.yaml");
+	cr_assert(strstr(diags.v[1].msg, "as OomPolicy \"b\""), "%s", diags.v[1].msg);
+}
+
+Test(policy_set, up_to_64_oom_policies_and_the_65th_is_the_error)
+{
+	for (int i = 0; i < POLICY_MAX_OOM_POLICIES; i++)
+		cr_assert_eq(load_as(fmt("%02d.yaml", i), oom_doc(fmt("o%d", i),
+								fmt("{cgroups: [/c%d]}", i))), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	cr_assert_eq(diags.n, 0);
+	cr_assert_eq(load_as("65.yaml", oom_doc("last", "{cgroups: [/last]}")), 0);
+	policy_diags_free(&diags);
+	cr_assert_eq(policy_set_finish(&set, &diags), 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_str_eq(diags.v[0].file, "65.yaml");
+	cr_assert_eq(diags.v[0].line, 1);
+	cr_assert_str_eq(diags.v[0].msg, "too many OomPolicy documents: this is the 65th of the "
+			 "set, the limit is 64");
+}
+
+Test(policy_set, oom_policy_names_are_unique_per_kind)
+{
+	cr_assert_eq(load_as("a.yaml", oom_doc("p", "{cgroups: [/a]}")), 0);
+	cr_assert_eq(load_as("s.yaml", HEAD "    - action: audit\n"), 0);	/* a SignalPolicy "p" */
+	cr_assert_eq(load_as("b.yaml", oom_doc("p", "{cgroups: [/b]}")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_str_eq(diags.v[0].file, "b.yaml");
+	cr_assert_str_eq(diags.v[0].msg, "duplicate OomPolicy \"p\" (first defined at a.yaml:1)");
+}
+
 Test(policy, a_diagnostic_formats_as_file_line_column_message)
 {
 	struct policy_diag dg = { .file = "a.yaml", .line = 3, .column = 9, .msg = "bad" };
@@ -1525,7 +2134,19 @@ Test(policy, names_of_kinds_actions_and_relations)
 {
 	cr_assert_str_eq(policy_kind_name(POLICY_KIND_SIGNAL), "SignalPolicy");
 	cr_assert_str_eq(policy_kind_name(POLICY_KIND_TRUST), "TrustPolicy");
+	cr_assert_str_eq(policy_kind_name(POLICY_KIND_OOM), "OomPolicy");
 	cr_assert_str_eq(policy_kind_name(0), "");
+	cr_assert_str_eq(oom_detector_name(OOM_DET_USAGE), "usage");
+	cr_assert_str_eq(oom_detector_name(OOM_DET_PSI), "psi");
+	cr_assert_str_eq(oom_detector_name(OOM_DET_SWAP), "swap");
+	cr_assert_str_eq(oom_detector_name(0), "");
+	cr_assert_str_eq(oom_strategy_name(OOM_VICTIM_LARGEST_RSS), "largest_rss");
+	cr_assert_str_eq(oom_strategy_name(OOM_VICTIM_FASTEST_GROWTH), "fastest_growth");
+	cr_assert_str_eq(oom_strategy_name(0), "");
+	cr_assert_str_eq(oom_kill_scope_name(OOM_KILL_PROCESS), "process");
+	cr_assert_str_eq(oom_kill_scope_name(OOM_KILL_PROCESS_GROUP), "process_group");
+	cr_assert_str_eq(oom_kill_scope_name(OOM_KILL_CGROUP), "cgroup");
+	cr_assert_str_eq(oom_kill_scope_name(0), "");
 	cr_assert_str_eq(trust_mode_name(TRUST_MODE_OFF), "off");
 	cr_assert_str_eq(trust_mode_name(TRUST_MODE_AUDIT), "audit");
 	cr_assert_str_eq(trust_mode_name(TRUST_MODE_ENFORCE), "enforce");
@@ -1632,12 +2253,12 @@ static char *tn_text(const struct tnode *t)
 }
 
 /* The kinds the schema has, for rows of kind "*". */
-static const char *const kinds[] = { "SignalPolicy", "TrustPolicy" };
+static const char *const kinds[] = { "SignalPolicy", "TrustPolicy", "OomPolicy" };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 /*
  * apiVersion, kind, metadata.name and one rule: the least a policy of the
- * kind needs (a deny rule; an enforce rule).
+ * kind needs (a deny rule; an enforce rule; one usage detector).
  */
 static struct tnode *base_tree(const char *kind)
 {
@@ -1648,19 +2269,100 @@ static struct tnode *base_tree(const char *kind)
 	tn_set(tn_child(root, "apiVersion"), POLICY_API_VERSION);
 	tn_set(tn_child(root, "kind"), kind);
 	tn_set(tn_child(tn_child(root, "metadata"), "name"), "base");
+	if (!strcmp(kind, "OomPolicy")) {
+		rule = tn_item(tn_child(tn_child(root, "spec"), "detectors"));
+		tn_set(tn_child(tn_child(rule, "usage"), "percent"), "90");
+		return root;
+	}
 	rule = tn_item(tn_child(tn_child(root, "spec"), "rules"));
 	tn_set(tn_child(rule, trust ? "mode" : "action"), trust ? "enforce" : "deny");
 	return root;
 }
 
-/* A value the loader accepts for a string or signal key; a new key needs one here. */
+/* The child `key` of t, or NULL (tn_child() would add it). */
+static struct tnode *tn_find(struct tnode *t, const char *key)
+{
+	for (int i = 0; t && i < t->n; i++)
+		if (!strcmp(t->kid[i]->key, key))
+			return t->kid[i];
+	return NULL;
+}
+
+static void tn_drop(struct tnode *t, const char *key)
+{
+	for (int i = 0; t && i < t->n; i++)
+		if (!strcmp(t->kid[i]->key, key)) {
+			tn_free(t->kid[i]);
+			t->kid[i] = t->kid[--t->n];
+			return;
+		}
+}
+
+/*
+ * An OomPolicy's keys depend on each other more than rules' do: one kind
+ * per detector, avg10 or stall with window, handoff and kill: cgroup need
+ * a scope, an empty scope or victim selector is an error or a warning, a
+ * pre-kill hook needs its command.
+ * Complete a tree that a graft left half-said, so that each key is tested
+ * alone.  `path` is what was grafted.
+ */
+static void oom_complete(struct tnode *root, const char *path)
+{
+	struct tnode *spec = tn_find(root, "spec"), *det, *psi, *t;
+	static const char *const sels[] = { "prefer", "avoid" };
+
+	if (!spec)
+		return;
+	det = tn_find(spec, "detectors");
+	det = det && det->list && det->n ? det->kid[0] : NULL;
+	/* The base detector is a usage one: make room for the grafted kind. */
+	if (det && (!strncmp(path, "spec.detectors[].psi", 20) ||
+		    !strncmp(path, "spec.detectors[].swap", 21)))
+		tn_drop(det, "usage");
+	if (det && !det->n)
+		tn_set(tn_child(tn_child(det, "usage"), "percent"), "90");
+	psi = det ? tn_find(det, "psi") : NULL;
+	if (psi && !psi->scalar) {
+		if (tn_find(psi, "stall") && !tn_find(psi, "window"))
+			tn_set(tn_child(psi, "window"), "1s");
+		else if (tn_find(psi, "window") && !tn_find(psi, "stall"))
+			tn_set(tn_child(psi, "stall"), "100ms");
+		else if (!tn_find(psi, "avg10") && !tn_find(psi, "stall"))
+			tn_set(tn_child(psi, "avg10"), "40");
+	}
+	if (det && (t = tn_find(det, "swap")) && !t->scalar && !tn_find(t, "percent"))
+		tn_set(tn_child(t, "percent"), "50");
+	if ((t = tn_find(spec, "preKillHook")) && !t->scalar && !tn_find(t, "command"))
+		tn_set(tn_child(t, "command"), "/usr/local/bin/dump");
+	if (tn_find(spec, "handoffDeadline"))
+		tn_set(tn_child(spec, "handoff"), "true");
+	t = tn_find(spec, "kill");
+	if (tn_find(spec, "handoff") || (t && t->scalar && !strcmp(t->value, "cgroup"))) {
+		t = tn_child(spec, "scope");
+		if (!t->scalar && !t->n)
+			tn_set(tn_item(tn_child(t, "cgroups")), "/batch/*");
+	}
+	t = tn_find(spec, "scope");
+	if (t && !t->scalar && !t->n)
+		tn_set(tn_item(tn_child(t, "cgroups")), "/batch/*");
+	for (size_t i = 0; i < 2; i++) {
+		t = tn_find(tn_find(spec, "victim"), sels[i]);
+		if (t && !t->scalar && !t->n)
+			tn_set(tn_item(tn_child(t, "comms")), "sh");
+	}
+}
+
+/* A value the loader accepts for a string, signal, number or duration key; a new key needs one here. */
 static const char *sample(const char *key)
 {
 	static const char *const samples[][2] = {
 		{ "name", "valid-name" }, { "*", "v" }, { "containerIds", CID },
 		{ "podUIDs", POD }, { "namespaces", "prod-*" }, { "pods", "web-*" },
 		{ "cgroups", "/kubepods/*" }, { "binaries", "/usr/bin/*" }, { "comms", "sh" },
-		{ "signals", "SIGTERM" },
+		{ "signals", "SIGTERM" }, { "percent", "90" }, { "avg10", "12.5" },
+		{ "stall", "150ms" }, { "window", "1s" }, { "duration", "2s" },
+		{ "postActionDelay", "10s" }, { "command", "/usr/local/bin/dump" },
+		{ "timeout", "500ms" }, { "handoffDeadline", "2s" },
 	};
 
 	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
@@ -1726,6 +2428,8 @@ static void graft(struct tnode *root, const char *kind, const char *path, const 
 				   k->type);
 		tn_set(t, v);
 	}
+	if (!strcmp(kind, "OomPolicy"))
+		oom_complete(root, path);
 }
 
 static void expect_tree_ok(struct tnode *root, const char *why)
@@ -1744,7 +2448,8 @@ static void expect_tree_ok(struct tnode *root, const char *why)
 Test(policy_schema, rows_are_well_formed)
 {
 	static const char *const types[] = {
-		"string", "bool", "integer", "enum", "list", "object", "signal",
+		"string", "bool", "integer", "enum", "list", "object", "signal", "number",
+		"duration",
 	};
 	const struct policy_key_doc *k;
 	size_t n = policy_schema(&k);
@@ -1758,7 +2463,8 @@ Test(policy_schema, rows_are_well_formed)
 			type_ok |= !strcmp(k[i].type, types[t]);
 		cr_expect(type_ok, "%s: type %s", k[i].path, k[i].type);
 		cr_expect(!strcmp(k[i].kind, "*") || !strcmp(k[i].kind, "SignalPolicy") ||
-			  !strcmp(k[i].kind, "TrustPolicy"), "%s: kind %s", k[i].path, k[i].kind);
+			  !strcmp(k[i].kind, "TrustPolicy") || !strcmp(k[i].kind, "OomPolicy"),
+			  "%s: kind %s", k[i].path, k[i].kind);
 		cr_expect_eq(!strcmp(k[i].type, "enum"), k[i].values[0] != 0,
 			     "%s: values only for enums", k[i].path);
 		if (plen > 2 && !strcmp(k[i].path + plen - 2, "[]")) {
@@ -1932,6 +2638,25 @@ static bool tn_remove(struct tnode *t, const char *path)
 	return false;
 }
 
+/* `path` (dotted, "[]" for the first item) is in the tree. */
+static bool tn_has(struct tnode *t, const char *path)
+{
+	char buf[256], *seg, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (seg = strtok_r(buf, ".", &save); seg && t; seg = strtok_r(NULL, ".", &save)) {
+		size_t sl = strlen(seg);
+		bool item = sl > 2 && !strcmp(seg + sl - 2, "[]");
+
+		if (item)
+			seg[sl - 2] = 0;
+		t = tn_find(t, seg);
+		if (item)
+			t = t && t->list && t->n ? t->kid[0] : NULL;
+	}
+	return t != NULL;
+}
+
 Test(policy_schema, every_required_key_left_out_is_reported_missing)
 {
 	const struct policy_key_doc *k;
@@ -1945,6 +2670,14 @@ Test(policy_schema, every_required_key_left_out_is_reported_missing)
 			if (!k[i].required || !in_kind(&k[i], j))
 				continue;
 			root = base_tree(kinds[j]);
+			/* Required in an optional parent (preKillHook.command): add the parent. */
+			if (!tn_has(root, k[i].path) && strrchr(k[i].path, '.')) {
+				char parent[256];
+
+				snprintf(parent, sizeof(parent), "%.*s",
+					 (int)(strrchr(k[i].path, '.') - k[i].path), k[i].path);
+				graft(root, kinds[j], parent, NULL);
+			}
 			cr_assert(tn_remove(root, k[i].path), "%s: %s is required but not in the "
 				  "base tree", kinds[j], k[i].path);
 			text = tn_text(root);
@@ -2320,4 +3053,50 @@ Test(policy_check, usage_errors_exit_2)
 	cr_assert_eq(RUN("policy", "check", "--strict", tmpdir), 2);
 	cr_assert(strstr(err_buf, "unknown option '--strict'"), "%s", err_buf);
 	cr_assert_str_eq(out_buf, "");
+}
+
+Test(policy_check, an_oom_policy_gets_a_line_of_its_own_and_counts_in_the_summary)
+{
+	put("a.yaml", doc_named("a"));
+	put("o.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: OomPolicy\nmetadata: {name: batch}\n"
+	    "spec:\n  scope: {cgroups: [\"/batch/*\", /jobs/a, /jobs/b, /jobs/c]}\n"
+	    "  detectors: [{usage: {percent: 90}}, {psi: {type: full, stall: 150ms, window: 1s}}]\n"
+	    "  duration: 2s\n"
+	    "  victim: {oomScoreAdj: false, avoid: {scope: host, comms: [sshd]}}\n"
+	    "  preKillHook: {command: dump}\n"
+	    "---\n"
+	    "apiVersion: vigil.dev/v1alpha1\nkind: OomPolicy\nmetadata: {name: node}\n"
+	    "spec: {detectors: [{swap: {percent: 12.5, of: node}}, {psi: {avg10: 40}}],"
+	    " victim: {strategy: fastest_growth, prefer: {binaries: [/opt/x]}}, dryRun: true}\n"
+	    "---\n"
+	    "apiVersion: vigil.dev/v1alpha1\nkind: OomPolicy\nmetadata: {name: legacy}\n"
+	    "spec: {scope: {podUIDs: [" POD "]}, handoff: true, handoffDeadline: 1500ms,"
+	    " kill: process_group}\n");
+	cr_assert_eq(RUN("policy", "check", tmpdir), 0);
+	cr_assert_str_eq(err_buf, "");
+	cr_assert_str_eq(out_buf,
+			 "OomPolicy batch: cgroups=/batch/*,/jobs/a,/jobs/b,+1 more; usage 90% of "
+			 "limit or psi full stall 150ms per 1s for 2s; victim largest_rss ignoring "
+			 "oom_score_adj, avoid (scope=host comms=sshd); kill process after a "
+			 "pre-kill hook (5s)\n"
+			 "OomPolicy node: the whole node; swap 12.5% of node or psi some avg10 40%; "
+			 "victim fastest_growth, prefer (binaries=/opt/x); kill process; dry run: "
+			 "reports, kills nothing\n"
+			 "OomPolicy legacy: podUIDs=" POD "; no detectors; victim largest_rss; kill "
+			 "process_group; handoff, deadline 1500ms\n"
+			 "policy check: 4 documents (1 SignalPolicy, 1 rule; 3 OomPolicy) in 2 "
+			 "files: ok\n");
+}
+
+Test(policy_check, a_set_with_errors_prints_no_oom_lines)
+{
+	put("o.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: OomPolicy\nmetadata: {name: ok}\n"
+	    "spec: {detectors: [{usage: {percent: 90}}]}\n---\n"
+	    "apiVersion: vigil.dev/v1alpha1\nkind: OomPolicy\nmetadata: {name: bad}\n"
+	    "spec: {detectors: [{usage: {percent: 190}}]}\n");
+	cr_assert_eq(RUN("policy", "check", (char *)in_tmp("o.yaml")), 1);
+	cr_assert_str_eq(out_buf, "");
+	cr_assert_str_eq(err_buf, fmt("%s:9:38: spec.detectors[0].usage.percent: 190 is out of "
+				      "range: a percent above 0 and at most 100\n"
+				      "policy check: 1 error in 1 file\n", in_tmp("o.yaml")));
 }

@@ -6,12 +6,13 @@
  * with policy_schema() both ways: a key the loader accepts but the README
  * does not list fails, and so does a documented key the loader no longer
  * knows, or one whose kind, type, values or required flag differ.  A
- * whole policy (SignalPolicy or TrustPolicy) shown in a ```yaml block of the
- * README must load.  Then every *.yaml in policies/ is loaded the way the
- * agent loads a policy directory: the examples must load without a single
- * diagnostic, and together they must use every selector key, relation,
- * scope, action and trust mode the schema offers and every TrustPolicy
- * key, so a key added to the grammar fails here until an example shows it.
+ * whole policy (SignalPolicy, TrustPolicy or OomPolicy) shown in a ```yaml
+ * block of the README must load.  Then every *.yaml in policies/ is loaded
+ * the way the agent loads a policy directory: the examples must load
+ * without a single diagnostic, and together they must use every selector
+ * key, relation, scope, action and trust mode the schema offers, every
+ * TrustPolicy key and every OomPolicy key outside its selectors, so a key
+ * added to the grammar fails here until an example shows it.
  *
  * Unit tests run from the repository root; VIGIL_SRCDIR, when set, names
  * the root instead.
@@ -232,7 +233,7 @@ Test(policy_readme, every_documented_key_is_in_the_schema_once)
 Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
 {
 	char path[4096], *text = NULL, *p, *end;
-	size_t len = 0, whole = 0, trust = 0;
+	size_t len = 0, whole = 0, trust = 0, oom = 0;
 	FILE *f;
 
 	src_path(path, sizeof(path), "policies/README.md");
@@ -250,10 +251,14 @@ Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
 		cr_assert_not_null(end, "policies/README.md: unterminated ```yaml block");
 		for (const char *c = text; c < p; c++)
 			first += *c == '\n';
-		if ((!memmem(p, (size_t)(end - p), "kind: SignalPolicy", 18) &&
-		     !memmem(p, (size_t)(end - p), "kind: TrustPolicy", 17)) ||
-		    !memmem(p, (size_t)(end - p), "rules:", 6))
+		if (memmem(p, (size_t)(end - p), "kind: OomPolicy", 15) &&
+		    memmem(p, (size_t)(end - p), "spec:", 5)) {
+			oom++;
+		} else if ((!memmem(p, (size_t)(end - p), "kind: SignalPolicy", 18) &&
+			    !memmem(p, (size_t)(end - p), "kind: TrustPolicy", 17)) ||
+			   !memmem(p, (size_t)(end - p), "rules:", 6)) {
 			continue;
+		}
 		whole++;
 		trust += memmem(p, (size_t)(end - p), "kind: TrustPolicy", 17) != NULL;
 		cr_expect_geq(policy_load_buffer(&s, "README.md", p, (size_t)(end - p) + 1, &d), 0);
@@ -264,9 +269,10 @@ Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
 		policy_diags_free(&d);
 	}
 	free(text);
-	cr_expect_gt(whole - trust, 0, "no whole SignalPolicy in a ```yaml block of "
+	cr_expect_gt(whole - trust - oom, 0, "no whole SignalPolicy in a ```yaml block of "
 		     "policies/README.md");
 	cr_expect_gt(trust, 0, "no whole TrustPolicy in a ```yaml block of policies/README.md");
+	cr_expect_gt(oom, 0, "no whole OomPolicy in a ```yaml block of policies/README.md");
 }
 
 /* ---- the example policies -------------------------------------------------- */
@@ -333,9 +339,15 @@ Test(policy_examples, every_yaml_file_is_read)
 	cr_assert_geq(n, 3, "only %zu example policies", n);
 	cr_expect_eq(set.n_files, n, "%zu files read, %zu *.yaml/*.yml in policies/",
 		     set.n_files, n);
-	for (size_t i = 0; i < set.n_docs; i++)
+	for (size_t i = 0; i < set.n_docs; i++) {
+		if (set.docs[i].kind == POLICY_KIND_OOM) {
+			cr_expect_not_null(set.docs[i].oom, "%s: %s has no spec", set.docs[i].file,
+					   set.docs[i].name);
+			continue;
+		}
 		cr_expect_gt(set.docs[i].n_rules + set.docs[i].n_trust_rules, 0, "%s: %s has no rules",
 			     set.docs[i].file, set.docs[i].name);
+	}
 }
 
 /*
@@ -625,4 +637,131 @@ Test(policy_examples, use_every_trust_mode_and_scope)
 		EACH_TRUST_RULE(r) seen |= r->selector.scope == scopes[i];
 		cr_expect(seen, "no example TrustPolicy uses scope value %d", scopes[i]);
 	}
+}
+
+/* ---- OomPolicy examples -------------------------------------------------------- */
+
+#define EACH_OOM(o) \
+	for (size_t d_ = 0; d_ < set.n_docs; d_++) \
+		for (const struct oom_policy *o = set.docs[d_].kind == POLICY_KIND_OOM ? \
+						  set.docs[d_].oom : NULL; o; o = NULL)
+
+/* Some detector of o satisfies `cond` (about `d`). */
+#define ANY_DET(o, d, cond) \
+	({ \
+		bool any_ = false; \
+		for (size_t j_ = 0; j_ < (o)->n_detectors; j_++) { \
+			const struct oom_detector *d = &(o)->detectors[j_]; \
+			any_ |= (cond); \
+		} \
+		any_; \
+	})
+
+/* What an OomPolicy key looks like once loaded (a value other than its default). */
+struct oom_key {
+	const char *path;	/* below spec. */
+	bool (*used)(const struct oom_policy *o);
+};
+
+#define OOM_KEY(fn, expr) \
+	static bool fn(const struct oom_policy *o) \
+	{ \
+		return (expr); \
+	}
+OOM_KEY(o_scope, !o->node)
+OOM_KEY(o_scope_cgroups, o->scope.cgroups.n > 0)
+OOM_KEY(o_detectors, o->n_detectors > 0)
+OOM_KEY(o_usage, ANY_DET(o, d, d->kind == OOM_DET_USAGE))
+OOM_KEY(o_usage_of, ANY_DET(o, d, d->kind == OOM_DET_USAGE && d->of == OOM_OF_NODE) ||
+	ANY_DET(o, d, d->kind == OOM_DET_SWAP && d->of == OOM_OF_NODE))
+OOM_KEY(o_psi, ANY_DET(o, d, d->kind == OOM_DET_PSI))
+OOM_KEY(o_psi_type, ANY_DET(o, d, d->kind == OOM_DET_PSI && d->psi_type == OOM_PSI_FULL))
+OOM_KEY(o_avg10, ANY_DET(o, d, d->kind == OOM_DET_PSI && d->avg10 >= 0))
+OOM_KEY(o_stall, ANY_DET(o, d, d->kind == OOM_DET_PSI && d->stall_us > 0 && d->window_us > 0))
+OOM_KEY(o_swap, ANY_DET(o, d, d->kind == OOM_DET_SWAP))
+OOM_KEY(o_duration, o->duration_ms > 0)
+OOM_KEY(o_victim, o->strategy != OOM_VICTIM_LARGEST_RSS || !o->oom_score_adj ||
+	o->has_prefer || o->has_avoid)
+OOM_KEY(o_strategy, o->strategy == OOM_VICTIM_FASTEST_GROWTH)
+OOM_KEY(o_score_adj, !o->oom_score_adj)
+OOM_KEY(o_prefer, o->has_prefer)
+OOM_KEY(o_avoid, o->has_avoid)
+OOM_KEY(o_kill, o->kill != OOM_KILL_PROCESS)
+OOM_KEY(o_dry_run, o->dry_run)
+OOM_KEY(o_post_delay, o->post_action_delay_ms != 5000)
+OOM_KEY(o_hook, o->hook[0] != 0)
+OOM_KEY(o_hook_timeout, o->hook[0] && o->hook_timeout_ms != 5000)
+OOM_KEY(o_handoff, o->handoff)
+OOM_KEY(o_deadline, o->handoff && o->handoff_deadline_ms != 1000)
+
+static const struct oom_key oom_keys[] = {
+	{ "scope", o_scope },
+	{ "scope.cgroups", o_scope_cgroups },
+	{ "detectors", o_detectors },
+	{ "detectors[].usage", o_usage },
+	{ "detectors[].usage.percent", o_usage },
+	{ "detectors[].usage.of", o_usage_of },
+	{ "detectors[].psi", o_psi },
+	{ "detectors[].psi.type", o_psi_type },
+	{ "detectors[].psi.avg10", o_avg10 },
+	{ "detectors[].psi.stall", o_stall },
+	{ "detectors[].psi.window", o_stall },
+	{ "detectors[].swap", o_swap },
+	{ "detectors[].swap.percent", o_swap },
+	{ "detectors[].swap.of", o_usage_of },
+	{ "duration", o_duration },
+	{ "victim", o_victim },
+	{ "victim.strategy", o_strategy },
+	{ "victim.oomScoreAdj", o_score_adj },
+	{ "victim.prefer", o_prefer },
+	{ "victim.avoid", o_avoid },
+	{ "kill", o_kill },
+	{ "dryRun", o_dry_run },
+	{ "postActionDelay", o_post_delay },
+	{ "preKillHook", o_hook },
+	{ "preKillHook.command", o_hook },
+	{ "preKillHook.timeout", o_hook_timeout },
+	{ "handoff", o_handoff },
+	{ "handoffDeadline", o_deadline },
+};
+
+/*
+ * Every OomPolicy key has an example, except the fields of its selectors
+ * (scope's other lists, prefer's and avoid's): those are the selector
+ * grammar the SignalPolicy examples already show.
+ */
+Test(policy_examples, use_every_oom_policy_key_of_the_schema)
+{
+	static const char prefix[] = "spec.";
+	static const char *const selectors[] = { "scope.", "victim.prefer.", "victim.avoid." };
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k), checked = 0, docs = 0;
+
+	EACH_OOM(o) docs++;
+	cr_assert_geq(docs, 3, "only %zu example OomPolicy documents", docs);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = k[i].path + strlen(prefix);
+		const struct oom_key *ok = NULL;
+		bool seen = false, sel = false;
+
+		if (strcmp(k[i].kind, "OomPolicy") || strncmp(k[i].path, prefix, strlen(prefix)) ||
+		    (strchr(name, '[') && strncmp(name, "detectors[].", 12)))
+			continue;
+		for (size_t j = 0; j < sizeof(oom_keys) / sizeof(oom_keys[0]); j++)
+			if (!strcmp(oom_keys[j].path, name))
+				ok = &oom_keys[j];
+		for (size_t j = 0; j < sizeof(selectors) / sizeof(selectors[0]); j++)
+			sel |= !strncmp(name, selectors[j], strlen(selectors[j]));
+		if (!ok && sel)
+			continue;
+		if (!ok) {
+			cr_expect_fail("OomPolicy key %s is new to this test: add it to oom_keys[] "
+				       "and use it in an example policy", k[i].path);
+			continue;
+		}
+		checked++;
+		EACH_OOM(o) seen |= ok->used(o);
+		cr_expect(seen, "no example OomPolicy uses %s%s", prefix, name);
+	}
+	cr_expect_geq(checked, 28, "only %zu OomPolicy keys in the schema", checked);
 }
