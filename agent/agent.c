@@ -103,13 +103,27 @@ static int on_sample(void *ctx, void *data, size_t len)
 		sigpolicy_event(&a->sp, &v);
 	if (a->trust_on)
 		trust_engine_event(&a->trust, &v);
-	telemetry_event(&a->tele, &v);
-	if (event_matches(&a->o.filter, &v)) {
-		a->emitted++;
-		a->o.sink.event(a->o.sink.ctx, &v);
-	}
+	agent_emit(a, &v);
 	enrich_done(&a->en, &v);
 	return 0;
+}
+
+static void oom_emit(void *ctx, const struct vigil_event_view *v)
+{
+	struct vigil_agent *a = ctx;
+
+	agent_emit(a, v);
+	if (a->o.sink.flush)
+		a->o.sink.flush(a->o.sink.ctx);
+}
+
+void agent_emit(struct vigil_agent *a, const struct vigil_event_view *v)
+{
+	telemetry_event(&a->tele, v);
+	if (event_matches(&a->o.filter, v)) {
+		a->emitted++;
+		a->o.sink.event(a->o.sink.ctx, v);
+	}
 }
 
 static int seed_one(const struct vigil_seed_record *r, void *ctx)
@@ -249,6 +263,12 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		snprintf(why, whylen, "allocating tables: %s", strerror(-err));
 		return err;
 	}
+	/* OOM kills name memcgs by their id in the memory controller's hierarchy. */
+	snprintf(a->en.mem_mount, sizeof(a->en.mem_mount), "%s",
+		 cgroup_layout_v1_mount(&a->layout, "memory") ?: a->layout.v2_mount);
+	/* `vigil run` reports OOM kills whatever `observe` says, like trust violations. */
+	if (o->policies)
+		a->o.filter.types |= VIGIL_OBS_OOM;
 
 	/*
 	 * fork, exec and exit always run whatever the caller selected: they keep
@@ -300,6 +320,8 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 	}
 	if (err)
 		goto fail;
+	snprintf(a->hooks + strlen(a->hooks), sizeof(a->hooks) - strlen(a->hooks),
+		 "; oom capture: %s", a->bpf.oom_hooks);
 	/* Seed after attaching: a process born in between shows up in both, harmlessly. */
 	err = vigil_bpf_seed(&a->bpf, seed_one, &a->en);
 	if (err) {
@@ -406,6 +428,22 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		a->http_on = true;
 	}
 	if (a->policy_on) {
+		struct vigil_oom_settings os;
+		const char *m1 = cgroup_layout_v1_mount(&a->layout, "memory");
+
+		memset(&os, 0, sizeof(os));
+		os.interval_ms = o->oom_interval_ms;
+		os.rescan_ms = o->oom_rescan_ms;
+		os.mem_v1 = m1 != NULL;
+		snprintf(os.mem_mount, sizeof(os.mem_mount), "%s", m1 ? m1 : a->layout.v2_mount);
+		snprintf(os.v2_mount, sizeof(os.v2_mount), "%s", a->layout.v2_mount);
+		if (os.mem_mount[0]) {
+			err = oom_engine_init(&a->oom, a->base, &a->en, &a->metrics, &os,
+					      oom_emit, a, why, whylen);
+			if (err)
+				goto fail;
+			a->oom_on = true;
+		}
 		err = reloader_init(&a->rl, a->base, o->policy_dir ? o->policy_dir :
 				    VIGIL_POLICY_DIR_DEFAULT, o->policy_required, &a->sp, &a->metrics,
 				    o->sink.policy_reload, o->sink.ctx, why, whylen);
@@ -422,6 +460,8 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 				goto fail;
 			}
 		}
+		if (a->oom_on)
+			a->rl.oom = &a->oom;
 		if (reloader_run(&a->rl, "start") && o->policy_required) {
 			err = -EINVAL;
 			snprintf(why, whylen, "policy_required is set and the policies in %s did not load",
@@ -486,6 +526,9 @@ void agent_close(struct vigil_agent *a)
 	if (a->trust_on)
 		trust_engine_close(&a->trust);
 	a->trust_on = false;
+	if (a->oom_on)
+		oom_engine_close(&a->oom);
+	a->oom_on = false;
 	if (a->policy_on) {
 		reloader_free(&a->rl);
 		sigpolicy_free(&a->sp);

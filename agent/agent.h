@@ -20,6 +20,7 @@
 #include "reload.h"
 #include "sigpolicy.h"
 #include "telemetry.h"
+#include "oomengine.h"
 #include "trustengine.h"
 
 struct event_base;
@@ -55,6 +56,8 @@ struct vigil_agent_opts {
 	bool policy_required;
 	struct sig_guard guard;		/* built-in signal rules */
 	struct vigil_trust_settings trust;	/* store_dir/bpffs/...; lsm and cg_* are filled in */
+	uint32_t oom_interval_ms;	/* OOM engine: detector readings */
+	uint32_t oom_rescan_ms;		/* OOM engine: scope rediscovery */
 };
 
 struct vigil_agent {
@@ -86,6 +89,8 @@ struct vigil_agent {
 	bool trust_on;			/* the trust engine is initialised */
 	struct vigil_trust_engine trust;
 	struct event *ev_trust;		/* 1 s: the trust heartbeat */
+	bool oom_on;			/* the OOM policy engine is initialised */
+	struct vigil_oom_engine oom;
 };
 
 /* Choose the hierarchy cgroup ids are read from. 0 or -ENOENT (why filled). */
@@ -99,5 +104,12 @@ int agent_run(struct vigil_agent *a);
 void agent_close(struct vigil_agent *a);
 
 uint64_t agent_lost_total(const struct vigil_agent *a);
+
+/*
+ * Hand one enriched view to the agent's outputs: the metrics (telemetry),
+ * then, if it passes the filter, the sink.  For events the agent builds
+ * itself (the OOM engine's, via enrich_synthetic()) as for the kernel's.
+ */
+void agent_emit(struct vigil_agent *a, const struct vigil_event_view *v);
 
 #endif

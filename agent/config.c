@@ -59,7 +59,10 @@ const char vigil_default_config_yaml[] =
 	"  max_entries: 262144         # integer 1024 .. 16777216: trusted inodes the kernel map holds\n"
 	"  on_agent_loss: closed       # enum: closed | open; open = stop enforcing once the agent is gone\n"
 	"  fail_open_after_ms: 10000   # integer 1000 .. 3600000; with on_agent_loss: open\n"
-	"  hash_cache_entries: 4096    # integer 8 .. 1048576: files whose sha256 the agent remembers\n";
+	"  hash_cache_entries: 4096    # integer 8 .. 1048576: files whose sha256 the agent remembers\n"
+	"oom:                          # the OOM policy engine; OomPolicy documents turn it on\n"
+	"  interval_ms: 50             # integer 10 .. 10000: how often detectors read usage and pressure\n"
+	"  rescan_ms: 2000             # integer 100 .. 600000: how often scopes are matched to memory cgroups\n";
 
 #define RINGBUF_MIN		4096u
 #define RINGBUF_MAX		(1u << 30)
@@ -100,6 +103,8 @@ void config_defaults(struct vigil_config *cfg)
 	cfg->trust_fail_open = false;
 	cfg->trust_fail_open_after_ms = 10000;
 	cfg->trust_hash_cache_entries = 4096;
+	cfg->oom_interval_ms = 50;
+	cfg->oom_rescan_ms = 2000;
 }
 
 struct ctx {
@@ -720,6 +725,25 @@ static const struct field trust_fields[] = {
 	{ "hash_cache_entries", parse_trust_u32, 2 },
 };
 
+static int parse_oom_u32(struct ctx *c, const struct field *f, const char *path,
+			 const yaml_mark_t *key_mark)
+{
+	static const struct { uint64_t lo, hi; } bounds[] = { { 10, 10000 }, { 100, 600000 } };
+	uint32_t *dst[] = { &c->cfg->oom_interval_ms, &c->cfg->oom_rescan_ms };
+	uint64_t n;
+	int err = parse_bounded(c, path, key_mark, "an integer", false, bounds[f->bits].lo,
+				bounds[f->bits].hi, &n);
+
+	if (!err)
+		*dst[f->bits] = (uint32_t)n;
+	return err;
+}
+
+static const struct field oom_fields[] = {
+	{ "interval_ms", parse_oom_u32, 0 },
+	{ "rescan_ms", parse_oom_u32, 1 },
+};
+
 static const struct field guard_fields[] = {
 	{ "container_escape", parse_guard_escape, 0 },
 	{ "protect_self", parse_guard_self, 0 },
@@ -751,6 +775,13 @@ static int parse_trust(struct ctx *c, const struct field *f, const char *path,
 {
 	return parse_submapping(c, path, key_mark, trust_fields,
 				sizeof(trust_fields) / sizeof(trust_fields[0]), "trust settings");
+}
+
+static int parse_oom(struct ctx *c, const struct field *f, const char *path,
+		     const yaml_mark_t *key_mark)
+{
+	return parse_submapping(c, path, key_mark, oom_fields,
+				sizeof(oom_fields) / sizeof(oom_fields[0]), "OOM engine settings");
 }
 
 static const struct field observe_fields[] = {
@@ -785,6 +816,7 @@ static const struct field top_fields[] = {
 	{ "policy_required", parse_policy_required, 0 },
 	{ "signal_guard", parse_signal_guard, 0 },
 	{ "trust", parse_trust, 0 },
+	{ "oom", parse_oom, 0 },
 };
 
 #define MAX_FIELDS 32	/* parse_mapping() tracks duplicates in a fixed array and a bitmask */

@@ -38,6 +38,8 @@ struct vigil_config {
 	bool trust_fail_open;		/* on_agent_loss: open (true) or closed */
 	uint32_t trust_fail_open_after_ms;	/* heartbeat age that counts as lost */
 	uint32_t trust_hash_cache_entries;
+	uint32_t oom_interval_ms;	/* OOM detectors' reading interval */
+	uint32_t oom_rescan_ms;		/* OOM scopes matched to memcgs again */
 };
 
 struct vigil_config_error {

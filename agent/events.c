@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "events.h"
 #include "trust.h"
 
@@ -25,6 +26,8 @@ static const char *const type_names[VIGIL_EV__MAX] = {
 	[VIGIL_EV_CGROUP_MKDIR] = "cgroup_mkdir",
 	[VIGIL_EV_CGROUP_RMDIR] = "cgroup_rmdir",
 	[VIGIL_EV_TRUST] = "trust_violation",
+	[VIGIL_EV_OOM_KILL] = "oom_kill",
+	[VIGIL_EV_OOM_PRE_KILL] = "oom_pre_kill",
 };
 
 static const size_t type_sizes[VIGIL_EV__MAX] = {
@@ -36,6 +39,8 @@ static const size_t type_sizes[VIGIL_EV__MAX] = {
 	[VIGIL_EV_CGROUP_MKDIR] = sizeof(struct vigil_cgroup_event),
 	[VIGIL_EV_CGROUP_RMDIR] = sizeof(struct vigil_cgroup_event),
 	[VIGIL_EV_TRUST] = sizeof(struct vigil_trust_event),
+	[VIGIL_EV_OOM_KILL] = sizeof(struct vigil_oom_event),
+	[VIGIL_EV_OOM_PRE_KILL] = sizeof(struct vigil_oom_event),
 };
 
 const char *event_type_name(uint32_t type)
@@ -46,7 +51,7 @@ const char *event_type_name(uint32_t type)
 int event_type_parse(const char *name)
 {
 	for (int t = 1; t < VIGIL_EV__MAX; t++)
-		if ((VIGIL_OBS_ALL & VIGIL_OBS(t)) && !strcmp(name, type_names[t]))
+		if (((VIGIL_OBS_ALL | VIGIL_OBS_OOM) & VIGIL_OBS(t)) && !strcmp(name, type_names[t]))
 			return t;
 	return -1;
 }
@@ -192,6 +197,86 @@ static void lookup_of(struct vigil_enricher *e, const struct vigil_task *t,
 	s->ctr = ctr_lookup(&e->ctrs, t->cgroup_id);
 }
 
+/* The thread-group id of thread tid, from /proc; 0 if it is gone. */
+static uint32_t tgid_of(uint32_t tid)
+{
+	char path[48], line[128];
+	unsigned tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/status", tid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %u", &tgid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return tgid;
+}
+
+/*
+ * An OOM event's victim (subject) and trigger (other).  Looked up, never
+ * inserted, like a signal's ends: the victim is about to exit.  With only
+ * the victim's tid known, the table's entry for its process stands in; a
+ * victim vigil never saw is described from the record.
+ */
+static void oom_subjects(struct vigil_enricher *e, const struct vigil_oom_event *o,
+			 struct vigil_event_view *v)
+{
+	if (o->flags & VIGIL_OOM_VICTIM_PID_ONLY) {
+		struct vigil_task t = o->victim;
+		struct vigil_proc *p = proc_lookup(&e->procs, t.pid);
+		uint32_t tgid;
+
+		if (!p && (tgid = tgid_of(t.tid ? t.tid : t.pid)) && tgid != t.pid)
+			p = proc_lookup(&e->procs, tgid);
+		if (p) {
+			t.pid = p->pid;
+			t.ppid = p->ppid;
+			t.uid = p->uid;
+			t.cgroup_id = p->cgroup_id;
+			t.start_ns = 0;	/* trust the table's entry */
+			memcpy(t.comm, p->comm, sizeof(t.comm));
+		}
+		lookup_of(e, &t, &v->subject, 0);
+	} else {
+		lookup_of(e, &o->victim, &v->subject, 0);
+	}
+	if (o->trigger.pid)
+		lookup_of(e, &o->trigger, &v->other, 1);
+}
+
+/* source, scope and memcg path of a kernel OOM kill, into the enricher. */
+static void oom_kernel_info(struct vigil_enricher *e, const struct vigil_oom_event *o)
+{
+	memset(&e->oom, 0, sizeof(e->oom));
+	e->oom.source = "kernel";
+	e->oom.scope = o->flags & VIGIL_OOM_GLOBAL ? "global" : "memcg";
+	e->oom_path[0] = 0;
+	if (o->flags & VIGIL_OOM_GLOBAL)
+		e->oom.memcg_path = "";
+	else if (o->memcg_id && e->mem_mount[0] &&
+		 cgroup_path_from_id(e->mem_mount, o->memcg_id, e->oom_path,
+				     sizeof(e->oom_path)) == 0)
+		e->oom.memcg_path = e->oom_path;
+	else
+		e->oom.memcg_path = NULL;	/* unknown: gone already, or no mount */
+}
+
+int enrich_synthetic(struct vigil_enricher *e, uint32_t type, const struct vigil_oom_event *raw,
+		     const struct vigil_oom_info *oom, struct vigil_event_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	if ((type != VIGIL_EV_OOM_KILL && type != VIGIL_EV_OOM_PRE_KILL) || !raw)
+		return -EINVAL;
+	out->type = type;
+	out->time_ns = raw->hdr.ts_ns + e->mono_to_real_ns;
+	out->raw = raw;
+	out->oom = oom;
+	oom_subjects(e, raw, out);
+	return 0;
+}
+
 int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 		 struct vigil_event_view *v)
 {
@@ -265,6 +350,19 @@ int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 		lookup_of(e, &t->task, &v->subject, 0);
 		break;
 	}
+	case VIGIL_EV_OOM_KILL: {
+		const struct vigil_oom_event *o = data;
+
+		oom_subjects(e, o, v);
+		oom_kernel_info(e, o);
+		v->oom = &e->oom;
+		break;
+	}
+	case VIGIL_EV_OOM_PRE_KILL:
+		/* User space only (enrich_synthetic): not a record the kernel writes. */
+		memset(v, 0, sizeof(*v));
+		e->malformed++;
+		return -EINVAL;
 	case VIGIL_EV_CGROUP_MKDIR:
 	case VIGIL_EV_CGROUP_RMDIR: {
 		const struct vigil_cgroup_event *c = data;

@@ -86,8 +86,10 @@ struct vigil_event_view {
 	const void *raw;	/* the struct from trace.h matching type */
 	/*
 	 * subject: exec -> the new image; exit -> the process; fork -> the
-	 * parent; signal -> the sender; signal_deliver -> the target.
-	 * other: fork -> the child; signal -> the target.
+	 * parent; signal -> the sender; signal_deliver -> the target;
+	 * oom_kill/oom_pre_kill -> the victim.
+	 * other: fork -> the child; signal -> the target; a kernel oom_kill ->
+	 * the trigger (the task whose allocation failed).
 	 */
 	struct vigil_subject subject;
 	struct vigil_subject other;
@@ -105,6 +107,14 @@ struct vigil_enricher {
 	void (*container_gone)(void *ctx, const struct vigil_ctr *c);
 	void *container_gone_ctx;
 	uint64_t malformed;		/* records too short for their type */
+	/*
+	 * Mount point of the memory controller's hierarchy (the v1 memory
+	 * mount, else cgroup2), where an oom_kill's memcg_id is resolved to a
+	 * path.  "" = paths stay unknown.  Set by the caller after init.
+	 */
+	char mem_mount[256];
+	struct vigil_oom_info oom;	/* the kernel oom_kill view's, until the next event */
+	char oom_path[512];
 };
 
 int enricher_init(struct vigil_enricher *e, const char *cgroup_mount);
@@ -117,11 +127,28 @@ int enricher_seed(struct vigil_enricher *e, const struct vigil_seed_record *r);
  */
 int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 		 struct vigil_event_view *out);
+/*
+ * A view of an OOM event built in user space (the OOM policy engine's own
+ * kills and pre-kills): type is VIGIL_EV_OOM_KILL or VIGIL_EV_OOM_PRE_KILL,
+ * raw the event as the kernel would have sent it (VIGIL_OOM_BY_VIGIL in
+ * flags, hdr.ts_ns CLOCK_MONOTONIC), oom the engine's names.  The subject
+ * is raw->victim as found in the process table (a snapshot of raw->victim
+ * if it is not there; raw->victim.pid alone with VIGIL_OOM_VICTIM_PID_ONLY),
+ * the other side raw->trigger when its pid is not 0.  Nothing is inserted
+ * into the process table.  raw and oom are not copied: they, and the view,
+ * must stay valid until every sink has seen it, and the view only until the
+ * enricher's next call.  0, or -EINVAL for another type.
+ */
+int enrich_synthetic(struct vigil_enricher *e, uint32_t type, const struct vigil_oom_event *raw,
+		     const struct vigil_oom_info *oom, struct vigil_event_view *out);
 /* Call after every sink has seen the view: forgets exited processes. */
 void enrich_done(struct vigil_enricher *e, const struct vigil_event_view *v);
 
+/* The OOM event types: not in VIGIL_OBS_ALL, as no `observe` switch turns them off. */
+#define VIGIL_OBS_OOM (VIGIL_OBS(VIGIL_EV_OOM_KILL) | VIGIL_OBS(VIGIL_EV_OOM_PRE_KILL))
+
 const char *event_type_name(uint32_t type);	/* "exec", ...; NULL if unknown */
-int event_type_parse(const char *name);		/* VIGIL_EV_*, or -1 */
+int event_type_parse(const char *name);		/* VIGIL_EV_* (VIGIL_OBS_ALL or OOM), or -1 */
 const char *signal_result_name(int32_t result);	/* "delivered", ... */
 const char *signal_handler_name(uint32_t handler);
 /* "SIGKILL", "SIGRTMIN+3", "" for 0, "SIG99" past SIGRTMAX; buf holds 16 bytes. */

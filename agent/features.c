@@ -35,7 +35,7 @@
 #include "features.h"
 
 #define SECURITYFS_DIR	"/sys/kernel/security"
-#define KPROBE_PMU_TYPE	"/sys/bus/event_source/devices/kprobe/type"
+#define KPROBE_PMU_TYPE	VIGIL_KPROBE_PMU_TYPE
 
 /* "r0 = 0; exit": valid for every hook we probe, and a no-op (LSM: allow). */
 static const struct bpf_insn ret0_insns[] = {
@@ -279,31 +279,31 @@ static void probe_fentry(struct vigil_features *f, const struct btf *btf)
  * of the kprobe PMU with the BPF program set on it.  No PMU means the kernel
  * was built without CONFIG_KPROBES (or is older than the PMU, 4.17).
  */
-static void probe_kprobes(struct vigil_features *f)
+/* Attach "r0 = 0" as a kprobe at the first of targets that exists. */
+static void probe_kprobe_at(struct vigil_probe *p, const char *const *targets, size_t n)
 {
-	static const char *const targets[] = { "do_sys_openat2", "do_sys_open", "vfs_read" };
 	char buf[32], log[1024];
 	int type, prog, pfd = -1, err = 0;
 	size_t i;
 
 	err = read_small(KPROBE_PMU_TYPE, buf, sizeof(buf));
 	if (err == -ENOENT) {
-		PROBE_FAIL(&f->kprobes, "no kprobe PMU (%s missing): kernel built without "
+		PROBE_FAIL(p, "no kprobe PMU (%s missing): kernel built without "
 			   "CONFIG_KPROBES", KPROBE_PMU_TYPE);
 		return;
 	}
 	if (err) {
-		PROBE_FAIL(&f->kprobes, "%s: %s", KPROBE_PMU_TYPE, strerror(-err));
+		PROBE_FAIL(p, "%s: %s", KPROBE_PMU_TYPE, strerror(-err));
 		return;
 	}
 	type = atoi(buf);
 
 	prog = load_ret0(BPF_PROG_TYPE_KPROBE, 0, 0, log, sizeof(log));
 	if (prog < 0) {
-		fail_load(&f->kprobes, prog, log);
+		fail_load(p, prog, log);
 		return;
 	}
-	for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+	for (i = 0; i < n; i++) {
 		struct perf_event_attr attr = {
 			.size = sizeof(attr),
 			.type = type,
@@ -320,18 +320,83 @@ static void probe_kprobes(struct vigil_features *f)
 			break;
 	}
 	if (pfd < 0) {
-		PROBE_FAIL(&f->kprobes, "perf_event_open(kprobe): %s", strerror(err));
+		PROBE_FAIL(p, "perf_event_open(kprobe %s): %s", n == 1 ? targets[0] : "",
+			   strerror(err));
 		goto out;
 	}
 	if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog) < 0) {
-		PROBE_FAIL(&f->kprobes, "attach: %s", strerror(errno));
+		PROBE_FAIL(p, "attach: %s", strerror(errno));
 		goto out;
 	}
-	PROBE_OK(&f->kprobes, "%s", targets[i]);
+	PROBE_OK(p, "%s", targets[i]);
 out:
 	if (pfd >= 0)
 		close(pfd);
 	close(prog);
+}
+
+static void probe_kprobes(struct vigil_features *f)
+{
+	static const char *const targets[] = { "do_sys_openat2", "do_sys_open", "vfs_read" };
+
+	probe_kprobe_at(&f->kprobes, targets, sizeof(targets) / sizeof(targets[0]));
+}
+
+int features_mark_victim_args(const struct btf *btf)
+{
+	const struct btf_type *t;
+	int id;
+
+	if (!btf)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
+	if (id <= 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, id);
+	/* typedef -> pointer -> func proto (void *__data, args...) */
+	while (t && (btf_is_typedef(t) || btf_is_ptr(t) || btf_is_mod(t)))
+		t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 1)
+		return -EINVAL;
+	return btf_vlen(t) - 1;
+}
+
+bool features_ksym_exists(const char *name)
+{
+	char line[512], sym[256];
+	bool found = false;
+	FILE *f = fopen("/proc/kallsyms", "re");
+
+	while (f && !found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%*s %*s %255s", sym) == 1 && !strcmp(sym, name);
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* What OOM capture will use: the tracepoint's signature and the kprobe. */
+static void probe_oom_capture(struct vigil_features *f, const struct btf *btf)
+{
+	static const char *const target[] = { "oom_kill_process" };
+	int n = features_mark_victim_args(btf);
+
+	f->mark_victim_args = n == 1 || n == 2 ? n : 0;
+	if (f->tp_mark_victim.ok && n == 2)
+		PROBE_OK(&f->tp_mark_victim, "mark_victim(struct task_struct *, uid_t)");
+	else if (f->tp_mark_victim.ok && n == 1)
+		PROBE_OK(&f->tp_mark_victim, "mark_victim(int pid)");
+	else if (f->tp_mark_victim.ok)
+		PROBE_OK(&f->tp_mark_victim, "mark_victim: unknown signature (%d arguments)", n);
+	if (features_ksym_exists("vm_event_states"))
+		PROBE_OK(&f->oom_counter, "vm_event_states in kallsyms");
+	else
+		PROBE_FAIL(&f->oom_counter, "vm_event_states not in kallsyms (CONFIG_KALLSYMS_ALL off)");
+	if (!f->kprobes.ok)
+		PROBE_FAIL(&f->kp_oom_kill, "%s", f->kprobes.why[0] ? f->kprobes.why : "no kprobes");
+	else if (btf && btf__find_by_name_kind(btf, "oom_kill_process", BTF_KIND_FUNC) <= 0)
+		PROBE_FAIL(&f->kp_oom_kill, "oom_kill_process not in vmlinux BTF");
+	else
+		probe_kprobe_at(&f->kp_oom_kill, target, 1);
 }
 
 /*
@@ -483,6 +548,7 @@ void features_probe(struct vigil_features *f)
 	probe_lsm(f, btf);
 	probe_tracepoint(&f->tp_mark_victim, btf, "btf_trace_mark_victim");
 	probe_tracepoint(&f->tp_rss_stat, btf, "btf_trace_rss_stat");
+	probe_oom_capture(f, btf);
 	probe_psi(f);
 	probe_lockdown(f);
 	if (cgroup_layout_detect(&f->cgroups) < 0)
@@ -609,6 +675,39 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 			set_why(m->why, sizeof(m->why), "%s", trace_why);
 		else
 			set_why(m->why, sizeof(m->why), "tracepoint oom:mark_victim not in vmlinux BTF");
+	}
+
+	/* Kernel OOM kills as events: the same choice as agent/loader.c makes. */
+	m = &out[VIGIL_MOD_OOM_CAPTURE];
+	*m = (struct vigil_module_mode){ .module = "oom-capture", .implemented = true };
+	if (!trace_ok || !f->tp_mark_victim.ok) {
+		m->mode = "unavailable";
+		set_why(m->why, sizeof(m->why), "%s", !trace_ok ? trace_why : f->tp_mark_victim.why);
+	} else if (f->mark_victim_args == 1 && f->kp_oom_kill.ok) {
+		m->mode = "kprobe+tp_btf";
+		set_why(m->why, sizeof(m->why), "kprobe/oom_kill_process reads the OOM-ing memcg, "
+			"the victim and its badness; tp_btf/mark_victim (old form: a pid) sends the event");
+	} else if (f->mark_victim_args == 1) {
+		m->mode = "tp_btf-pid-only";
+		set_why(m->why, sizeof(m->why), "tp_btf/mark_victim gives only the victim's pid "
+			"(its memory is not read) and the OOM-ing memcg is inferred, as "
+			"kprobe/oom_kill_process is out (see oom kprobe)");
+	} else if (f->kp_oom_kill.ok) {
+		m->mode = "kprobe+tp_btf";
+		set_why(m->why, sizeof(m->why), "tp_btf/mark_victim names the victim and its memory; "
+			"kprobe/oom_kill_process gives the OOM-ing memcg and the victim's badness exactly");
+	} else {
+		m->mode = "tp_btf";
+		set_why(m->why, sizeof(m->why), "tp_btf/mark_victim names the victim and its memory; "
+			"the OOM-ing memcg is inferred from usage at its limit, as "
+			"kprobe/oom_kill_process is out (see oom kprobe)");
+	}
+
+	if (strcmp(m->mode, "unavailable")) {
+		size_t used = strlen(m->why);
+
+		set_why(m->why + used, sizeof(m->why) - used, "; kills told from marks of exiting "
+			"tasks by %s", f->oom_counter.ok ? "the OOM_KILL counter" : "signal state");
 	}
 
 	m = &out[VIGIL_MOD_LEAK];
@@ -748,6 +847,8 @@ void features_print_text(FILE *out, const struct vigil_features *f)
 	print_probe(out, "psi", &f->psi);
 	print_probe(out, "mark_victim", &f->tp_mark_victim);
 	print_probe(out, "rss_stat", &f->tp_rss_stat);
+	print_probe(out, "oom kprobe", &f->kp_oom_kill);
+	print_probe(out, "oom counter", &f->oom_counter);
 	fprintf(out, "  %-14s %s\n", "lockdown", f->lockdown[0] ? f->lockdown : "unknown");
 	cgroup_summary(&f->cgroups, cg, sizeof(cg));
 	col = fprintf(out, "  %-14s %-7s ", "cgroups", cgroup_mode_name(f->cgroups.mode));
@@ -828,6 +929,9 @@ void features_print_json(FILE *out, const struct vigil_features *f)
 	json_object_object_add(feat, "psi", json_probe(&f->psi));
 	json_object_object_add(feat, "tp_mark_victim", json_probe(&f->tp_mark_victim));
 	json_object_object_add(feat, "tp_rss_stat", json_probe(&f->tp_rss_stat));
+	json_object_object_add(feat, "kprobe_oom_kill_process", json_probe(&f->kp_oom_kill));
+	json_object_object_add(feat, "oom_kill_counter", json_probe(&f->oom_counter));
+	json_object_object_add(feat, "mark_victim_args", json_object_new_int(f->mark_victim_args));
 	json_object_object_add(feat, "lockdown",
 			       json_object_new_string(f->lockdown[0] ? f->lockdown : "unknown"));
 	json_object_object_add(feat, "cgroups", json_cgroups(&f->cgroups));

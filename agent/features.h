@@ -10,6 +10,11 @@
 #include <stdio.h>
 #include "cgroup.h"
 
+struct btf;
+
+/* Present when the kernel has kprobes (the kprobe PMU). */
+#define VIGIL_KPROBE_PMU_TYPE "/sys/bus/event_source/devices/kprobe/type"
+
 struct vigil_probe {
 	bool ok;
 	char why[160];	/* on failure: what failed (e.g. "load: Operation not permitted"); on success may say how */
@@ -28,6 +33,10 @@ struct vigil_features {
 	struct vigil_probe psi;		/* /proc/pressure/memory readable */
 	struct vigil_probe tp_mark_victim;	/* oom:mark_victim in BTF (OOM module) */
 	struct vigil_probe tp_rss_stat;	/* kmem:rss_stat in BTF (leak module) */
+	/* oom:mark_victim's arguments: 2 = (task, uid), 1 = (pid); 0 = not probed / none */
+	int mark_victim_args;
+	struct vigil_probe kp_oom_kill;	/* a kprobe attaches to oom_kill_process */
+	struct vigil_probe oom_counter;	/* vm_event_states in kallsyms: kills told exactly */
 	char lockdown[32];		/* "none", "integrity", "confidentiality", "unknown" */
 	struct vigil_cgroup_layout cgroups;
 };
@@ -38,13 +47,14 @@ enum vigil_module_id {
 	VIGIL_MOD_SIGNAL_POLICY,
 	VIGIL_MOD_OOM,
 	VIGIL_MOD_LEAK,
+	VIGIL_MOD_OOM_CAPTURE,	/* kernel OOM kills as oom_kill events */
 	VIGIL_MOD__COUNT,
 };
 
 struct vigil_module_mode {
 	const char *module;	/* "trace", "exec-enforcement", ... */
 	const char *mode;	/* e.g. "tp_btf", "lsm", "sigkill-fallback", "unavailable" */
-	char why[200];
+	char why[320];
 	bool implemented;	/* false: mode this kernel would give, module not built yet */
 };
 
@@ -52,6 +62,15 @@ struct vigil_module_mode {
 void features_probe(struct vigil_features *f);
 /* Only the BPF LSM probe (cheap; what the loader needs to pick hooks). */
 bool features_probe_lsm(struct vigil_probe *out);
+/*
+ * The oom:mark_victim tracepoint's arguments in this BTF, not counting the
+ * hidden context pointer: 2 for (struct task_struct *, uid_t), 1 for the
+ * old (int pid); -ENOENT if there is no such tracepoint, -EINVAL if its
+ * typedef is not a function pointer.
+ */
+int features_mark_victim_args(const struct btf *btf);
+/* Is `name` in /proc/kallsyms (what the verifier resolves a __ksym by)? */
+bool features_ksym_exists(const char *name);
 void features_modes(const struct vigil_features *f, struct vigil_module_mode out[VIGIL_MOD__COUNT]);
 void features_print_text(FILE *out, const struct vigil_features *f);
 void features_print_json(FILE *out, const struct vigil_features *f);

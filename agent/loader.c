@@ -3,7 +3,10 @@
  *
  * Programs for event types the caller did not ask for are not loaded at all
  * (autoload off), which costs nothing at run time and keeps the verifier
- * from seeing code that will never run.
+ * from seeing code that will never run.  The OOM programs are picked by
+ * probing the kernel's BTF (which mark_victim signature, whether
+ * oom_kill_process is there for a kprobe); a kprobe that still fails to
+ * load or attach is dropped and the object loaded again without it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,8 +15,10 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "features.h"
 #include "loader.h"
 #include "trace.skel.h"
 
@@ -30,18 +35,57 @@ static int ringbuf_size_ok(uint32_t n)
 	return n >= (uint32_t)page && (n & (n - 1)) == 0;
 }
 
-int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
-		   char *why, size_t whylen)
+/* Which OOM programs to load: probed from BTF, never from version numbers. */
+struct oom_plan {
+	int victim_args;	/* see vigil_bpf.oom_victim_args */
+	bool kprobe;		/* try kprobe/oom_kill_process */
+	bool counter;		/* the OOM_KILL counter tells kills (else signal state) */
+	char why[160];		/* why not the kprobe, or why no capture at all */
+};
+
+static void oom_plan(struct oom_plan *p)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int n;
+
+	memset(p, 0, sizeof(*p));
+	n = btf ? features_mark_victim_args(btf) : -ENOENT;
+	p->victim_args = n == 1 || n == 2 ? n : 0;
+	p->counter = features_ksym_exists("vm_event_states");
+	if (!p->victim_args) {
+		snprintf(p->why, sizeof(p->why), !btf ? "no vmlinux BTF" :
+			 n == -ENOENT ? "no oom:mark_victim tracepoint in BTF" :
+			 "oom:mark_victim has an unknown signature (%d arguments)", n);
+	} else if (access(VIGIL_KPROBE_PMU_TYPE, F_OK) != 0) {
+		snprintf(p->why, sizeof(p->why), "no kprobes: %s missing", VIGIL_KPROBE_PMU_TYPE);
+	} else if (btf__find_by_name_kind(btf, "oom_kill_process", BTF_KIND_FUNC) <= 0) {
+		snprintf(p->why, sizeof(p->why), "no oom_kill_process function in BTF");
+	} else {
+		p->kprobe = true;
+	}
+	btf__free(btf);
+}
+
+/* The kernel's oom_kill count (/proc/vmstat), or 0 if it cannot be read. */
+static uint64_t vmstat_oom_kills(void)
+{
+	unsigned long long v = 0;
+	char line[128];
+	FILE *f = fopen("/proc/vmstat", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "oom_kill %llu", &v) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int load_once(struct vigil_bpf *b, const struct vigil_loader_opts *o,
+		     const struct oom_plan *op, char *why, size_t whylen)
 {
 	struct trace_bpf *skel;
 	int err;
-
-	memset(b, 0, sizeof(*b));
-	b->ncpus = libbpf_num_possible_cpus();
-	if (b->ncpus <= 0) {
-		set_why(why, whylen, "counting CPUs", b->ncpus);
-		return b->ncpus ? b->ncpus : -EINVAL;
-	}
 
 	skel = trace_bpf__open();
 	if (!skel) {
@@ -53,6 +97,7 @@ int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
 	skel->rodata->vigil_wakeup_bytes = o->wakeup_bytes;
 	skel->rodata->vigil_cg_hierarchy_id = o->cg_hierarchy_id;
 	skel->rodata->vigil_exec_path_lsm = o->exec_path_lsm;
+	skel->rodata->vigil_oom_ncpus = b->ncpus;
 	bpf_program__set_autoload(skel->progs.vigil_exec_path, o->exec_path_lsm);
 
 	if (o->ring_buffer_bytes) {
@@ -81,24 +126,77 @@ int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
 	bpf_program__set_autoload(skel->progs.vigil_task_kill, o->signal_policy && o->signal_lsm);
 	bpf_program__set_autoload(skel->progs.vigil_signal_deliver,
 				  !!(o->observe & VIGIL_OBS(VIGIL_EV_SIGNAL_DELIVER)));
+	/* OOM capture is always on: it is cheap, and OOM kills are rare. */
+	bpf_program__set_autoload(skel->progs.vigil_oom_victim, op->victim_args == 2 && op->counter);
+	bpf_program__set_autoload(skel->progs.vigil_oom_victim_sig,
+				  op->victim_args == 2 && !op->counter);
+	bpf_program__set_autoload(skel->progs.vigil_oom_victim_pid,
+				  op->victim_args == 1 && op->counter);
+	bpf_program__set_autoload(skel->progs.vigil_oom_victim_pid_sig,
+				  op->victim_args == 1 && !op->counter);
+	bpf_program__set_autoload(skel->progs.vigil_oom_kprobe, op->kprobe);
 
 	err = trace_bpf__load(skel);
 	if (err) {
 		set_why(why, whylen, "loading BPF programs (run `vigil features` to see what this kernel supports)", err);
 		goto fail;
 	}
+	/* Kills before this point are not ours to report: start counting from now. */
+	skel->bss->vigil_oom_kills_seen = vmstat_oom_kills();
 	err = trace_bpf__attach(skel);
 	if (err) {
 		set_why(why, whylen, "attaching BPF programs", err);
 		goto fail;
 	}
 	b->skel = skel;
-	b->exec_path_lsm = o->exec_path_lsm;
-	b->signal_lsm = o->signal_policy && o->signal_lsm;
 	return 0;
 fail:
 	trace_bpf__destroy(skel);
 	return err;
+}
+
+int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
+		   char *why, size_t whylen)
+{
+	struct oom_plan op;
+	char kwhy[200] = "";
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0) {
+		set_why(why, whylen, "counting CPUs", b->ncpus);
+		return b->ncpus ? b->ncpus : -EINVAL;
+	}
+	oom_plan(&op);
+	err = load_once(b, o, &op, why, whylen);
+	if (err && op.kprobe) {
+		/* Listed in BTF is not attachable (inlined, blacklisted): do without. */
+		snprintf(kwhy, sizeof(kwhy), "%s", why);
+		op.kprobe = false;
+		snprintf(op.why, sizeof(op.why), "kprobe/oom_kill_process failed: %s", kwhy);
+		err = load_once(b, o, &op, why, whylen);
+	}
+	if (err)
+		return err;
+	b->exec_path_lsm = o->exec_path_lsm;
+	b->signal_lsm = o->signal_policy && o->signal_lsm;
+	b->oom_victim_args = op.victim_args;
+	b->oom_kprobe = op.kprobe;
+	b->oom_counter = op.counter;
+	if (!op.victim_args)
+		snprintf(b->oom_hooks, sizeof(b->oom_hooks), "off (%s)", op.why);
+	else if (op.kprobe)
+		snprintf(b->oom_hooks, sizeof(b->oom_hooks),
+			 "kprobe/oom_kill_process + tp_btf/mark_victim%s (OOM-ing memcg exact; "
+			 "kills told by %s)", op.victim_args == 1 ? "(pid)" : "",
+			 op.counter ? "the OOM_KILL counter" : "signal state");
+	else
+		snprintf(b->oom_hooks, sizeof(b->oom_hooks),
+			 "tp_btf/mark_victim%s (OOM-ing memcg inferred: %s; kills told by %s)",
+			 op.victim_args == 1 ? "(pid): victim pid only" : "", op.why,
+			 op.counter ? "the OOM_KILL counter" : "signal state");
+	return 0;
 }
 
 int vigil_bpf_ringbuf_fd(const struct vigil_bpf *b)

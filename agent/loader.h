@@ -30,6 +30,16 @@ struct vigil_bpf {
 	int ncpus;
 	bool exec_path_lsm;	/* the LSM path hook is loaded and attached */
 	bool signal_lsm;	/* lsm/task_kill is loaded and attached */
+	/*
+	 * OOM capture, always on where the kernel has oom:mark_victim:
+	 * oom_victim_args is that tracepoint's argument count as probed from
+	 * BTF (2: task + uid, 1: the victim's tid only, 0: no tracepoint, so
+	 * no capture); oom_kprobe says kprobe/oom_kill_process is attached too.
+	 */
+	int oom_victim_args;
+	bool oom_kprobe;
+	bool oom_counter;	/* kills told from exiting tasks' marks by the OOM_KILL counter */
+	char oom_hooks[384];	/* the above in words, for the agent's hooks line */
 };
 
 int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,

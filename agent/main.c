@@ -622,6 +622,8 @@ static int cmd_run(int argc, char **argv)
 	o.policies = true;
 	o.policy_dir = cfg.policy_dir;
 	o.policy_required = cfg.policy_required;
+	o.oom_interval_ms = cfg.oom_interval_ms;
+	o.oom_rescan_ms = cfg.oom_rescan_ms;
 	o.guard.container_escape = cfg.guard_container_escape;
 	o.guard.protect_self = cfg.guard_protect_self;
 	o.metrics_addr = cfg.metrics_addr;

@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "oomengine.h"
 #include "reload.h"
 #include "trustengine.h"
 #include "sigpolicy.h"
@@ -127,6 +128,8 @@ int reloader_run(struct vigil_reloader *r, const char *trigger)
 			 r->dir);
 		err = -EINVAL;
 	}
+	if (!err && r->oom)
+		err = oom_engine_check(r->oom, &set, why, sizeof(why));
 	if (!err) {
 		count_set(&set, &docs, &rules);
 		files = set.n_files;
@@ -145,6 +148,8 @@ int reloader_run(struct vigil_reloader *r, const char *trigger)
 			}
 		}
 	}
+	if (r->oom && !err)
+		oom_engine_apply(r->oom, &r->sp->slots[r->sp->active].set);
 	if (!err) {
 		r->documents = docs;
 		r->rules = rules;

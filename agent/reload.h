@@ -21,6 +21,7 @@ struct event_base;
 struct event;
 struct vigil_sigpolicy;
 struct vigil_trust_engine;
+struct vigil_oom_engine;
 
 /* What one reload attempt did; handed to the sink. */
 struct vigil_reload_info {
@@ -44,6 +45,7 @@ struct vigil_reloader {
 	bool required;			/* policy_required: a dir with no usable set is an error */
 	struct vigil_sigpolicy *sp;
 	struct vigil_trust_engine *trust;	/* NULL: no trust engine */
+	struct vigil_oom_engine *oom;		/* NULL: no OOM policy engine */
 	vigil_reload_fn report;
 	void *report_ctx;
 	struct event_base *base;

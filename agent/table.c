@@ -78,6 +78,51 @@ static void put_args(FILE *out, const struct vigil_proc *p)
 		fputs(" ...", out);
 }
 
+/* Bytes in MiB with one decimal: "31.9M". */
+static void put_mib(FILE *out, uint64_t bytes)
+{
+	fprintf(out, "%.1fM", bytes / 1048576.0);
+}
+
+/* "by kernel, memcg /a/b 32.0M/32.0M, rss 30.1M, trigger 42 (hog)" and the like. */
+static void put_oom(FILE *out, const struct vigil_event_view *v)
+{
+	const struct vigil_oom_event *o = v->raw;
+	const struct vigil_oom_info *i = v->oom;
+	bool by_vigil = (o->flags & VIGIL_OOM_BY_VIGIL) ||
+			(i && i->source && !strcmp(i->source, "vigil"));
+	const char *path = i && i->memcg_path ? i->memcg_path : "?";
+
+	fprintf(out, "by %s", by_vigil ? "vigil" : "kernel");
+	if (by_vigil && i && i->policy) {
+		fputs(" policy=", out);
+		put_safe(out, i->policy, 253);
+	}
+	if (o->flags & VIGIL_OOM_GLOBAL) {
+		fputs(", global", out);
+	} else {
+		fputs(", memcg ", out);
+		put_safe(out, path, 4096);
+		fputc(' ', out);
+		put_mib(out, o->memcg_usage);
+		fputc('/', out);
+		put_mib(out, o->memcg_limit);
+	}
+	if (o->flags & VIGIL_OOM_VICTIM_PID_ONLY) {
+		fputs(", rss ?", out);
+	} else {
+		fputs(", rss ", out);
+		put_mib(out, o->rss_anon + o->rss_file + o->rss_shmem);
+	}
+	if (!by_vigil && o->trigger.pid) {
+		fprintf(out, ", trigger %u (", o->trigger.pid);
+		put_safe(out, o->trigger.comm, sizeof(o->trigger.comm));
+		fputc(')', out);
+	}
+	if (by_vigil && i && i->dry_run)
+		fputs(", dry run", out);
+}
+
 void table_write_event(FILE *out, const struct vigil_event_view *v)
 {
 	const struct vigil_proc *p = v->subject.proc;
@@ -89,7 +134,9 @@ void table_write_event(FILE *out, const struct vigil_event_view *v)
 	localtime_r(&sec, &tm);
 	strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
 	fprintf(out, "%-8s %-7.7s %-7u %-7u %-5u ", ts,
-		v->type == VIGIL_EV_SIGNAL_DELIVER ? "deliver" : event_type_name(v->type),
+		v->type == VIGIL_EV_SIGNAL_DELIVER ? "deliver" :
+		v->type == VIGIL_EV_OOM_KILL ? "oomkill" :
+		v->type == VIGIL_EV_OOM_PRE_KILL ? "prekill" : event_type_name(v->type),
 		p ? p->pid : 0, p ? p->ppid : 0, p ? p->uid : 0);
 	cols = put_safe(out, p ? p->comm : "", 15);
 	fprintf(out, "%*s %-12s ", (int)(15 - cols), "", ctr_label(v->subject.ctr, cbuf));
@@ -134,6 +181,10 @@ void table_write_event(FILE *out, const struct vigil_event_view *v)
 			signal_handler_name(s->handler));
 		break;
 	}
+	case VIGIL_EV_OOM_KILL:
+	case VIGIL_EV_OOM_PRE_KILL:
+		put_oom(out, v);
+		break;
 	}
 	fputc('\n', out);
 }

@@ -157,9 +157,11 @@ int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vi
 	for (int i = 1; i < VIGIL_EV__MAX; i++) {
 		const char *name = event_type_name(i);
 
-		if (VIGIL_OBS_ALL & VIGIL_OBS(i))
+		if ((VIGIL_OBS_ALL | VIGIL_OBS_OOM) & VIGIL_OBS(i))
 			t->events[i] = metrics_series(events, (const char *[]){ name });
-		t->lost_ringbuf[i] = metrics_series(lost, (const char *[]){ "ringbuf", name });
+		/* Pre-kills are made in user space: never in the ring buffer. */
+		if (i != VIGIL_EV_OOM_PRE_KILL)
+			t->lost_ringbuf[i] = metrics_series(lost, (const char *[]){ "ringbuf", name });
 	}
 	t->lost_output = metrics_series(lost, (const char *[]){ "output", "any" });
 	t->processes = metrics_single(m, "vigil_processes_tracked",
@@ -179,6 +181,14 @@ int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vi
 	t->prog_runs = metrics_family(m, "vigil_bpf_program_runs_total",
 				      "Runs of each BPF program (needs bpf_stats: true)",
 				      VIGIL_METRIC_COUNTER, prog_label, 0);
+	/* Bounded: source kernel|vigil, scope memcg|global|process|process_group|cgroup. */
+	t->oom_kills = metrics_family(m, "vigil_oom_kills_total",
+				      "Processes killed for lack of memory: source=kernel by the "
+				      "kernel's OOM killer (scope memcg or global), source=vigil by "
+				      "an OomPolicy (scope process, process_group or cgroup)",
+				      VIGIL_METRIC_COUNTER, (const char *[]){ "source", "scope", NULL }, 16);
+	metrics_series(t->oom_kills, (const char *[]){ "kernel", "memcg" });
+	metrics_series(t->oom_kills, (const char *[]){ "kernel", "global" });
 	t->cpu = metrics_single(m, "process_cpu_seconds_total",
 				 "Total user and system CPU time spent in seconds", VIGIL_METRIC_COUNTER);
 	t->rss = metrics_single(m, "process_resident_memory_bytes",
@@ -192,7 +202,7 @@ int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vi
 	t->max_fds = metrics_single(m, "process_max_fds",
 				 "Maximum number of open file descriptors", VIGIL_METRIC_GAUGE);
 	if (!events || !lost || !t->processes || !t->container_events || !t->prog_runs ||
-	    !t->cpu || !t->max_fds)
+	    !t->oom_kills || !t->cpu || !t->max_fds)
 		return -1;
 	return metrics_on_collect(m, collect, t);
 }
@@ -243,6 +253,15 @@ void telemetry_event(struct vigil_telemetry *t, const struct vigil_event_view *v
 	struct ctr_slot *s;
 
 	metrics_add(t->events[v->type], 1);
+	if (v->type == VIGIL_EV_OOM_KILL && v->oom && v->oom->source && v->oom->scope) {
+		/* The kernel's event is one process; vigil's says how many it signalled. */
+		double n = strcmp(v->oom->source, "vigil") ? 1 :
+			   v->oom->dry_run ? 0 : v->oom->killed;
+
+		if (n > 0)
+			metrics_add(metrics_series(t->oom_kills, (const char *[]){ v->oom->source,
+										  v->oom->scope }), n);
+	}
 	if (!c || c->info.runtime == VIGIL_RT_HOST || !c->info.id[0])
 		return;
 	s = slot_for(t, c);

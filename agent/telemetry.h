@@ -28,6 +28,7 @@ struct vigil_telemetry {
 	unsigned max_containers;
 	struct vigil_metric_series *ctr_overflow[VIGIL_EV__MAX];
 	struct vigil_metric_family *prog_seconds, *prog_runs;
+	struct vigil_metric_family *oom_kills;	/* vigil_oom_kills_total{source,scope} */
 	struct vigil_metric_series *cpu, *rss, *vms, *start, *fds, *max_fds;
 	const uint64_t *output_errors;	/* the sink's failed writes, read at collect time */
 	double start_time;		/* process start, seconds since the epoch */

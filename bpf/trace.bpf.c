@@ -2,9 +2,10 @@
 /*
  * trace.bpf.c - process lifecycle and signal tracing.
  *
- * Only tp_btf tracepoints and a task iterator: both kernels this project
+ * tp_btf tracepoints and a task iterator: both kernels this project
  * targets (the 6.18 dev host without kprobes/trampolines, and stock 6.1)
- * have them.  It observes, and carries out the signal policy
+ * have them.  One kprobe, for exact OOM data where kprobes work
+ * (lib/oom.h).  It observes, and carries out the signal policy
  * (lib/sigjudge.h): lsm/task_kill denies where BPF LSM works, and
  * signal_generate reports every judged signal and kills senders where a
  * rule says so.  Unused programs are switched off by the agent (autoload),
@@ -19,6 +20,7 @@
 #include "lib/ringbuf.h"
 #include "lib/task.h"
 #include "lib/sigjudge.h"
+#include "lib/oom.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -340,6 +342,52 @@ int BPF_PROG(vigil_cgroup_rmdir, struct cgroup *cgrp, const char *path)
 	if ((u32)BPF_CORE_READ(cgrp, root, hierarchy_id) == vigil_cg_hierarchy_id)
 		bpf_map_delete_elem(&ctr_roots, &id);
 	return cgroup_event(cgrp, path, VIGIL_EV_CGROUP_RMDIR);
+}
+
+/*
+ * Kernel OOM kills (lib/oom.h).  The agent loads one of the two mark_victim
+ * programs, whichever matches the kernel's tracepoint, and the kprobe where
+ * kprobes attach.
+ */
+SEC("kprobe/oom_kill_process")
+int BPF_KPROBE(vigil_oom_kprobe, struct oom_control *oc)
+{
+	vigil_oom_stash_oc(oc);
+	return 0;
+}
+
+/*
+ * 6.8+ (and backports): mark_victim(struct task_struct *, uid_t).  The _sig
+ * variants tell kills by signal state, for kernels whose kallsyms lack the
+ * OOM_KILL counter (lib/oom.h).
+ */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(vigil_oom_victim, struct task_struct *victim, u32 uid)
+{
+	vigil_oom_emit(victim, 0, true);
+	return 0;
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(vigil_oom_victim_sig, struct task_struct *victim, u32 uid)
+{
+	vigil_oom_emit(victim, 0, false);
+	return 0;
+}
+
+/* Older kernels: mark_victim(int pid), the victim's tid only. */
+SEC("tp_btf/mark_victim")
+int BPF_PROG(vigil_oom_victim_pid, int pid)
+{
+	vigil_oom_emit(NULL, (u32)pid, true);
+	return 0;
+}
+
+SEC("tp_btf/mark_victim")
+int BPF_PROG(vigil_oom_victim_pid_sig, int pid)
+{
+	vigil_oom_emit(NULL, (u32)pid, false);
+	return 0;
 }
 
 /* Seed the agent's process table: one record per live thread-group leader. */

@@ -140,6 +140,87 @@ static int finish(struct vigil_jsonl *j)
 	return 0;
 }
 
+static void put_str_or_null(struct jsonw *w, const char *key, const char *s)
+{
+	if (s)
+		jsonw_string(w, key, s);
+	else
+		jsonw_null(w, key);
+}
+
+/*
+ * oom_kill / oom_pre_kill: the common process and container are the
+ * victim's; "oom" holds the rest.  The kernel's and vigil's have the same
+ * core (memcg, victim memory, flags); the kernel's add the trigger (and
+ * with the kprobe the badness), vigil's the policy that acted.
+ */
+static void put_oom(struct jsonw *w, const struct vigil_event_view *v)
+{
+	const struct vigil_oom_event *o = v->raw;
+	const struct vigil_oom_info *i = v->oom;
+	bool global = o->flags & VIGIL_OOM_GLOBAL;
+	bool by_vigil = (o->flags & VIGIL_OOM_BY_VIGIL) ||
+			(i && i->source && !strcmp(i->source, "vigil"));
+
+	jsonw_object_begin(w, "oom");
+	jsonw_string(w, "source", i && i->source ? i->source : by_vigil ? "vigil" : "kernel");
+	jsonw_string(w, "scope", i && i->scope ? i->scope : global ? "global" : "memcg");
+	jsonw_object_begin(w, "memcg");
+	put_str_or_null(w, "path", i ? i->memcg_path : global ? "" : NULL);
+	jsonw_uint(w, "id", o->memcg_id);
+	jsonw_uint(w, "usage", o->memcg_usage);
+	if (global)
+		jsonw_null(w, "limit");
+	else
+		jsonw_uint(w, "limit", o->memcg_limit);
+	jsonw_object_end(w);
+	jsonw_object_begin(w, "victim");
+	jsonw_uint(w, "rss_anon", o->rss_anon);
+	jsonw_uint(w, "rss_file", o->rss_file);
+	jsonw_uint(w, "rss_shmem", o->rss_shmem);
+	jsonw_uint(w, "swap", o->swap);
+	jsonw_uint(w, "total_vm", o->total_vm);
+	jsonw_int(w, "oom_score_adj", o->oom_score_adj);
+	jsonw_uint(w, "memcg_id", o->victim_memcg_id);
+	jsonw_object_end(w);
+	if (!by_vigil) {
+		jsonw_object_begin(w, "trigger");
+		jsonw_uint(w, "pid", o->trigger.pid);
+		jsonw_string_len(w, "comm", o->trigger.comm,
+				 strnlen(o->trigger.comm, sizeof(o->trigger.comm)));
+		jsonw_object_end(w);
+	}
+	if (o->flags & VIGIL_OOM_FROM_KPROBE) {
+		jsonw_uint(w, "points", o->points);
+		jsonw_uint(w, "totalpages", o->totalpages);
+	}
+	jsonw_bool(w, "global", global);
+	jsonw_bool(w, "memcg_exact", o->flags & VIGIL_OOM_MEMCG_EXACT);
+	jsonw_bool(w, "from_kprobe", o->flags & VIGIL_OOM_FROM_KPROBE);
+	jsonw_bool(w, "victim_pid_only", o->flags & VIGIL_OOM_VICTIM_PID_ONLY);
+	jsonw_bool(w, "no_mm", o->flags & VIGIL_OOM_NO_MM);
+	if (by_vigil && i) {
+		bool exited = i->hook && (!strcmp(i->hook, "ok") || !strcmp(i->hook, "failed"));
+
+		put_str_or_null(w, "policy", i->policy);
+		put_str_or_null(w, "detector", i->detector);
+		put_str_or_null(w, "detail", i->detail);
+		jsonw_double(w, "value", i->value);
+		jsonw_double(w, "threshold", i->threshold);
+		put_str_or_null(w, "strategy", i->strategy);
+		jsonw_double(w, "growth_bytes_per_s", i->growth_bytes_per_s);
+		jsonw_bool(w, "dry_run", i->dry_run);
+		jsonw_uint(w, "killed", i->killed);
+		put_str_or_null(w, "hook", i->hook);
+		if (exited)
+			jsonw_int(w, "hook_status", i->hook_status);
+		else
+			jsonw_null(w, "hook_status");
+		jsonw_double(w, "latency_ms", i->latency_ns / 1e6);
+	}
+	jsonw_object_end(w);
+}
+
 int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v)
 {
 	struct jsonw *w = &j->w;
@@ -240,6 +321,10 @@ int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v)
 		jsonw_object_end(w);
 		break;
 	}
+	case VIGIL_EV_OOM_KILL:
+	case VIGIL_EV_OOM_PRE_KILL:
+		put_oom(w, v);
+		break;
 	}
 	return finish(j);
 }
@@ -288,6 +373,8 @@ int jsonl_write_lost(struct vigil_jsonl *j, uint64_t time_ns, const uint64_t los
 	begin(j, time_ns, "events_lost");
 	jsonw_object_begin(w, "lost");
 	for (int t = 1; t < VIGIL_EV__MAX; t++) {
+		if (t == VIGIL_EV_OOM_PRE_KILL)
+			continue;	/* made in user space: never in the ring buffer */
 		total += lost[t];
 		jsonw_uint(w, event_type_name(t), lost[t]);
 	}

@@ -103,6 +103,33 @@ static inline void fx_signal(struct vigil_signal_event *s, uint32_t type,
 	s->sig = sig;
 }
 
+/* A kernel OOM kill of victim, triggered by trigger, in memcg 777 at its 32 MiB limit. */
+static inline void fx_oom(struct vigil_oom_event *o, struct vigil_task victim,
+			  struct vigil_task trigger, uint32_t flags)
+{
+	memset(o, 0, sizeof(*o));
+	fx_hdr(&o->hdr, VIGIL_EV_OOM_KILL);
+	o->victim = victim;
+	o->trigger = trigger;
+	o->flags = flags;
+	if (!(flags & VIGIL_OOM_GLOBAL)) {
+		o->memcg_id = 777;
+		o->memcg_usage = 32u << 20;
+		o->memcg_limit = 32u << 20;
+	}
+	o->victim_memcg_id = 777;
+	o->rss_anon = 30u << 20;
+	o->rss_file = 1u << 20;
+	o->rss_shmem = 4096;
+	o->swap = 8192;
+	o->total_vm = 40u << 20;
+	o->oom_score_adj = 500;
+	if (flags & VIGIL_OOM_FROM_KPROBE) {
+		o->points = 7700;
+		o->totalpages = 8192;
+	}
+}
+
 /* A process as the table holds it; binary and args stay the caller's. */
 static inline struct vigil_proc fx_proc(uint32_t pid, uint32_t ppid, const char *comm,
 					const char *binary, const char *args, size_t args_len)

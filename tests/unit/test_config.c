@@ -900,6 +900,19 @@ Test(config, trust_keys_are_read)
 	cr_assert_not(cfg.trust_fail_open);
 }
 
+Test(config, oom_keys_are_read)
+{
+	expect_ok("oom:\n  interval_ms: 20\n  rescan_ms: 500\n");
+	cr_assert_eq(cfg.oom_interval_ms, 20);
+	cr_assert_eq(cfg.oom_rescan_ms, 500);
+	expect_ok("oom: {}\n");
+	cr_assert_eq(cfg.oom_interval_ms, 50);
+	cr_assert_eq(cfg.oom_rescan_ms, 2000);
+	expect_error("oom:\n  interval_ms: 5\n", 2, 16, "interval_ms");
+	expect_error("oom:\n  rescan_ms: 99999999\n", 2, 14, "rescan_ms");
+	expect_error("oom:\n  interval: 50\n", 2, 3, "unknown key");
+}
+
 Test(config, bad_trust_values_point_at_the_value)
 {
 	expect_error("trust:\n  on_agent_loss: maybe\n", 2, 18, "closed, open");

@@ -454,6 +454,111 @@ Test(enrich, a_signal_deliver_view_has_the_target_as_subject_and_no_other)
 	cr_expect_null(proc_lookup(&e.procs, 0), "the unused sender was added to the table");
 }
 
+/* ---- OOM kills ------------------------------------------------------------- */
+
+Test(enrich, a_kernel_oom_kill_has_the_victim_as_subject_and_the_trigger_as_other)
+{
+	struct vigil_oom_event o;
+	struct vigil_event_view v;
+	void *raw;
+
+	exec_ls(100, 5);
+	fx_oom(&o, fx_task(100, 1, 5, "ls"), fx_task(200, 1, 7, "hog"), 0);
+	cr_assert_eq(feed(&o, sizeof(o), &v, &raw), 0);
+	cr_expect_eq(v.type, VIGIL_EV_OOM_KILL);
+	cr_expect_eq(v.raw, raw);
+	cr_expect_eq(v.time_ns, FX_TS + e.mono_to_real_ns);
+	cr_assert_not_null(v.subject.proc);
+	cr_expect_eq(v.subject.proc, proc_lookup(&e.procs, 100), "not the table's entry");
+	cr_expect_str_eq(v.subject.proc->binary, "/usr/bin/ls");
+	cr_assert_not_null(v.other.proc);
+	cr_expect_eq(v.other.proc->pid, 200);
+	cr_expect_str_eq(v.other.proc->comm, "hog");
+	cr_expect_null(proc_lookup(&e.procs, 200), "the trigger was inserted into the table");
+	cr_assert_not_null(v.oom);
+	cr_expect_str_eq(v.oom->source, "kernel");
+	cr_expect_str_eq(v.oom->scope, "memcg");
+	cr_expect_null(v.oom->memcg_path, "no memory mount: the path is unknown, not \"\"");
+	cr_expect_null(v.oom->policy);
+	cr_expect_eq(v.oom->killed, 0);
+	free(raw);
+}
+
+Test(enrich, a_global_oom_kill_has_global_scope_and_an_empty_memcg_path)
+{
+	struct vigil_oom_event o;
+	struct vigil_event_view v;
+
+	fx_oom(&o, fx_task(100, 1, 5, "ls"), fx_task(100, 1, 5, "ls"), VIGIL_OOM_GLOBAL);
+	FEED_OK(o, &v);
+	cr_assert_not_null(v.oom);
+	cr_expect_str_eq(v.oom->scope, "global");
+	cr_assert_not_null(v.oom->memcg_path);
+	cr_expect_str_eq(v.oom->memcg_path, "");
+}
+
+Test(enrich, an_unknown_oom_victim_is_described_from_the_record_and_not_inserted)
+{
+	struct vigil_oom_event o;
+	struct vigil_event_view v;
+
+	fx_oom(&o, fx_task(4321, 1, 9, "ghost"), fx_task(4321, 1, 9, "ghost"), 0);
+	FEED_OK(o, &v);
+	cr_assert_not_null(v.subject.proc);
+	cr_expect_eq(v.subject.proc->pid, 4321);
+	cr_expect_str_eq(v.subject.proc->comm, "ghost");
+	cr_expect_null(proc_lookup(&e.procs, 4321));
+}
+
+Test(enrich, a_pid_only_oom_victim_is_taken_from_the_table)
+{
+	struct vigil_oom_event o;
+	struct vigil_event_view v;
+	struct vigil_task t;
+
+	exec_ls(100, 5);
+	memset(&t, 0, sizeof(t));
+	t.pid = t.tid = 100;
+	fx_oom(&o, t, fx_task(200, 1, 7, "hog"), VIGIL_OOM_VICTIM_PID_ONLY);
+	FEED_OK(o, &v);
+	cr_assert_not_null(v.subject.proc);
+	cr_expect_eq(v.subject.proc, proc_lookup(&e.procs, 100));
+	cr_expect_str_eq(v.subject.proc->comm, "ls");
+	cr_expect_str_eq(v.subject.proc->binary, "/usr/bin/ls");
+}
+
+Test(enrich, a_synthetic_oom_event_gets_a_view_like_a_kernel_one)
+{
+	struct vigil_oom_info info = { .source = "vigil", .scope = "process", .policy = "p",
+				       .memcg_path = "/a" };
+	struct vigil_oom_event o;
+	struct vigil_event_view v;
+	struct vigil_task none;
+
+	exec_ls(100, 5);
+	memset(&none, 0, sizeof(none));
+	fx_oom(&o, fx_task(100, 1, 5, "ls"), none, VIGIL_OOM_BY_VIGIL);
+	o.hdr.type = VIGIL_EV_OOM_PRE_KILL;
+	cr_assert_eq(enrich_synthetic(&e, VIGIL_EV_OOM_PRE_KILL, &o, &info, &v), 0);
+	cr_expect_eq(v.type, VIGIL_EV_OOM_PRE_KILL);
+	cr_expect_eq(v.raw, &o);
+	cr_expect_eq(v.oom, &info);
+	cr_expect_eq(v.time_ns, FX_TS + e.mono_to_real_ns);
+	cr_expect_eq(v.subject.proc, proc_lookup(&e.procs, 100));
+	cr_expect_not_null(v.subject.ctr);
+	cr_expect_null(v.other.proc, "vigil's kill has no trigger");
+	cr_expect_eq(enrich_synthetic(&e, VIGIL_EV_OOM_KILL, &o, &info, &v), 0);
+	cr_expect_eq(v.type, VIGIL_EV_OOM_KILL);
+	cr_expect_eq(enrich_synthetic(&e, VIGIL_EV_EXEC, &o, &info, &v), -EINVAL);
+	cr_expect_eq(enrich_synthetic(&e, VIGIL_EV_OOM_KILL, NULL, &info, &v), -EINVAL);
+}
+
+Test(names, the_oom_types_can_be_selected_by_name)
+{
+	cr_expect_eq(event_type_parse("oom_kill"), VIGIL_EV_OOM_KILL);
+	cr_expect_eq(event_type_parse("oom_pre_kill"), VIGIL_EV_OOM_PRE_KILL);
+}
+
 /* ---- malformed records ----------------------------------------------------- */
 
 static const size_t type_size[VIGIL_EV__MAX] = {
@@ -465,6 +570,8 @@ static const size_t type_size[VIGIL_EV__MAX] = {
 	[VIGIL_EV_CGROUP_MKDIR] = sizeof(struct vigil_cgroup_event),
 	[VIGIL_EV_CGROUP_RMDIR] = sizeof(struct vigil_cgroup_event),
 	[VIGIL_EV_TRUST] = sizeof(struct vigil_trust_event),
+	[VIGIL_EV_OOM_KILL] = sizeof(struct vigil_oom_event),
+	[VIGIL_EV_OOM_PRE_KILL] = sizeof(struct vigil_oom_event),
 };
 
 Test(enrich, a_record_shorter_than_its_type_is_rejected_and_counted)
@@ -473,6 +580,7 @@ Test(enrich, a_record_shorter_than_its_type_is_rejected_and_counted)
 		struct vigil_exec_event x;
 		struct vigil_cgroup_event c;
 		struct vigil_trust_event tr;
+		struct vigil_oom_event oom;
 	} big;
 	struct vigil_event_view v;
 	uint64_t before;
@@ -489,6 +597,12 @@ Test(enrich, a_record_shorter_than_its_type_is_rejected_and_counted)
 		before = e.malformed;
 		cr_expect_eq(feed(&big, type_size[t] - 1, &v, NULL), -EINVAL, "type %u", t);
 		cr_expect_eq(e.malformed, before + 1, "type %u not counted", t);
+		if (t == VIGIL_EV_OOM_PRE_KILL) {
+			/* Made in user space only: the kernel never sends one. */
+			cr_expect_eq(feed(&big, type_size[t], &v, NULL), -EINVAL, "oom_pre_kill");
+			cr_expect_eq(e.malformed, before + 2, "an oom_pre_kill record is not counted");
+			continue;
+		}
 		cr_expect_eq(feed(&big, type_size[t], &v, NULL), want, "type %u at full size", t);
 		cr_expect_eq(e.malformed, before + 1, "type %u counted at full size", t);
 	}
@@ -787,6 +901,8 @@ Test(names, every_event_type_name_parses_back_to_its_type)
 		[VIGIL_EV_CGROUP_MKDIR] = "cgroup_mkdir",
 		[VIGIL_EV_CGROUP_RMDIR] = "cgroup_rmdir",
 		[VIGIL_EV_TRUST] = "trust_violation",
+		[VIGIL_EV_OOM_KILL] = "oom_kill",
+		[VIGIL_EV_OOM_PRE_KILL] = "oom_pre_kill",
 	};
 
 	for (uint32_t t = 1; t < VIGIL_EV__MAX; t++) {

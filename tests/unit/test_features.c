@@ -7,6 +7,8 @@
  * kernel's BTF, so those tests need /sys/kernel/btf/vmlinux.
  */
 #include <criterion/criterion.h>
+#include <bpf/btf.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -417,4 +419,95 @@ Test(modes, trace_takes_the_lsm_exec_path_hook_only_when_bpf_lsm_works)
 	features_modes(&f, m);
 	cr_assert_str_eq(m[VIGIL_MOD_TRACE].mode, "tp_btf");
 	cr_assert(strstr(m[VIGIL_MOD_TRACE].why, "dentry walk"), "why: %s", m[VIGIL_MOD_TRACE].why);
+}
+
+/* ---- OOM capture ----------------------------------------------------------- */
+
+/* A BTF with btf_trace_mark_victim taking nargs arguments after the context. */
+static struct btf *mark_victim_btf(int nargs)
+{
+	struct btf *btf = btf__new_empty();
+	int i32, vptr, task, tptr, proto, ptr;
+
+	cr_assert_not_null(btf);
+	i32 = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+	vptr = btf__add_ptr(btf, 0);
+	task = btf__add_struct(btf, "task_struct", 0);
+	tptr = btf__add_ptr(btf, task);
+	proto = btf__add_func_proto(btf, 0);
+	cr_assert_gt(proto, 0);
+	cr_assert_eq(btf__add_func_param(btf, "__data", vptr), 0);
+	if (nargs == 1) {
+		cr_assert_eq(btf__add_func_param(btf, "pid", i32), 0);
+	} else {
+		cr_assert_eq(btf__add_func_param(btf, "task", tptr), 0);
+		cr_assert_eq(btf__add_func_param(btf, "uid", i32), 0);
+	}
+	ptr = btf__add_ptr(btf, proto);
+	cr_assert_gt(btf__add_typedef(btf, "btf_trace_mark_victim", ptr), 0);
+	return btf;
+}
+
+Test(oom_capture, the_mark_victim_signature_is_read_from_btf)
+{
+	struct btf *btf = mark_victim_btf(2);
+
+	cr_expect_eq(features_mark_victim_args(btf), 2, "(task, uid)");
+	btf__free(btf);
+	btf = mark_victim_btf(1);
+	cr_expect_eq(features_mark_victim_args(btf), 1, "(pid)");
+	btf__free(btf);
+	btf = btf__new_empty();
+	cr_expect_eq(features_mark_victim_args(btf), -ENOENT);
+	btf__free(btf);
+	cr_expect_eq(features_mark_victim_args(NULL), -ENOENT);
+}
+
+Test(oom_capture, this_kernel_passes_the_victim_task)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+
+	if (!btf)
+		cr_skip_test("no " VMLINUX_BTF);
+	/* 6.8+, and Debian's 6.1 backport: (struct task_struct *, uid_t). */
+	cr_expect_eq(features_mark_victim_args(btf), 2);
+	btf__free(btf);
+}
+
+Test(oom_capture, the_mode_follows_the_tracepoint_and_the_kprobe)
+{
+	struct vigil_features f = everything();
+	struct vigil_module_mode m[VIGIL_MOD__COUNT];
+
+	f.mark_victim_args = 2;
+	ok(&f.kp_oom_kill);
+	ok(&f.oom_counter);
+	features_modes(&f, m);
+	cr_assert_str_eq(m[VIGIL_MOD_OOM_CAPTURE].module, "oom-capture");
+	cr_expect_str_eq(m[VIGIL_MOD_OOM_CAPTURE].mode, "kprobe+tp_btf");
+	cr_expect(strstr(m[VIGIL_MOD_OOM_CAPTURE].why, "OOM_KILL counter"), "%s",
+		  m[VIGIL_MOD_OOM_CAPTURE].why);
+
+	f = like_this_host();
+	f.mark_victim_args = 2;
+	fail(&f.kp_oom_kill, "no kprobe PMU");
+	fail(&f.oom_counter, "vm_event_states not in kallsyms");
+	features_modes(&f, m);
+	cr_expect_str_eq(m[VIGIL_MOD_OOM_CAPTURE].mode, "tp_btf");
+	cr_expect(strstr(m[VIGIL_MOD_OOM_CAPTURE].why, "inferred"), "%s", m[VIGIL_MOD_OOM_CAPTURE].why);
+	cr_expect(strstr(m[VIGIL_MOD_OOM_CAPTURE].why, "signal state"), "%s",
+		  m[VIGIL_MOD_OOM_CAPTURE].why);
+
+	f.mark_victim_args = 1;
+	features_modes(&f, m);
+	cr_expect_str_eq(m[VIGIL_MOD_OOM_CAPTURE].mode, "tp_btf-pid-only");
+	ok(&f.kp_oom_kill);
+	features_modes(&f, m);
+	cr_expect_str_eq(m[VIGIL_MOD_OOM_CAPTURE].mode, "kprobe+tp_btf");
+
+	fail(&f.tp_mark_victim, "mark_victim not in vmlinux BTF");
+	features_modes(&f, m);
+	cr_expect_str_eq(m[VIGIL_MOD_OOM_CAPTURE].mode, "unavailable");
+	cr_expect(strstr(m[VIGIL_MOD_OOM_CAPTURE].why, "mark_victim"), "%s",
+		  m[VIGIL_MOD_OOM_CAPTURE].why);
 }

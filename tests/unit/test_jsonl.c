@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <math.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -795,6 +796,149 @@ Test(jsonl, a_lost_line_with_nothing_lost_reports_zeros)
 	cr_expect_eq(int_at(o, "lost.total"), 0);
 	cr_expect_eq(int_at(o, "lost.exec"), 0);
 	cr_expect_str_eq(str_at(o, "time"), "1970-01-01T00:00:00.000000000Z");
+	json_object_put(o);
+	free(c.buf);
+}
+
+/* ---- OOM ------------------------------------------------------------------- */
+
+static bool is_null_at(struct json_object *o, const char *path)
+{
+	return at(o, path) == NULL;
+}
+
+Test(jsonl, a_kernel_oom_kill_has_the_victim_as_process_and_an_oom_object)
+{
+	struct vigil_oom_event ev;
+	struct vigil_oom_info info = { .source = "kernel", .scope = "memcg", .memcg_path = "/hogs" };
+	struct vigil_proc victim = fx_proc(100, 1, "memhog", "/memhog", FX_ARGS("memhog\0" "200"));
+	struct vigil_proc trig = fx_proc(101, 1, "sh", "/bin/sh", NULL, 0);
+	struct vigil_event_view v;
+	struct json_object *o;
+
+	fx_oom(&ev, fx_task(100, 1, 1, "memhog"), fx_task(101, 1, 1, "sh"), 0);
+	v = fx_view(VIGIL_EV_OOM_KILL, &ev, &victim, NULL, &trig, NULL);
+	v.oom = &info;
+	o = emit(&v);
+	cr_expect_str_eq(str_at(o, "type"), "oom_kill");
+	cr_expect_eq(int_at(o, "process.pid"), 100);
+	cr_expect_str_eq(str_at(o, "process.binary"), "/memhog");
+	cr_expect_str_eq(str_at(o, "oom.source"), "kernel");
+	cr_expect_str_eq(str_at(o, "oom.scope"), "memcg");
+	cr_expect_str_eq(str_at(o, "oom.memcg.path"), "/hogs");
+	cr_expect_eq(int_at(o, "oom.memcg.id"), 777);
+	cr_expect_eq(int_at(o, "oom.memcg.usage"), 32 << 20);
+	cr_expect_eq(int_at(o, "oom.memcg.limit"), 32 << 20);
+	cr_expect_eq(int_at(o, "oom.victim.rss_anon"), 30 << 20);
+	cr_expect_eq(int_at(o, "oom.victim.rss_file"), 1 << 20);
+	cr_expect_eq(int_at(o, "oom.victim.rss_shmem"), 4096);
+	cr_expect_eq(int_at(o, "oom.victim.swap"), 8192);
+	cr_expect_eq(int_at(o, "oom.victim.total_vm"), 40 << 20);
+	cr_expect_eq(int_at(o, "oom.victim.oom_score_adj"), 500);
+	cr_expect_eq(int_at(o, "oom.victim.memcg_id"), 777);
+	cr_expect_eq(int_at(o, "oom.trigger.pid"), 101);
+	cr_expect_str_eq(str_at(o, "oom.trigger.comm"), "sh");
+	cr_expect_not(bool_at(o, "oom.global"));
+	cr_expect_not(bool_at(o, "oom.memcg_exact"));
+	cr_expect_not(bool_at(o, "oom.from_kprobe"));
+	cr_expect_not(bool_at(o, "oom.victim_pid_only"));
+	cr_expect_not(bool_at(o, "oom.no_mm"));
+	cr_expect_not(has(at(o, "oom"), "points"), "points without the kprobe");
+	cr_expect_not(has(at(o, "oom"), "policy"), "vigil's fields on a kernel kill");
+	json_object_put(o);
+}
+
+Test(jsonl, a_kprobe_oom_kill_has_points_and_a_global_one_a_null_limit)
+{
+	struct vigil_oom_event ev;
+	struct vigil_oom_info info = { .source = "kernel", .scope = "global", .memcg_path = "" };
+	struct vigil_proc victim = fx_proc(100, 1, "memhog", "/memhog", NULL, 0);
+	struct vigil_event_view v;
+	struct json_object *o;
+
+	fx_oom(&ev, fx_task(100, 1, 1, "memhog"), fx_task(100, 1, 1, "memhog"),
+	       VIGIL_OOM_GLOBAL | VIGIL_OOM_MEMCG_EXACT | VIGIL_OOM_FROM_KPROBE);
+	v = fx_view(VIGIL_EV_OOM_KILL, &ev, &victim, NULL, &victim, NULL);
+	v.oom = &info;
+	o = emit(&v);
+	cr_expect_str_eq(str_at(o, "oom.scope"), "global");
+	cr_expect_str_eq(str_at(o, "oom.memcg.path"), "");
+	cr_expect(is_null_at(o, "oom.memcg.limit"));
+	cr_expect(bool_at(o, "oom.global"));
+	cr_expect(bool_at(o, "oom.memcg_exact"));
+	cr_expect(bool_at(o, "oom.from_kprobe"));
+	cr_expect_eq(int_at(o, "oom.points"), 7700);
+	cr_expect_eq(int_at(o, "oom.totalpages"), 8192);
+	json_object_put(o);
+
+	/* Unknown path (the cgroup was gone): null, not "". */
+	info.scope = "memcg";
+	info.memcg_path = NULL;
+	ev.flags = 0;
+	o = emit(&v);
+	cr_expect(is_null_at(o, "oom.memcg.path"));
+	json_object_put(o);
+}
+
+Test(jsonl, vigils_oom_kill_has_the_policy_fields_and_no_trigger)
+{
+	struct vigil_oom_event ev;
+	struct vigil_oom_info info = {
+		.source = "vigil", .scope = "cgroup", .memcg_path = "/hogs", .policy = "batch",
+		.detector = "usage", .detail = "usage >= 90% of limit for 2s", .value = 93.5,
+		.threshold = 90, .strategy = "largest_rss", .growth_bytes_per_s = NAN,
+		.killed = 3, .hook = "timeout", .latency_ns = 2500000,
+	};
+	struct vigil_proc victim = fx_proc(100, 1, "memhog", "/memhog", NULL, 0);
+	struct vigil_task none;
+	struct vigil_event_view v;
+	struct json_object *o;
+
+	memset(&none, 0, sizeof(none));
+	fx_oom(&ev, fx_task(100, 1, 1, "memhog"), none, VIGIL_OOM_BY_VIGIL);
+	v = fx_view(VIGIL_EV_OOM_KILL, &ev, &victim, NULL, NULL, NULL);
+	v.oom = &info;
+	o = emit(&v);
+	cr_expect_str_eq(str_at(o, "oom.source"), "vigil");
+	cr_expect_str_eq(str_at(o, "oom.scope"), "cgroup");
+	cr_expect_not(has(at(o, "oom"), "trigger"));
+	cr_expect_str_eq(str_at(o, "oom.policy"), "batch");
+	cr_expect_str_eq(str_at(o, "oom.detector"), "usage");
+	cr_expect_str_eq(str_at(o, "oom.detail"), "usage >= 90% of limit for 2s");
+	cr_expect_float_eq(json_object_get_double(at(o, "oom.value")), 93.5, 1e-9);
+	cr_expect_float_eq(json_object_get_double(at(o, "oom.threshold")), 90, 1e-9);
+	cr_expect_str_eq(str_at(o, "oom.strategy"), "largest_rss");
+	cr_expect(is_null_at(o, "oom.growth_bytes_per_s"), "NaN must be null");
+	cr_expect_not(bool_at(o, "oom.dry_run"));
+	cr_expect_eq(int_at(o, "oom.killed"), 3);
+	cr_expect_str_eq(str_at(o, "oom.hook"), "timeout");
+	cr_expect(is_null_at(o, "oom.hook_status"), "a hook that timed out has no status");
+	cr_expect_float_eq(json_object_get_double(at(o, "oom.latency_ms")), 2.5, 1e-9);
+	json_object_put(o);
+
+	v.type = VIGIL_EV_OOM_PRE_KILL;
+	info.hook = "failed";
+	info.hook_status = 3;
+	o = emit(&v);
+	cr_expect_str_eq(str_at(o, "type"), "oom_pre_kill");
+	cr_expect_eq(int_at(o, "oom.hook_status"), 3);
+	json_object_put(o);
+}
+
+Test(jsonl, a_lost_line_counts_oom_kills_but_not_pre_kills)
+{
+	uint64_t lost[VIGIL_EV__MAX] = { 0 };
+	struct json_object *o;
+	struct capture c;
+
+	lost[VIGIL_EV_OOM_KILL] = 2;
+	cap_open(&c, "n");
+	cr_assert_eq(jsonl_write_lost(&c.j, 0, lost), 0);
+	cap_close(&c);
+	cr_assert_eq(parse_lines(&c, &o, 1), 1);
+	cr_expect_eq(int_at(o, "lost.oom_kill"), 2);
+	cr_expect_eq(int_at(o, "lost.total"), 2);
+	cr_expect_not(has(at(o, "lost"), "oom_pre_kill"));
 	json_object_put(o);
 	free(c.buf);
 }

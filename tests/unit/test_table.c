@@ -362,3 +362,51 @@ Test(table, utf8_names_pass_through_unchanged)
 	cr_expect_str_eq(r.col[C_COMM], "caf\xc3\xa9");
 	row_free(&r);
 }
+
+/* ---- OOM ----------------------------------------------------------------------- */
+
+Test(table, a_kernel_oom_kill_row_shows_the_memcg_its_usage_the_rss_and_the_trigger)
+{
+	struct vigil_oom_event o;
+	struct vigil_oom_info info = { .source = "kernel", .scope = "memcg", .memcg_path = "/hogs" };
+	struct vigil_proc victim = fx_proc(100, 1, "memhog", "/memhog", NULL, 0);
+	struct vigil_event_view v;
+	struct row r;
+
+	fx_oom(&o, fx_task(100, 1, 1, "memhog"), fx_task(100, 1, 1, "memhog"), 0);
+	v = fx_view(VIGIL_EV_OOM_KILL, &o, &victim, NULL, &victim, NULL);
+	v.oom = &info;
+	row_of(&v, &r);
+	cr_expect_str_eq(r.col[C_EVENT], "oomkill");
+	cr_expect_str_eq(r.col[C_PID], "100");
+	cr_expect_str_eq(r.col[C_DETAIL],
+			 "by kernel, memcg /hogs 32.0M/32.0M, rss 31.0M, trigger 100 (memhog)");
+	row_free(&r);
+}
+
+Test(table, a_global_oom_and_a_vigil_dry_run_read_as_such)
+{
+	struct vigil_oom_event o;
+	struct vigil_oom_info info = { .source = "vigil", .scope = "process", .memcg_path = "/hogs",
+				       .policy = "batch", .dry_run = true };
+	struct vigil_proc victim = fx_proc(100, 1, "memhog", "/memhog", NULL, 0);
+	struct vigil_task none;
+	struct vigil_event_view v;
+	struct row r;
+
+	fx_oom(&o, fx_task(100, 1, 1, "memhog"), fx_task(7, 1, 1, "x"), VIGIL_OOM_GLOBAL);
+	v = fx_view(VIGIL_EV_OOM_KILL, &o, &victim, NULL, NULL, NULL);
+	row_of(&v, &r);
+	cr_expect_str_eq(r.col[C_DETAIL], "by kernel, global, rss 31.0M, trigger 7 (x)");
+	row_free(&r);
+
+	memset(&none, 0, sizeof(none));
+	fx_oom(&o, fx_task(100, 1, 1, "memhog"), none, VIGIL_OOM_BY_VIGIL);
+	v = fx_view(VIGIL_EV_OOM_PRE_KILL, &o, &victim, NULL, NULL, NULL);
+	v.oom = &info;
+	row_of(&v, &r);
+	cr_expect_str_eq(r.col[C_EVENT], "prekill");
+	cr_expect_str_eq(r.col[C_DETAIL],
+			 "by vigil policy=batch, memcg /hogs 32.0M/32.0M, rss 31.0M, dry run");
+	row_free(&r);
+}

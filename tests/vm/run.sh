@@ -4,8 +4,9 @@
 #
 # Boots Debian's linux-image-cloud-amd64 kernel under qemu (TCG: KVM does
 # not work on these machines) with an initramfs holding busybox-static,
-# build/vigil-static, jq and the cases in tests/vm/cases/, and reads the
-# results the guest prints on the serial console.  The kernel package is
+# build/vigil-static, jq, a static memhog (tests/integration/memhog.c) and
+# the cases in tests/vm/cases/, and reads the results the guest prints on
+# the serial console.  The kernel package is
 # fetched with `apt-get download` and unpacked with `dpkg -x` into a cache
 # under build/vm/; it is never installed on the host.
 #
@@ -74,12 +75,25 @@ cp "$root/build/vigil-static" "$ir/bin/vigil"
 cp "$here/init.sh" "$ir/init"
 cp "$here/lib.sh" "$ir/lib/vmtest.sh"
 chmod 0755 "$ir/init"
+# The host tests' memory hog, static (the guest has no libc): OOM cases.
+cc -static -O2 -Wall -Wextra -o "$ir/bin/memhog" "$root/tests/integration/memhog.c" ||
+	die "cannot build a static memhog from tests/integration/memhog.c"
 
 # One real module of this kernel, for the trust cases' module loads.
 ko=$(find "$kdir/lib/modules" -name dummy.ko 2>/dev/null | head -1)
 [[ -n $ko ]] || die "no dummy.ko in $pkg"
 mkdir -p "$ir/lib/modules"
 cp "$ko" "$ir/lib/modules/dummy.ko"
+
+# The oom_policy case: its memory hogs (oomlat, static: the guest has no
+# libc of its own) and a RAM disk module (brd) whose page cache it thrashes,
+# the guest having no disk.
+cc -static -O2 -Wall -Wextra -o "$vmdir/oomlat" "$root/tests/bench/oomlat.c" -lm ||
+	die "cannot build tests/bench/oomlat.c statically"
+cp "$vmdir/oomlat" "$ir/bin/oomlat"
+brd=$(find "$kdir/lib/modules" -name brd.ko 2>/dev/null | head -1)
+[[ -n $brd ]] || die "no brd.ko in $pkg"
+cp "$brd" "$ir/lib/modules/brd.ko"
 
 # jq is dynamically linked: bring it with the libraries ldd names.
 cp "$(command -v jq)" "$ir/bin/jq"
