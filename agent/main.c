@@ -60,10 +60,11 @@ static const char main_usage[] =
 	"  sudo vigil features\n";
 
 static const char trace_usage[] =
-	"Usage: vigil trace [exec|exit|fork|signal|all]... [OPTIONS]\n"
+	"Usage: vigil trace [exec|exit|fork|signal|oom_kill|all]... [OPTIONS]\n"
 	"\n"
-	"Print process and signal events live.  Default: exec exit signal.\n"
-	"`signal` covers signal generation (sender -> target) and delivery.\n"
+	"Print process, signal and OOM-kill events live.  Default: exec exit\n"
+	"signal oom_kill.  `signal` covers signal generation (sender -> target)\n"
+	"and delivery; `oom_kill` every kernel OOM kill.\n"
 	"\n"
 	"Options:\n"
 	"  -c, --container ID     only events where either end is in container ID\n"
@@ -454,18 +455,19 @@ static int cmd_trace(int argc, char **argv)
 		die_usage(trace_usage, "--container and --host exclude each other");
 	for (int i = optind; i < argc; i++) {
 		if (!strcmp(argv[i], "all")) {
-			types |= VIGIL_OBS_ALL;
+			types |= VIGIL_OBS_ALL | VIGIL_OBS(VIGIL_EV_OOM_KILL);
 		} else if (!strcmp(argv[i], "signal")) {
 			types |= VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE) | VIGIL_OBS(VIGIL_EV_SIGNAL_DELIVER);
 		} else if ((t = event_type_parse(argv[i])) > 0) {
 			types |= VIGIL_OBS(t);
 		} else {
-			die_usage(trace_usage, "unknown event type '%s' (exec, exit, fork, signal, all)", argv[i]);
+			die_usage(trace_usage, "unknown event type '%s' (exec, exit, fork, signal, oom_kill, all)", argv[i]);
 		}
 	}
 	if (!types)
 		types = VIGIL_OBS(VIGIL_EV_EXEC) | VIGIL_OBS(VIGIL_EV_EXIT) |
-			VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE) | VIGIL_OBS(VIGIL_EV_SIGNAL_DELIVER);
+			VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE) | VIGIL_OBS(VIGIL_EV_SIGNAL_DELIVER) |
+			VIGIL_OBS(VIGIL_EV_OOM_KILL);
 	o.observe = types;
 	o.filter.types = types;
 
