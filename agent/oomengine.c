@@ -43,6 +43,16 @@ struct oom_growth {
 	bool seen;
 };
 
+/*
+ * The stall total sampled every window/8, so the stall within the last
+ * window can be read without a PSI trigger (or when a wakeup is missed).
+ */
+#define PSI_HIST 9
+struct psi_hist {
+	uint64_t t[PSI_HIST], total[PSI_HIST];
+	unsigned head, n;
+};
+
 struct oom_trig {
 	struct oom_unit *u;
 	int idx;
@@ -61,7 +71,7 @@ struct oom_unit {
 	double value[POLICY_MAX_OOM_DETECTORS];
 	struct oom_trig trig[POLICY_MAX_OOM_DETECTORS];	/* fd -1: none */
 	uint64_t trig_last_ns[POLICY_MAX_OOM_DETECTORS];
-	uint64_t psi_prev_total[POLICY_MAX_OOM_DETECTORS], psi_prev_ns[POLICY_MAX_OOM_DETECTORS];
+	struct psi_hist *psi_hist;	/* per detector, psi stall detectors only (lazily) */
 	uint64_t last_action_ns;
 	/* an action waiting for its pre-kill hook */
 	bool busy;
@@ -514,6 +524,8 @@ static void unit_free(struct oom_unit *u)
 		oom_hook_kill(u->hook_pid, u->hook_pidfd);
 	hook_clear(u);
 	free(u->g);
+	free(u->psi_hist);
+	u->psi_hist = NULL;
 	free(u->rel);
 	free(u->psi_path);
 	free(u);
@@ -528,9 +540,9 @@ static void reset_detectors(struct oom_unit *u)
 		u->hold_since[i] = 0;
 		u->value[i] = 0;
 		u->trig_last_ns[i] = 0;
-		u->psi_prev_total[i] = 0;
-		u->psi_prev_ns[i] = 0;
 	}
+	free(u->psi_hist);
+	u->psi_hist = NULL;
 }
 
 static void on_handoff(evutil_socket_t fd, short what, void *arg);
@@ -1232,21 +1244,38 @@ static void on_handoff(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------ detectors */
 
+/* Stall (us) in about the last window, from samples of the total. */
 static bool psi_stall_polled(struct oom_unit *u, int i, const struct oom_detector *d,
 			     const struct oom_psi *psi, uint64_t now)
 {
 	uint64_t total = d->psi_type == OOM_PSI_FULL ? psi->full_total_us : psi->some_total_us;
-	bool hold = false;
+	uint64_t step = d->window_us * 1000ull / (PSI_HIST - 1), from;
+	struct psi_hist *h;
+	unsigned k, idx;
 
-	if (u->psi_prev_ns[i] && now > u->psi_prev_ns[i]) {
-		double elapsed_us = (double)(now - u->psi_prev_ns[i]) / 1000.0;
-		double rate = (double)(total - u->psi_prev_total[i]) / elapsed_us;
-
-		hold = rate * (double)d->window_us >= (double)d->stall_us;
+	if (!u->psi_hist) {
+		u->psi_hist = calloc(POLICY_MAX_OOM_DETECTORS, sizeof(*u->psi_hist));
+		if (!u->psi_hist)
+			return false;
 	}
-	u->psi_prev_total[i] = total;
-	u->psi_prev_ns[i] = now;
-	return hold;
+	h = &u->psi_hist[i];
+	if (!h->n || now - h->t[(h->head + PSI_HIST - 1) % PSI_HIST] >= step) {
+		h->t[h->head] = now;
+		h->total[h->head] = total;
+		h->head = (h->head + 1) % PSI_HIST;
+		if (h->n < PSI_HIST)
+			h->n++;
+	}
+	/* The oldest sample still inside the window: a conservative reading. */
+	from = total;
+	for (k = 0; k < h->n; k++) {
+		idx = (h->head + PSI_HIST - h->n + k) % PSI_HIST;
+		if (now - h->t[idx] <= d->window_us * 1000ull) {
+			from = h->total[idx];
+			break;
+		}
+	}
+	return total - from >= d->stall_us;
 }
 
 static void maybe_fire(struct oom_unit *u, uint64_t now)
@@ -1342,11 +1371,14 @@ static void eval_unit(struct vigil_oom_engine *e, struct oom_pol *pol, struct oo
 			v = d->psi_type == OOM_PSI_FULL ? psi.full_avg10 : psi.some_avg10;
 			if (!d->stall_us)
 				hold = v >= d->avg10;
-			else if (u->trig[i].fd >= 0)
-				hold = u->trig_last_ns[i] &&
-				       now - u->trig_last_ns[i] < d->window_us * 1500ull;
 			else
-				hold = psi_stall_polled(u, (int)i, d, &psi, now);
+				/*
+				 * The trigger wakes us early; the stall total, read every
+				 * interval anyway, is the backstop if a wakeup is missed.
+				 */
+				hold = psi_stall_polled(u, (int)i, d, &psi, now) ||
+				       (u->trig[i].fd >= 0 && u->trig_last_ns[i] &&
+					now - u->trig_last_ns[i] < d->window_us * 1500ull);
 			break;
 		}
 		u->value[i] = v;
@@ -1376,6 +1408,8 @@ static void publish_pressure(struct vigil_oom_engine *e, struct oom_pol *pol, co
 	}
 }
 
+static void on_psi(evutil_socket_t fd, short what, void *arg);
+
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct vigil_oom_engine *e = arg;
@@ -1384,6 +1418,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	e->n_ticks++;
 	metrics_add(e->ticks, 1);
+	on_psi(e->epfd, EV_READ, e);	/* trigger events libevent has not delivered yet */
 	for (k = 0; k < e->n_pols; k++) {
 		struct oom_pol *pol = &e->pols[k];
 		double maxv[POLICY_MAX_OOM_DETECTORS] = { 0 };
