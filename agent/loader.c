@@ -174,7 +174,7 @@ int vigil_bpf_load(struct vigil_bpf *b, const struct vigil_loader_opts *o,
 		/* Listed in BTF is not attachable (inlined, blacklisted): do without. */
 		snprintf(kwhy, sizeof(kwhy), "%s", why);
 		op.kprobe = false;
-		snprintf(op.why, sizeof(op.why), "kprobe/oom_kill_process failed: %s", kwhy);
+		snprintf(op.why, sizeof(op.why), "kprobe/oom_kill_process failed: %.120s", kwhy);
 		err = load_once(b, o, &op, why, whylen);
 	}
 	if (err)
