@@ -66,6 +66,7 @@ struct oom_unit {
 	char *psi_path;			/* pressure file for psi detectors */
 	bool psi_node_wide;		/* a v1 memcg without a v2 twin: node pressure */
 	bool unreadable_logged;		/* its usage could not be read (reported once) */
+	bool trig_logged;		/* a PSI trigger could not be armed (reported once) */
 	bool seen;
 	uint64_t hold_since[POLICY_MAX_OOM_DETECTORS];	/* ns, 0 = not holding */
 	double value[POLICY_MAX_OOM_DETECTORS];
@@ -628,7 +629,10 @@ static void arm_triggers(struct oom_unit *u)
 		if (d->kind != OOM_DET_PSI || !d->stall_us || u->trig[i].fd >= 0)
 			continue;
 		fd = oom_psi_trigger_open(u->psi_path, d->psi_type, d->stall_us, d->window_us);
+		if (fd < 0 && u->trig_logged)
+			continue;
 		if (fd < 0) {
+			u->trig_logged = true;
 			fprintf(stderr, "vigil: oom: OomPolicy %s, %s: no PSI trigger on %s (%s%s); "
 				"polling the stall total every interval instead\n",
 				u->pol->doc->name, unit_name(u), u->psi_path, strerror(-fd),
@@ -1418,7 +1422,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 	e->n_ticks++;
 	metrics_add(e->ticks, 1);
-	on_psi(e->epfd, EV_READ, e);	/* trigger events libevent has not delivered yet */
+	on_psi(e->epfd, EV_READ, e);	/* PSI trigger events since the last tick */
 	for (k = 0; k < e->n_pols; k++) {
 		struct oom_pol *pol = &e->pols[k];
 		double maxv[POLICY_MAX_OOM_DETECTORS] = { 0 };
@@ -1516,8 +1520,12 @@ int oom_engine_init(struct vigil_oom_engine *e, struct event_base *base, struct 
 				  "OOM detector evaluation rounds", VIGIL_METRIC_COUNTER);
 	e->ev_tick = event_new(base, -1, EV_PERSIST, on_tick, e);
 	e->ev_rescan = event_new(base, -1, EV_PERSIST, on_rescan, e);
-	e->ev_psi = event_new(base, e->epfd, EV_READ | EV_PERSIST, on_psi, e);
-	if (!e->ev_tick || !e->ev_rescan || !e->ev_psi) {
+	/*
+	 * The trigger set (epfd) is read by the tick, never waited on through
+	 * libevent: polling a PSI trigger consumes its event, so an outer epoll
+	 * watching this epoll fd would eat the wakeups (measured: every one).
+	 */
+	if (!e->ev_tick || !e->ev_rescan) {
 		snprintf(why, whylen, "oom engine: out of memory");
 		return -ENOMEM;
 	}
@@ -1527,7 +1535,6 @@ int oom_engine_init(struct vigil_oom_engine *e, struct event_base *base, struct 
 	tv.tv_sec = e->s.rescan_ms / 1000;
 	tv.tv_usec = (e->s.rescan_ms % 1000) * 1000;
 	event_add(e->ev_rescan, &tv);
-	event_add(e->ev_psi, NULL);
 	return 0;
 }
 
@@ -1672,9 +1679,7 @@ void oom_engine_close(struct vigil_oom_engine *e)
 		event_free(e->ev_tick);
 	if (e->ev_rescan)
 		event_free(e->ev_rescan);
-	if (e->ev_psi)
-		event_free(e->ev_psi);
-	e->ev_wd = e->ev_tick = e->ev_rescan = e->ev_psi = NULL;
+	e->ev_wd = e->ev_tick = e->ev_rescan = NULL;
 	if (e->epfd >= 0)
 		close(e->epfd);
 	e->epfd = -1;

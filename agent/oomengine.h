@@ -50,8 +50,8 @@ struct vigil_oom_engine {
 	void *emit_ctx;
 	struct oom_pol *pols;		/* one per OomPolicy document of the active set */
 	size_t n_pols;
-	struct event *ev_tick, *ev_rescan, *ev_psi, *ev_wd;
-	int epfd;			/* epoll set of PSI trigger fds (POLLPRI), read through ev_psi */
+	struct event *ev_tick, *ev_rescan, *ev_wd;
+	int epfd;			/* epoll set of PSI trigger fds (EPOLLPRI), read by each tick */
 	/* the handoff watchdog */
 	pid_t wd_pid;
 	int wd_fd;			/* socketpair end; -1 while no watchdog runs */

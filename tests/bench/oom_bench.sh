@@ -360,9 +360,9 @@ done
 # How the agent read each stall detector: a kernel trigger, or polling.
 psi_mode() {	# psi_mode MEMCG-NAME
 	if grep -q "no PSI trigger on [^ ]*/$base/$1/memory.pressure" "$tmp/agent.all.err" 2>/dev/null; then
-		echo "polled"
+		echo "no trigger"
 	else
-		echo "trigger"
+		echo "trigger armed"
 	fi
 }
 # The agent's own view: detector firing to SIGKILL, from its oom_kill events.
@@ -392,7 +392,8 @@ if ((psi_ok)); then
 	row "psi 200ms/2s ($(psi_mode psi2s)), ms" "$tmp/psi2s" bench-psi2s 50
 	read -r med p99 mn mx n < <(stats "$tmp/psi2sstall")
 	printf '%-34s %9s %9s %9s %9s %5s\n' "  the same, from first stall seen" "$med" "$p99" "$mn" "$mx" "$n"
-	echo "(psi latencies are from the start of the thrash; \"polled\": no kernel trigger, see the agent's stderr below)"
+	echo "(psi latencies are from the start of the thrash; \"no trigger\": the kernel refused a PSI trigger and only"
+	echo " the sampled stall total is read, see the agent's stderr below; \"trigger armed\": either may fire)"
 	grep -m1 "no PSI trigger" "$tmp/agent.all.err" | sed 's/^/  agent: /'
 else
 	echo "psi: SKIPPED ($psi_why)"
