@@ -67,6 +67,13 @@ struct oom_unit {
 	bool psi_node_wide;		/* a v1 memcg without a v2 twin: node pressure */
 	bool unreadable_logged;		/* its usage could not be read (reported once) */
 	bool trig_logged;		/* a PSI trigger could not be armed (reported once) */
+	/*
+	 * The cheap reading: the usage file kept open and read with pread(),
+	 * the rest of the counters (limit...) as of the last rescan.
+	 */
+	int usage_fd;
+	struct oom_memcg_stat cached;
+	bool cached_ok;
 	bool seen;
 	uint64_t hold_since[POLICY_MAX_OOM_DETECTORS];	/* ns, 0 = not holding */
 	double value[POLICY_MAX_OOM_DETECTORS];
@@ -527,6 +534,8 @@ static void unit_free(struct oom_unit *u)
 	free(u->g);
 	free(u->psi_hist);
 	u->psi_hist = NULL;
+	if (u->usage_fd >= 0)
+		close(u->usage_fd);
 	free(u->rel);
 	free(u->psi_path);
 	free(u);
@@ -663,6 +672,7 @@ static struct oom_unit *unit_new(struct vigil_oom_engine *e, struct oom_pol *pol
 	u->e = e;
 	u->pol = pol;
 	u->ho_efd = u->ho_cfd = u->hook_pidfd = -1;
+	u->usage_fd = -1;
 	for (i = 0; i < POLICY_MAX_OOM_DETECTORS; i++)
 		u->trig[i].fd = -1;
 	if (rel && !(u->rel = strdup(rel))) {
@@ -711,6 +721,40 @@ static struct oom_unit *unit_find(struct oom_pol *pol, const char *rel)
 	return NULL;
 }
 
+/* Full reading of the unit's counters, kept for the cheap path; the usage file opened once. */
+static int unit_refresh(struct oom_unit *u)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	int err;
+
+	unit_dir(u->e, u, dir, sizeof(dir));
+	err = oom_memcg_read(dir, u->e->s.mem_v1, &u->cached);
+	u->cached_ok = !err;
+	if (!err && u->usage_fd < 0) {
+		snprintf(path, sizeof(path), "%s/%s", dir,
+			 u->e->s.mem_v1 ? "memory.usage_in_bytes" : "memory.current");
+		u->usage_fd = open(path, O_RDONLY | O_CLOEXEC);
+	}
+	return err;
+}
+
+/* Usage through the open fd; false when that does not work (then read it all). */
+static bool unit_read_usage(struct oom_unit *u, uint64_t *usage)
+{
+	char buf[32];
+	ssize_t n;
+	char *end;
+
+	if (u->usage_fd < 0 || !u->cached_ok)
+		return false;
+	n = pread(u->usage_fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	*usage = strtoull(buf, &end, 10);
+	return end != buf;
+}
+
 /* ------------------------------------------------------------ scope discovery */
 
 static bool scope_match(const struct oom_policy *p, const char *rel)
@@ -747,8 +791,10 @@ static void walk_dir(struct walk *w, char *rel, size_t rlen, int depth)
 
 		if (!u)
 			u = unit_new(w->e, w->pol, r);
-		if (u)
+		if (u) {
 			u->seen = true;
+			unit_refresh(u);	/* limits and swap counters, once per rescan */
+		}
 		return;
 	}
 	if (depth >= WALK_MAX_DEPTH)
@@ -1299,6 +1345,15 @@ static void maybe_fire(struct oom_unit *u, uint64_t now)
 	}
 }
 
+/* Swap detectors need the swap counters every time; usage and psi need only usage. */
+static bool needs_full_read(const struct oom_policy *p)
+{
+	for (size_t i = 0; i < p->n_detectors; i++)
+		if (p->detectors[i].kind == OOM_DET_SWAP)
+			return true;
+	return false;
+}
+
 static void eval_unit(struct vigil_oom_engine *e, struct oom_pol *pol, struct oom_unit *u,
 		      uint64_t now, double *maxv)
 {
@@ -1313,7 +1368,12 @@ static void eval_unit(struct vigil_oom_engine *e, struct oom_pol *pol, struct oo
 	if (u->busy)
 		return;
 	memset(&st, 0, sizeof(st));
-	if (u->rel) {
+	if (u->rel && !needs_full_read(p) && unit_read_usage(u, &st.usage)) {
+		uint64_t usage = st.usage;
+
+		st = u->cached;
+		st.usage = usage;
+	} else if (u->rel) {
 		int err;
 
 		unit_dir(e, u, dir, sizeof(dir));
