@@ -85,7 +85,7 @@ struct oom_unit {
 	bool busy;
 	pid_t hook_pid;
 	int hook_pidfd;
-	struct event *ev_hook, *ev_hook_to;
+	struct event *ev_hook;		/* the hook's pidfd, with its timeout */
 	struct oom_candidate victim;
 	int fired_det;
 	double fired_value;
@@ -470,10 +470,16 @@ static void on_wd(evutil_socket_t fd, short what, void *arg)
 
 /* ------------------------------------------------------------ units */
 
+/* BASE + REL as a directory; the root's REL "/" (and the node's NULL) adds nothing. */
+static const char *rel_suffix(const char *rel)
+{
+	return rel && strcmp(rel, "/") ? rel : "";
+}
+
 static void unit_dir(const struct vigil_oom_engine *e, const struct oom_unit *u, char *buf,
 		     size_t len)
 {
-	snprintf(buf, len, "%s%s", e->s.mem_mount, u->rel && strcmp(u->rel, "/") ? u->rel : "");
+	snprintf(buf, len, "%s%s", e->s.mem_mount, rel_suffix(u->rel));
 }
 
 static void handoff_off(struct oom_unit *u)
@@ -511,9 +517,7 @@ static void hook_clear(struct oom_unit *u)
 {
 	if (u->ev_hook)
 		event_free(u->ev_hook);
-	if (u->ev_hook_to)
-		event_free(u->ev_hook_to);
-	u->ev_hook = u->ev_hook_to = NULL;
+	u->ev_hook = NULL;
 	if (u->hook_pidfd >= 0)
 		close(u->hook_pidfd);
 	u->hook_pidfd = -1;
@@ -608,14 +612,14 @@ static void unit_psi_path(struct vigil_oom_engine *e, struct oom_unit *u)
 	}
 	if (!e->s.mem_v1) {
 		snprintf(path, sizeof(path), "%s%s/memory.pressure", e->s.mem_mount,
-			 strcmp(u->rel, "/") ? u->rel : "");
+			 rel_suffix(u->rel));
 		u->psi_path = strdup(path);
 		return;
 	}
 	/* cgroup v1 memcgs have no pressure file; a hybrid node's v2 twin does. */
 	if (e->s.v2_mount[0]) {
 		snprintf(path, sizeof(path), "%s%s/memory.pressure", e->s.v2_mount,
-			 strcmp(u->rel, "/") ? u->rel : "");
+			 rel_suffix(u->rel));
 		if (stat(path, &st) == 0) {
 			u->psi_path = strdup(path);
 			return;
@@ -757,16 +761,26 @@ static bool unit_read_usage(struct oom_unit *u, uint64_t *usage)
 
 /* ------------------------------------------------------------ scope discovery */
 
+/*
+ * The selector subject of a memcg path: the container and pod it belongs
+ * to are parsed from the path itself, so it works in whichever hierarchy
+ * the memory controller is.  tmp holds the strings x points to.
+ */
+static void path_subject(const char *rel, struct vigil_ctr *tmp, struct sel_subject *x)
+{
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->resolved = true;
+	snprintf(tmp->cgroup, sizeof(tmp->cgroup), "%s", rel);
+	cgroup_parse_path(rel, &tmp->info);
+	ctr_subject(tmp, x);
+}
+
 static bool scope_match(const struct oom_policy *p, const char *rel)
 {
 	struct vigil_ctr tmp;
 	struct sel_subject x;
 
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.resolved = true;
-	snprintf(tmp.cgroup, sizeof(tmp.cgroup), "%s", rel);
-	cgroup_parse_path(rel, &tmp.info);
-	ctr_subject(&tmp, &x);
+	path_subject(rel, &tmp, &x);
 	return selector_match_cgroup(&p->scope, &x);
 }
 
@@ -938,13 +952,7 @@ static double growth_of(const struct oom_unit *u, const struct oom_candidate *c)
 
 static void subject_of(void *ctx, const struct oom_candidate *c, struct sel_subject *x)
 {
-	struct vigil_ctr *tmp = ctx;
-
-	memset(tmp, 0, sizeof(*tmp));
-	tmp->resolved = true;
-	snprintf(tmp->cgroup, sizeof(tmp->cgroup), "%s", c->cgroup);
-	cgroup_parse_path(c->cgroup, &tmp->info);
-	ctr_subject(tmp, x);
+	path_subject(c->cgroup, ctx, x);
 	x->binary = c->binary;
 	x->comm = c->comm;
 }
@@ -995,7 +1003,7 @@ static uint64_t cgroup_ino(const struct vigil_oom_engine *e, const char *rel)
 	char path[PATH_MAX];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "%s%s", e->s.mem_mount, strcmp(rel, "/") ? rel : "");
+	snprintf(path, sizeof(path), "%s%s", e->s.mem_mount, rel_suffix(rel));
 	return stat(path, &st) ? 0 : (uint64_t)st.st_ino;
 }
 
@@ -1122,7 +1130,7 @@ static void do_kill(struct oom_unit *u, const char *hook, int hook_status)
 			if (e->s.v2_mount[0]) {
 				snprintf(v2dir, sizeof(v2dir), "%s%s",
 					 e->s.mem_v1 ? e->s.v2_mount : e->s.mem_mount,
-					 strcmp(u->rel, "/") ? u->rel : "");
+					 rel_suffix(u->rel));
 				snprintf(dir, sizeof(dir), "%s/cgroup.kill", v2dir);
 				if (stat(dir, &st) == 0)
 					v2 = v2dir;
@@ -1141,10 +1149,7 @@ static void do_kill(struct oom_unit *u, const char *hook, int hook_status)
 			err == -ENOENT ? "the cgroup vanished" : strerror(-err));
 		count_error(e, err == -ESRCH ? "victim_exited" :
 			       err == -ENOENT ? "cgroup_vanished" : "kill_failed");
-		if (err != -ESRCH)
-			return;
-		/* The victim is gone, which is what the kill was for; nothing to report as a kill. */
-		return;
+		return;	/* no oom_kill event: vigil killed nothing */
 	}
 	emit_oom(u, VIGIL_EV_OOM_KILL, &u->victim, r.signalled, hook, hook_status,
 		 now_ns() - u->fired_ns);
@@ -1480,7 +1485,6 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	uint64_t now = now_ns();
 	size_t k;
 
-	e->n_ticks++;
 	metrics_add(e->ticks, 1);
 	on_psi(e->epfd, EV_READ, e);	/* PSI trigger events since the last tick */
 	for (k = 0; k < e->n_pols; k++) {
@@ -1617,15 +1621,6 @@ int oom_engine_check(const struct vigil_oom_engine *e, const struct policy_set *
 		}
 	}
 	return 0;
-}
-
-size_t oom_engine_units(const struct vigil_oom_engine *e)
-{
-	size_t k, n = 0;
-
-	for (k = 0; k < e->n_pols; k++)
-		n += e->pols[k].n_units;
-	return n;
 }
 
 void oom_engine_apply(struct vigil_oom_engine *e, const struct policy_set *set)

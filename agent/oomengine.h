@@ -61,7 +61,6 @@ struct vigil_oom_engine {
 	struct vigil_metrics *m;
 	struct vigil_metric_family *actions, *pressure, *watched, *errors;
 	struct vigil_metric_series *handoff_cgroups, *wd_fallbacks, *ticks;
-	uint64_t n_ticks;
 };
 
 int oom_engine_init(struct vigil_oom_engine *e, struct event_base *base, struct vigil_enricher *en,
@@ -82,9 +81,6 @@ int oom_engine_check(const struct vigil_oom_engine *e, const struct policy_set *
 void oom_engine_apply(struct vigil_oom_engine *e, const struct policy_set *set);
 /* Undo handoff everywhere, stop the watchdog, free everything. */
 void oom_engine_close(struct vigil_oom_engine *e);
-
-/* For tests and `vigil features`: the number of units watched now. */
-size_t oom_engine_units(const struct vigil_oom_engine *e);
 
 /* The watchdog's main loop (runs in the forked child; exposed for tests). */
 int oom_watchdog_main(int fd);
