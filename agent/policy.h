@@ -57,7 +57,7 @@ enum policy_kind {
 	POLICY_KIND_SIGNAL = 1,		/* SignalPolicy */
 	POLICY_KIND_TRUST = 2,		/* TrustPolicy */
 	POLICY_KIND_OOM = 3,		/* OomPolicy */
-	/* LeakPolicy comes with its issue. */
+	POLICY_KIND_LEAK = 4,		/* LeakPolicy */
 };
 
 const char *policy_kind_name(enum policy_kind k);	/* "SignalPolicy" */
@@ -217,6 +217,47 @@ struct oom_policy {
 	int line, column;		/* the spec */
 };
 
+/*
+ * LeakPolicy: when a process's memory growth is confirmed as a leak.
+ *
+ *   spec:
+ *     scope:                  # absent: every process; any selector field,
+ *       namespaces: [batch]   # binaries and comms included
+ *     threshold: 0.8          # score in (0, 1], default 0.8
+ *     consecutive: 6          # K evaluations at or above threshold, 1..1000, default 6
+ *     minGrowthPercent: 20    # X: usage at least X% over the baseline, >= 0, default 20
+ *     minGrowthMiB: 64        # Y: and grown by at least Y MiB, >= 0, default 64
+ *     warmup: 1m              # the baseline is taken after this much of a process's life
+ *                             # under watch (default 1m, 0..24h)
+ *     window: 10m             # samples analysed by the score (default 10m, 1s..24h)
+ *
+ * Processes no policy matches use these defaults (docs/LEAKS.md).  The first
+ * matching policy in set order decides.  What the loader guarantees: every
+ * field in range as above; scope has at least one field if present.
+ */
+#define POLICY_MAX_LEAK_POLICIES 64
+#define LEAK_DEFAULT_THRESHOLD 0.8
+#define LEAK_DEFAULT_CONSECUTIVE 6
+#define LEAK_DEFAULT_MIN_GROWTH_PCT 20.0
+#define LEAK_DEFAULT_MIN_GROWTH_MIB 64.0
+#define LEAK_DEFAULT_WARMUP_MS 60000
+#define LEAK_DEFAULT_WINDOW_MS 600000
+
+struct leak_policy {
+	bool all;			/* no scope key: every process */
+	struct selector scope;
+	double threshold;
+	uint32_t consecutive;
+	double min_growth_pct;
+	double min_growth_mib;
+	uint64_t warmup_ms;
+	uint64_t window_ms;
+	int line, column;		/* the spec */
+};
+
+/* The built-in defaults above, all = true. */
+void leak_policy_defaults(struct leak_policy *p);
+
 struct policy_doc {
 	enum policy_kind kind;
 	char name[POLICY_NAME_MAX + 1];
@@ -228,6 +269,7 @@ struct policy_doc {
 	struct trust_rule *trust_rules;	/* TrustPolicy */
 	size_t n_trust_rules;
 	struct oom_policy *oom;		/* OomPolicy */
+	struct leak_policy *leak;	/* LeakPolicy */
 	int column;			/* with line: where the document's root starts */
 };
 

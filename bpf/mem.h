@@ -1,0 +1,42 @@
+/*
+ * mem.h - per-process memory samples, shared by bpf/mem.bpf.c and the agent.
+ *
+ * The leak scorer never scans /proc: on each tick the agent reads a task
+ * iterator (iter/task, SEC "iter/task" program vigil_mem_sample) that writes
+ * one struct vigil_mem_sample per live thread-group leader that has an mm.
+ * The counters are the kernel's own mm counters (MM_ANONPAGES, MM_FILEPAGES,
+ * MM_SHMEMPAGES, MM_SWAPENTS), read with CO-RE from both layouts (6.1's
+ * atomic array, 6.2+'s percpu_counters, summed over CPUs where they are
+ * percpu so the value is exact, not the batched approximation).
+ */
+#ifndef VIGIL_BPF_MEM_H
+#define VIGIL_BPF_MEM_H
+
+#ifndef __VMLINUX_H__
+#include <stdint.h>
+typedef uint32_t u32;
+typedef uint64_t u64;
+#endif
+
+#define VIGIL_MEM_COMM_LEN 16
+
+struct vigil_mem_sample {
+	u32 pid;		/* tgid */
+	u32 ppid;		/* real_parent's tgid */
+	u64 start_ns;		/* task->start_time (boot-based ns): with pid, one process */
+	u64 cgroup_id;		/* attribution hierarchy cgroup id, as vigil_task_cgroup_id() */
+	u64 memcg_id;		/* the task's memory cgroup id (vigil_memcg_id); 0 if none */
+	u64 memcg_usage;	/* bytes charged to that memcg (0 if none) */
+	u64 memcg_limit;	/* bytes: the tightest limit on the path to the root; ~0 = none */
+	u64 rss_anon;		/* bytes */
+	u64 rss_file;		/* bytes */
+	u64 rss_shmem;		/* bytes */
+	u64 swap;		/* bytes of swap entries */
+	u32 uid;
+	u32 flags;		/* VIGIL_MEM_* */
+	char comm[VIGIL_MEM_COMM_LEN];
+};
+
+#define VIGIL_MEM_KTHREAD 0x1	/* never emitted: kernel threads have no mm */
+
+#endif /* VIGIL_BPF_MEM_H */
