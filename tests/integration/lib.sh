@@ -311,6 +311,19 @@ need_helper() {
 	printf '%s\n' "$bin"
 }
 
+# need_workload NAME: build tests/workloads/NAME.c (the leak evaluation
+# programs) with frame pointers and debug info; print the binary's path.
+need_workload() {
+	local name=$1 src=$T_ROOT/tests/workloads/$1.c bin=$T_HELPERS/workloads/$1
+	if [[ ! -x $bin || $src -nt $bin || $T_ROOT/tests/workloads/workload.h -nt $bin ]]; then
+		mkdir -p "$T_HELPERS/workloads" || fail "cannot create $T_HELPERS/workloads"
+		cc -O1 -g -fno-omit-frame-pointer -Wall -Wextra -o "$bin.tmp.$$" "$src" ||
+			fail "cannot build workload $name from $src"
+		mv -f "$bin.tmp.$$" "$bin"
+	fi
+	printf '%s\n' "$bin"
+}
+
 # ---------------------------------------------------------------- cgroups
 
 # Mount points of every cgroup hierarchy (each v1 controller mount and cgroup2).
