@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <time.h>
@@ -108,13 +109,48 @@ static int on_sample(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static void oom_emit(void *ctx, const struct vigil_event_view *v)
+static void engine_emit(void *ctx, const struct vigil_event_view *v)
 {
 	struct vigil_agent *a = ctx;
 
 	agent_emit(a, v);
 	if (a->o.sink.flush)
 		a->o.sink.flush(a->o.sink.ctx);
+}
+
+static int leaks_http(void *ctx, const char *query, char **body, size_t *len)
+{
+	struct vigil_agent *a = ctx;
+	const char *q = strstr(query, "top=");
+	unsigned long top = q && (q == query || q[-1] == '&') ? strtoul(q + 4, NULL, 10) : 10;
+
+	if (!top || top > 1000)
+		top = top ? 1000 : 10;
+	return leak_engine_json(&a->leak, (unsigned)top, body, len);
+}
+
+/*
+ * The leak scorer is optional: if its sampler cannot load here, the agent
+ * runs without it and says why (startup line, `vigil features`).
+ */
+static void start_leak(struct vigil_agent *a)
+{
+	struct vigil_leak_settings ls = {
+		.interval_ms = a->o.leak_interval_ms,
+		.history = a->o.leak_history,
+		.max_processes = a->o.leak_max_processes,
+		.cg_source = a->cg_source,
+		.cg_hierarchy_id = a->cg_hierarchy_id,
+	};
+
+	if (leak_engine_init(&a->leak, a->base, &a->en, &a->metrics, &ls, engine_emit, a,
+			     a->leak_why, sizeof(a->leak_why)) < 0) {
+		fprintf(stderr, "vigil: leak scoring is off: %s\n", a->leak_why);
+		return;
+	}
+	a->leak_on = true;
+	if (a->http_on && prometheus_route(&a->prom, "/leaks", "application/json", leaks_http, a))
+		fprintf(stderr, "vigil: cannot serve /leaks: too many routes\n");
 }
 
 void agent_emit(struct vigil_agent *a, const struct vigil_event_view *v)
@@ -268,7 +304,7 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		 cgroup_layout_v1_mount(&a->layout, "memory") ?: a->layout.v2_mount);
 	/* `vigil run` reports OOM kills whatever `observe` says, like trust violations. */
 	if (o->policies)
-		a->o.filter.types |= VIGIL_OBS_OOM;
+		a->o.filter.types |= VIGIL_OBS_OOM | VIGIL_OBS_LEAK;
 
 	/*
 	 * fork, exec and exit always run whatever the caller selected: they keep
@@ -439,7 +475,7 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		snprintf(os.v2_mount, sizeof(os.v2_mount), "%s", a->layout.v2_mount);
 		if (os.mem_mount[0]) {
 			err = oom_engine_init(&a->oom, a->base, &a->en, &a->metrics, &os,
-					      oom_emit, a, why, whylen);
+					      engine_emit, a, why, whylen);
 			if (err)
 				goto fail;
 			a->oom_on = true;
@@ -462,6 +498,10 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		}
 		if (a->oom_on)
 			a->rl.oom = &a->oom;
+		if (o->leak_enabled)
+			start_leak(a);
+		if (a->leak_on)
+			a->rl.leak = &a->leak;
 		if (reloader_run(&a->rl, "start") && o->policy_required) {
 			err = -EINVAL;
 			snprintf(why, whylen, "policy_required is set and the policies in %s did not load",
@@ -529,6 +569,9 @@ void agent_close(struct vigil_agent *a)
 	if (a->oom_on)
 		oom_engine_close(&a->oom);
 	a->oom_on = false;
+	if (a->leak_on)
+		leak_engine_close(&a->leak);
+	a->leak_on = false;
 	if (a->policy_on) {
 		reloader_free(&a->rl);
 		sigpolicy_free(&a->sp);

@@ -20,6 +20,7 @@
 #include "reload.h"
 #include "sigpolicy.h"
 #include "telemetry.h"
+#include "leak.h"
 #include "oomengine.h"
 #include "trustengine.h"
 
@@ -58,6 +59,10 @@ struct vigil_agent_opts {
 	struct vigil_trust_settings trust;	/* store_dir/bpffs/...; lsm and cg_* are filled in */
 	uint32_t oom_interval_ms;	/* OOM engine: detector readings */
 	uint32_t oom_rescan_ms;		/* OOM engine: scope rediscovery */
+	bool leak_enabled;		/* run the leak scorer (with policies) */
+	uint32_t leak_interval_ms;	/* leak scorer: sampling interval */
+	uint32_t leak_history;		/* samples kept per process */
+	uint32_t leak_max_processes;
 };
 
 struct vigil_agent {
@@ -91,6 +96,9 @@ struct vigil_agent {
 	struct event *ev_trust;		/* 1 s: the trust heartbeat */
 	bool oom_on;			/* the OOM policy engine is initialised */
 	struct vigil_oom_engine oom;
+	bool leak_on;			/* the leak scorer runs */
+	struct vigil_leak_engine leak;
+	char leak_why[256];		/* why it does not, when enabled but off */
 };
 
 /* Choose the hierarchy cgroup ids are read from. 0 or -ENOENT (why filled). */

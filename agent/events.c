@@ -28,6 +28,8 @@ static const char *const type_names[VIGIL_EV__MAX] = {
 	[VIGIL_EV_TRUST] = "trust_violation",
 	[VIGIL_EV_OOM_KILL] = "oom_kill",
 	[VIGIL_EV_OOM_PRE_KILL] = "oom_pre_kill",
+	[VIGIL_EV_LEAK_SUSPECTED] = "leak_suspected",
+	[VIGIL_EV_LEAK_CLEARED] = "leak_cleared",
 };
 
 static const size_t type_sizes[VIGIL_EV__MAX] = {
@@ -41,6 +43,8 @@ static const size_t type_sizes[VIGIL_EV__MAX] = {
 	[VIGIL_EV_TRUST] = sizeof(struct vigil_trust_event),
 	[VIGIL_EV_OOM_KILL] = sizeof(struct vigil_oom_event),
 	[VIGIL_EV_OOM_PRE_KILL] = sizeof(struct vigil_oom_event),
+	[VIGIL_EV_LEAK_SUSPECTED] = sizeof(struct vigil_leak_event),
+	[VIGIL_EV_LEAK_CLEARED] = sizeof(struct vigil_leak_event),
 };
 
 const char *event_type_name(uint32_t type)
@@ -48,10 +52,17 @@ const char *event_type_name(uint32_t type)
 	return type < VIGIL_EV__MAX ? type_names[type] : NULL;
 }
 
+bool event_user_space_only(uint32_t type)
+{
+	return type == VIGIL_EV_OOM_PRE_KILL || type == VIGIL_EV_LEAK_SUSPECTED ||
+	       type == VIGIL_EV_LEAK_CLEARED;
+}
+
 int event_type_parse(const char *name)
 {
 	for (int t = 1; t < VIGIL_EV__MAX; t++)
-		if (((VIGIL_OBS_ALL | VIGIL_OBS_OOM) & VIGIL_OBS(t)) && !strcmp(name, type_names[t]))
+		if (((VIGIL_OBS_ALL | VIGIL_OBS_OOM | VIGIL_OBS_LEAK) & VIGIL_OBS(t)) &&
+		    !strcmp(name, type_names[t]))
 			return t;
 	return -1;
 }
@@ -277,6 +288,20 @@ int enrich_synthetic(struct vigil_enricher *e, uint32_t type, const struct vigil
 	return 0;
 }
 
+int enrich_leak(struct vigil_enricher *e, uint32_t type, const struct vigil_leak_event *raw,
+		const struct vigil_leak_info *leak, struct vigil_event_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	if ((type != VIGIL_EV_LEAK_SUSPECTED && type != VIGIL_EV_LEAK_CLEARED) || !raw || !leak)
+		return -EINVAL;
+	out->type = type;
+	out->time_ns = raw->hdr.ts_ns + e->mono_to_real_ns;
+	out->raw = raw;
+	out->leak = leak;
+	lookup_of(e, &raw->task, &out->subject, 0);
+	return 0;
+}
+
 int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 		 struct vigil_event_view *v)
 {
@@ -359,6 +384,8 @@ int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
 		break;
 	}
 	case VIGIL_EV_OOM_PRE_KILL:
+	case VIGIL_EV_LEAK_SUSPECTED:
+	case VIGIL_EV_LEAK_CLEARED:
 		/* User space only (enrich_synthetic): not a record the kernel writes. */
 		memset(v, 0, sizeof(*v));
 		e->malformed++;

@@ -80,6 +80,27 @@ struct vigil_oom_info {
 	uint64_t latency_ns;	/* oom_kill by vigil: from the detector firing to SIGKILL sent */
 };
 
+/*
+ * A leak the leak scorer confirmed (VIGIL_EV_LEAK_SUSPECTED) or let go
+ * (VIGIL_EV_LEAK_CLEARED), in numbers.  Bytes are the process's footprint:
+ * anon + shmem + swap.
+ */
+struct vigil_leak_info {
+	const char *policy;		/* LeakPolicy metadata.name, or "default" */
+	const char *reason;		/* cleared: "growth stopped", "exited"; NULL when suspected */
+	double score;			/* [0, 1] */
+	double slope;			/* bytes per second (Theil-Sen) */
+	uint64_t baseline;		/* bytes, taken after the warm-up */
+	uint64_t current;		/* bytes */
+	double growth_pct;		/* (current - baseline) / baseline * 100 */
+	double tte_s;			/* seconds to exhaustion; < 0: not growing */
+	uint64_t limit;			/* what it would exhaust, bytes */
+	const char *limit_scope;	/* "cgroup", "node" */
+	uint32_t evaluations;		/* consecutive evaluations at or above the threshold */
+	double observed_s;		/* since the scorer first saw the process */
+	uint64_t rss_anon, rss_file, rss_shmem, swap;	/* bytes, now */
+};
+
 struct vigil_event_view {
 	uint32_t type;		/* enum vigil_event_type */
 	uint64_t time_ns;	/* CLOCK_REALTIME ns */
@@ -96,6 +117,7 @@ struct vigil_event_view {
 	const struct vigil_verdict *verdict;	/* signal: set when a policy rule matched */
 	const struct vigil_trust_info *trust;	/* trust: set by the trust engine */
 	const struct vigil_oom_info *oom;	/* oom_kill / oom_pre_kill */
+	const struct vigil_leak_info *leak;	/* leak_suspected / leak_cleared */
 };
 
 struct vigil_enricher {
@@ -141,13 +163,25 @@ int enrich_event(struct vigil_enricher *e, const void *data, size_t len,
  */
 int enrich_synthetic(struct vigil_enricher *e, uint32_t type, const struct vigil_oom_event *raw,
 		     const struct vigil_oom_info *oom, struct vigil_event_view *out);
+/*
+ * A view of a leak event (the leak scorer's): the subject is raw->task as
+ * found in the process table (a snapshot of raw->task if absent).  Nothing
+ * is copied; raw, leak and the view live until the enricher's next call.
+ * 0, or -EINVAL for another type.
+ */
+int enrich_leak(struct vigil_enricher *e, uint32_t type, const struct vigil_leak_event *raw,
+		const struct vigil_leak_info *leak, struct vigil_event_view *out);
 /* Call after every sink has seen the view: forgets exited processes. */
 void enrich_done(struct vigil_enricher *e, const struct vigil_event_view *v);
 
 /* The OOM event types: not in VIGIL_OBS_ALL, as no `observe` switch turns them off. */
 #define VIGIL_OBS_OOM (VIGIL_OBS(VIGIL_EV_OOM_KILL) | VIGIL_OBS(VIGIL_EV_OOM_PRE_KILL))
+/* The leak scorer's event types: user space only, on whenever the scorer runs. */
+#define VIGIL_OBS_LEAK (VIGIL_OBS(VIGIL_EV_LEAK_SUSPECTED) | VIGIL_OBS(VIGIL_EV_LEAK_CLEARED))
 
-const char *event_type_name(uint32_t type);	/* "exec", ...; NULL if unknown */
+const char *event_type_name(uint32_t type);
+/* Types only user space makes (pre-kills, leak events): never lost in the ring buffer. */
+bool event_user_space_only(uint32_t type);	/* "exec", ...; NULL if unknown */
 int event_type_parse(const char *name);		/* VIGIL_EV_* (VIGIL_OBS_ALL or OOM), or -1 */
 const char *signal_result_name(int32_t result);	/* "delivered", ... */
 const char *signal_handler_name(uint32_t handler);

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "features.h"
 #include "jsonl.h"
+#include "leaks_cli.h"
 #include "output.h"
 #include "policy_cli.h"
 #include "prometheus.h"
@@ -49,6 +50,7 @@ static const char main_usage[] =
 	"  features   what this kernel supports, and the mode each module runs in\n"
 	"  policy     check policy documents (`vigil policy check DIR`)\n"
 	"  trust      manage trusted binaries (`vigil trust add PATH`, `verify`)\n"
+	"  leaks      leak scores from the running agent; `--trace PID`: leaking stacks\n"
 	"  version    print the version\n"
 	"\n"
 	"Run `vigil COMMAND --help` for a command's options.\n"
@@ -626,6 +628,10 @@ static int cmd_run(int argc, char **argv)
 	o.policy_required = cfg.policy_required;
 	o.oom_interval_ms = cfg.oom_interval_ms;
 	o.oom_rescan_ms = cfg.oom_rescan_ms;
+	o.leak_enabled = cfg.leak_enabled;
+	o.leak_interval_ms = cfg.leak_interval_ms;
+	o.leak_history = cfg.leak_history;
+	o.leak_max_processes = cfg.leak_max_processes;
 	o.guard.container_escape = cfg.guard_container_escape;
 	o.guard.protect_self = cfg.guard_protect_self;
 	o.metrics_addr = cfg.metrics_addr;
@@ -715,6 +721,7 @@ int main(int argc, char **argv)
 		{ "version", cmd_version },
 		{ "policy", policy_main },
 		{ "trust", trust_main },
+		{ "leaks", leaks_main },
 	};
 
 	libbpf_set_print(libbpf_log);

@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "leak.h"
 #include "oomengine.h"
 #include "reload.h"
 #include "trustengine.h"
@@ -150,6 +151,8 @@ int reloader_run(struct vigil_reloader *r, const char *trigger)
 	}
 	if (r->oom && !err)
 		oom_engine_apply(r->oom, &r->sp->slots[r->sp->active].set);
+	if (r->leak && !err)
+		leak_engine_apply(r->leak, &r->sp->slots[r->sp->active].set);
 	if (!err) {
 		r->documents = docs;
 		r->rules = rules;

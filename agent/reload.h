@@ -22,6 +22,7 @@ struct event;
 struct vigil_sigpolicy;
 struct vigil_trust_engine;
 struct vigil_oom_engine;
+struct vigil_leak_engine;
 
 /* What one reload attempt did; handed to the sink. */
 struct vigil_reload_info {
@@ -46,6 +47,7 @@ struct vigil_reloader {
 	struct vigil_sigpolicy *sp;
 	struct vigil_trust_engine *trust;	/* NULL: no trust engine */
 	struct vigil_oom_engine *oom;		/* NULL: no OOM policy engine */
+	struct vigil_leak_engine *leak;		/* NULL: no leak scorer */
 	vigil_reload_fn report;
 	void *report_ctx;
 	struct event_base *base;

@@ -123,6 +123,27 @@ static void put_oom(FILE *out, const struct vigil_event_view *v)
 		fputs(", dry run", out);
 }
 
+/* "score 0.93, +1.0 MiB/s, 12.0M -> 40.0M (+233%), exhausts cgroup in 5m" and the like. */
+static void put_leak(FILE *out, const struct vigil_leak_info *l)
+{
+	fprintf(out, "score %.2f, ", l->score);
+	put_mib(out, l->slope > 0 ? (uint64_t)l->slope : 0);
+	fputs("/s, ", out);
+	put_mib(out, l->baseline);
+	fputs(" -> ", out);
+	put_mib(out, l->current);
+	fprintf(out, " (%+.0f%%)", l->growth_pct);
+	if (l->tte_s >= 0)
+		fprintf(out, ", exhausts %s in %.0fs", l->limit_scope ? l->limit_scope : "node",
+			l->tte_s);
+	if (l->reason)
+		fprintf(out, ", cleared: %s", l->reason);
+	if (l->policy) {
+		fputs(" policy=", out);
+		put_safe(out, l->policy, 253);
+	}
+}
+
 void table_write_event(FILE *out, const struct vigil_event_view *v)
 {
 	const struct vigil_proc *p = v->subject.proc;
@@ -136,7 +157,9 @@ void table_write_event(FILE *out, const struct vigil_event_view *v)
 	fprintf(out, "%-8s %-7.7s %-7u %-7u %-5u ", ts,
 		v->type == VIGIL_EV_SIGNAL_DELIVER ? "deliver" :
 		v->type == VIGIL_EV_OOM_KILL ? "oomkill" :
-		v->type == VIGIL_EV_OOM_PRE_KILL ? "prekill" : event_type_name(v->type),
+		v->type == VIGIL_EV_OOM_PRE_KILL ? "prekill" :
+		v->type == VIGIL_EV_LEAK_SUSPECTED ? "leak" :
+		v->type == VIGIL_EV_LEAK_CLEARED ? "leakend" : event_type_name(v->type),
 		p ? p->pid : 0, p ? p->ppid : 0, p ? p->uid : 0);
 	cols = put_safe(out, p ? p->comm : "", 15);
 	fprintf(out, "%*s %-12s ", (int)(15 - cols), "", ctr_label(v->subject.ctr, cbuf));
@@ -184,6 +207,11 @@ void table_write_event(FILE *out, const struct vigil_event_view *v)
 	case VIGIL_EV_OOM_KILL:
 	case VIGIL_EV_OOM_PRE_KILL:
 		put_oom(out, v);
+		break;
+	case VIGIL_EV_LEAK_SUSPECTED:
+	case VIGIL_EV_LEAK_CLEARED:
+		if (v->leak)
+			put_leak(out, v->leak);
 		break;
 	}
 	fputc('\n', out);

@@ -157,10 +157,10 @@ int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vi
 	for (int i = 1; i < VIGIL_EV__MAX; i++) {
 		const char *name = event_type_name(i);
 
-		if ((VIGIL_OBS_ALL | VIGIL_OBS_OOM) & VIGIL_OBS(i))
+		if ((VIGIL_OBS_ALL | VIGIL_OBS_OOM | VIGIL_OBS_LEAK) & VIGIL_OBS(i))
 			t->events[i] = metrics_series(events, (const char *[]){ name });
-		/* Pre-kills are made in user space: never in the ring buffer. */
-		if (i != VIGIL_EV_OOM_PRE_KILL)
+		/* Pre-kills and leak events are made in user space: never in the ring buffer. */
+		if (!event_user_space_only(i))
 			t->lost_ringbuf[i] = metrics_series(lost, (const char *[]){ "ringbuf", name });
 	}
 	t->lost_output = metrics_series(lost, (const char *[]){ "output", "any" });

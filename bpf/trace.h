@@ -46,6 +46,12 @@ enum vigil_event_type {
 	 * dry_run, would have acted).  Never written by BPF.
 	 */
 	VIGIL_EV_OOM_PRE_KILL = 10,
+	/*
+	 * User space only: the leak scorer (agent/leak.c) confirmed a leak, or
+	 * a confirmed leak stopped growing or exited.  Never written by BPF.
+	 */
+	VIGIL_EV_LEAK_SUSPECTED = 11,
+	VIGIL_EV_LEAK_CLEARED = 12,
 	VIGIL_EV__MAX,
 };
 
@@ -215,6 +221,12 @@ struct vigil_seed_record {
 	u32 path_len;
 	u32 flags;	/* VIGIL_EXEC_PATH_* */
 	char path[VIGIL_PATH_LEN];
+};
+
+/* The leak scorer's events (user space only): who; the rest is in vigil_leak_info. */
+struct vigil_leak_event {
+	struct vigil_event_hdr hdr;
+	struct vigil_task task;
 };
 
 #endif /* VIGIL_BPF_TRACE_H */

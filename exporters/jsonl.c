@@ -149,6 +149,39 @@ static void put_str_or_null(struct jsonw *w, const char *key, const char *s)
 }
 
 /*
+ * leak_suspected / leak_cleared: the common process and container are the
+ * leaking process's; "leak" holds the scorer's numbers (docs/LEAKS.md).
+ */
+static void put_leak(struct jsonw *w, const struct vigil_leak_info *l)
+{
+	jsonw_object_begin(w, "leak");
+	jsonw_string(w, "policy", l->policy ? l->policy : "");
+	if (l->reason)
+		jsonw_string(w, "reason", l->reason);
+	jsonw_double(w, "score", l->score);
+	jsonw_double(w, "slope_bytes_per_second", l->slope);
+	jsonw_uint(w, "baseline_bytes", l->baseline);
+	jsonw_uint(w, "current_bytes", l->current);
+	jsonw_int(w, "growth_bytes", (int64_t)l->current - (int64_t)l->baseline);
+	jsonw_double(w, "growth_percent", l->growth_pct);
+	if (l->tte_s >= 0)
+		jsonw_double(w, "time_to_exhaustion_seconds", l->tte_s);
+	else
+		jsonw_null(w, "time_to_exhaustion_seconds");
+	jsonw_uint(w, "limit_bytes", l->limit);
+	jsonw_string(w, "limit_scope", l->limit_scope ? l->limit_scope : "node");
+	jsonw_uint(w, "evaluations", l->evaluations);
+	jsonw_double(w, "observed_seconds", l->observed_s);
+	jsonw_object_begin(w, "memory");
+	jsonw_uint(w, "rss_anon", l->rss_anon);
+	jsonw_uint(w, "rss_file", l->rss_file);
+	jsonw_uint(w, "rss_shmem", l->rss_shmem);
+	jsonw_uint(w, "swap", l->swap);
+	jsonw_object_end(w);
+	jsonw_object_end(w);
+}
+
+/*
  * oom_kill / oom_pre_kill: the common process and container are the
  * victim's; "oom" holds the rest.  The kernel's and vigil's have the same
  * core (memcg, victim memory, flags); the kernel's add the trigger (and
@@ -325,6 +358,11 @@ int jsonl_write_event(struct vigil_jsonl *j, const struct vigil_event_view *v)
 	case VIGIL_EV_OOM_PRE_KILL:
 		put_oom(w, v);
 		break;
+	case VIGIL_EV_LEAK_SUSPECTED:
+	case VIGIL_EV_LEAK_CLEARED:
+		if (v->leak)
+			put_leak(w, v->leak);
+		break;
 	}
 	return finish(j);
 }
@@ -373,7 +411,7 @@ int jsonl_write_lost(struct vigil_jsonl *j, uint64_t time_ns, const uint64_t los
 	begin(j, time_ns, "events_lost");
 	jsonw_object_begin(w, "lost");
 	for (int t = 1; t < VIGIL_EV__MAX; t++) {
-		if (t == VIGIL_EV_OOM_PRE_KILL)
+		if (event_user_space_only(t))
 			continue;	/* made in user space: never in the ring buffer */
 		total += lost[t];
 		jsonw_uint(w, event_type_name(t), lost[t]);

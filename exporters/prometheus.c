@@ -199,6 +199,29 @@ static void reply(struct evhttp_request *req, int code, const char *reason,
 	evbuffer_free(out);
 }
 
+/* An extra route's reply; false if no route has this path. */
+static bool route_request(struct vigil_prom *p, struct evhttp_request *req, const char *uri,
+			  size_t plen)
+{
+	for (unsigned i = 0; i < p->nroutes; i++) {
+		struct vigil_http_route *r = &p->routes[i];
+		char *body = NULL;
+		size_t len = 0;
+
+		if (strlen(r->path) != plen || strncmp(uri, r->path, plen))
+			continue;
+		if (r->fn(r->ctx, uri[plen] == '?' ? uri + plen + 1 : "", &body, &len) < 0) {
+			reply(req, HTTP_INTERNAL, "Internal Server Error", "text/plain",
+			      "cannot render\n", 14);
+		} else {
+			reply(req, HTTP_OK, "OK", r->ctype, body, len);
+		}
+		free(body);
+		return true;
+	}
+	return false;
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
 	struct vigil_prom *p = arg;
@@ -234,10 +257,29 @@ static void on_request(struct evhttp_request *req, void *arg)
 			reply(req, 503, "Service Unavailable", "text/plain", body,
 			      len < sizeof(body) ? len : sizeof(body) - 1);
 		}
+	} else if (route_request(p, req, uri, plen)) {
+		return;
 	} else {
 		reply(req, HTTP_NOTFOUND, "Not Found", "text/plain",
 		      "not found: try /metrics, /healthz, /readyz\n", 43);
 	}
+}
+
+int prometheus_route(struct vigil_prom *p, const char *path, const char *ctype,
+		     vigil_http_render_fn fn, void *ctx)
+{
+	struct vigil_http_route *r;
+
+	if (!fn || path[0] != '/' || strlen(path) >= sizeof(r->path))
+		return -EINVAL;
+	if (p->nroutes == VIGIL_HTTP_MAX_ROUTES)
+		return -ENOSPC;
+	r = &p->routes[p->nroutes++];
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	r->ctype = ctype;
+	r->fn = fn;
+	r->ctx = ctx;
+	return 0;
 }
 
 int prometheus_start(struct vigil_prom *p, struct event_base *base, const char *addr,

@@ -29,6 +29,21 @@ struct vigil_http_status {
 	void *ctx;
 };
 
+/*
+ * An extra GET endpoint (the leak scorer's /leaks): fn renders the body for
+ * the query string ("" when none) into a malloc'd *body.  0 or -errno.
+ */
+typedef int (*vigil_http_render_fn)(void *ctx, const char *query, char **body, size_t *len);
+
+#define VIGIL_HTTP_MAX_ROUTES 4
+
+struct vigil_http_route {
+	char path[32];
+	const char *ctype;
+	vigil_http_render_fn fn;
+	void *ctx;
+};
+
 struct vigil_prom {
 	struct evhttp *http;
 	int fd;
@@ -36,7 +51,13 @@ struct vigil_prom {
 	struct vigil_http_status status;
 	uint64_t scrapes;
 	char addr[64];
+	struct vigil_http_route routes[VIGIL_HTTP_MAX_ROUTES];
+	unsigned nroutes;
 };
+
+/* Serve path ("/leaks") with fn.  0, or -ENOSPC / -EINVAL. */
+int prometheus_route(struct vigil_prom *p, const char *path, const char *ctype,
+		     vigil_http_render_fn fn, void *ctx);
 
 /* Render every family (after running the collectors). 0 or -ENOMEM; *buf is malloc'd. */
 int prometheus_render(struct vigil_metrics *m, char **buf, size_t *len);
