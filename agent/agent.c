@@ -141,6 +141,7 @@ static void start_leak(struct vigil_agent *a)
 		.max_processes = a->o.leak_max_processes,
 		.cg_source = a->cg_source,
 		.cg_hierarchy_id = a->cg_hierarchy_id,
+		.max_containers = a->o.metrics_max_containers,
 	};
 
 	if (leak_engine_init(&a->leak, a->base, &a->en, &a->metrics, &ls, engine_emit, a,

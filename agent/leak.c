@@ -549,7 +549,7 @@ int leak_engine_init(struct vigil_leak_engine *e, struct event_base *base,
 	e->f_ctr_mem = metrics_family(m, "vigil_container_memory_bytes",
 				      "Memory of each container's processes now, by type (anon, file, "
 				      "shmem, swap), from the leak scorer's last sample",
-				      VIGIL_METRIC_GAUGE, ctr_labels, 0);
+				      VIGIL_METRIC_GAUGE, ctr_labels, 4 * s->max_containers);
 	e->g_tracked = metrics_single(m, "vigil_leak_processes_tracked",
 				      "Processes the leak scorer keeps a history for", VIGIL_METRIC_GAUGE);
 	e->g_untracked = metrics_single(m, "vigil_leak_processes_untracked",

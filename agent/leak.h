@@ -40,6 +40,7 @@ struct vigil_leak_settings {
 	uint32_t max_processes;		/* config leak.max_processes */
 	uint32_t cg_source;		/* attribution hierarchy, as the trace object's */
 	uint32_t cg_hierarchy_id;
+	uint32_t max_containers;	/* per-container memory series cap (metrics_max_containers) */
 };
 
 typedef void (*vigil_leak_emit_fn)(void *ctx, const struct vigil_event_view *v);

@@ -262,6 +262,27 @@ static void render_all(struct lines *l)
 		cr_assert_eq(jsonl_write_event(&l->j, &v), 0);
 	}
 
+	{
+		/* The leak scorer's: a confirmed leak, and its end. */
+		static struct vigil_leak_event le;
+		struct vigil_leak_info li = {
+			.policy = "default", .score = 0.93, .slope = 1048576, .baseline = 4 << 20,
+			.current = 40 << 20, .growth_pct = 900, .tte_s = 120, .limit = 1 << 30,
+			.limit_scope = "cgroup", .evaluations = 6, .observed_s = 90,
+			.rss_anon = 39 << 20, .rss_file = 2 << 20, .rss_shmem = 1 << 20,
+		};
+
+		le.hdr.type = VIGIL_EV_LEAK_SUSPECTED;
+		le.task = fx_task(100, 1, 1, "sh");
+		v = fx_view(VIGIL_EV_LEAK_SUSPECTED, &le, &p, &ctr, NULL, NULL);
+		v.leak = &li;
+		cr_assert_eq(jsonl_write_event(&l->j, &v), 0);
+		v.type = VIGIL_EV_LEAK_CLEARED;
+		li.reason = "growth stopped";
+		li.tte_s = -1;
+		cr_assert_eq(jsonl_write_event(&l->j, &v), 0);
+	}
+
 	for (int t = 0; t < VIGIL_EV__MAX; t++)
 		lost[t] = t;
 	cr_assert_eq(jsonl_write_lost(&l->j, 1700000000123456789ull, lost), 0);
@@ -313,6 +334,8 @@ Test(docs, every_event_type_vigil_can_emit_has_a_row_in_the_per_type_table)
 	cr_expect(has_row("trust_violation"), "docs/events.md has no \"| `trust_violation` |\" row");
 	cr_expect(has_row("oom_kill"), "docs/events.md has no \"| `oom_kill` |\" row");
 	cr_expect(has_row("oom_pre_kill"), "docs/events.md has no \"| `oom_pre_kill` |\" row");
+	cr_expect(has_row("leak_suspected"), "docs/events.md has no \"| `leak_suspected` |\" row");
+	cr_expect(has_row("leak_cleared"), "docs/events.md has no \"| `leak_cleared` |\" row");
 }
 
 Test(docs, the_type_field_lists_every_event_type)
@@ -336,6 +359,8 @@ Test(docs, the_type_field_lists_every_event_type)
 	cr_expect(strstr(line, "`trust_violation`"), "the `type` row lacks `trust_violation`: %s", line);
 	cr_expect(strstr(line, "`oom_kill`"), "the `type` row lacks `oom_kill`: %s", line);
 	cr_expect(strstr(line, "`oom_pre_kill`"), "the `type` row lacks `oom_pre_kill`: %s", line);
+	cr_expect(strstr(line, "`leak_suspected`"), "the `type` row lacks `leak_suspected`: %s", line);
+	cr_expect(strstr(line, "`leak_cleared`"), "the `type` row lacks `leak_cleared`: %s", line);
 	free(line);
 }
 
@@ -405,6 +430,8 @@ Test(docs, every_field_name_the_jsonl_sink_writes_is_in_backticks_in_the_doc)
 	cr_expect(seen_type(&w, "trust_violation"), "render_all() writes no trust_violation line");
 	cr_expect(seen_type(&w, "oom_kill"), "render_all() writes no oom_kill line");
 	cr_expect(seen_type(&w, "oom_pre_kill"), "render_all() writes no oom_pre_kill line");
+	cr_expect(seen_type(&w, "leak_suspected"), "render_all() writes no leak_suspected line");
+	cr_expect(seen_type(&w, "leak_cleared"), "render_all() writes no leak_cleared line");
 	cr_expect_gt(w.keys, 50, "only %u key paths: did the walk stop early?", w.keys);
 	cr_expect_eq(w.missing, 0, "%u field names are missing from docs/events.md", w.missing);
 }
