@@ -129,6 +129,13 @@ static int leaks_http(void *ctx, const char *query, char **body, size_t *len)
 	return leak_engine_json(&a->leak, (unsigned)top, body, len);
 }
 
+static bool leak_slope(void *ctx, uint32_t pid, double *slope)
+{
+	struct vigil_agent *a = ctx;
+
+	return a->leak_on && leak_engine_slope(&a->leak, pid, slope);
+}
+
 /*
  * The leak scorer is optional: if its sampler cannot load here, the agent
  * runs without it and says why (startup line, `vigil features`).
@@ -150,6 +157,10 @@ static void start_leak(struct vigil_agent *a)
 		return;
 	}
 	a->leak_on = true;
+	if (a->oom_on) {
+		a->oom.slope_of = leak_slope;
+		a->oom.slope_ctx = a;
+	}
 	if (a->http_on && prometheus_route(&a->prom, "/leaks", "application/json", leaks_http, a))
 		fprintf(stderr, "vigil: cannot serve /leaks: too many routes\n");
 }

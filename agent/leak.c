@@ -170,7 +170,7 @@ static void fill_info(const struct vigil_leak_engine *e, const struct leak_proc 
 	}
 	li->tte_s = leak_time_to_exhaustion(p->sc.slope, headroom);
 	li->evaluations = p->streak;
-	li->observed_s = (double)(mono_ns() - p->first_ns) / 1e9;
+	li->observed_s = (double)(e->now - p->first_ns) / 1e9;
 	li->rss_anon = p->rss_anon;
 	li->rss_file = p->rss_file;
 	li->rss_shmem = p->rss_shmem;
@@ -230,7 +230,7 @@ static struct leak_proc *proc_new(struct vigil_leak_engine *e, const struct vigi
 		return NULL;
 	p->pid = s->pid;
 	p->start_ns = s->start_ns;
-	p->first_ns = mono_ns();
+	p->first_ns = e->now;
 	if (idmap_put(&e->procs, p->pid, p) < 0) {
 		free(p);
 		return NULL;
@@ -246,7 +246,7 @@ static void proc_restart(struct vigil_leak_engine *e, struct leak_proc *p,
 	if (p->suspected)
 		clear_leak(e, p, "exited");
 	p->start_ns = s->start_ns;
-	p->first_ns = mono_ns();
+	p->first_ns = e->now;
 	p->count = p->head = 0;
 	p->have_baseline = p->scored = false;
 	p->streak = p->calm = 0;
@@ -463,13 +463,33 @@ static void ctr_totals_one(uint64_t key, void *val, void *ctx)
 		    (double)p->swap);
 }
 
+/* After the samples are in: drop the exited, score the rest, update gauges. */
+static void tick_finish(struct vigil_leak_engine *e, uint64_t t0, uint64_t now)
+{
+	struct sweep w = { .e = e, .now = now };
+
+	idmap_each(&e->procs, sweep_one, &w);
+	for (size_t i = 0; i < w.n; i++)
+		forget(e, w.gone[i]);
+	free(w.gone);
+	metrics_family_clear(e->f_ctr_mem);
+	idmap_each(&e->procs, ctr_totals_one, e);
+	e->last_tick_s = (double)(mono_ns() - t0) / 1e9;
+	metrics_set(e->g_tracked, (double)e->n_procs);
+	metrics_set(e->g_untracked, (double)e->untracked);
+	metrics_set(e->g_suspects, (double)e->suspects);
+	metrics_set(e->g_tick, e->last_tick_s);
+}
+
 void leak_engine_tick(struct vigil_leak_engine *e)
 {
 	uint64_t t0 = mono_ns();
-	struct sweep w = { .e = e, .now = t0 };
 	long n;
 
+	if (!e->ms)
+		return;
 	e->tick++;
+	e->now = t0;
 	e->untracked = 0;
 	read_meminfo(e);
 	n = memsampler_read(e->ms, on_sample, e);
@@ -482,17 +502,22 @@ void leak_engine_tick(struct vigil_leak_engine *e)
 		e->sampler_failed_logged = true;
 		return;	/* keep every process: a failed read says nothing about exits */
 	}
-	idmap_each(&e->procs, sweep_one, &w);
-	for (size_t i = 0; i < w.n; i++)
-		forget(e, w.gone[i]);
-	free(w.gone);
-	metrics_family_clear(e->f_ctr_mem);
-	idmap_each(&e->procs, ctr_totals_one, e);
-	e->last_tick_s = (double)(mono_ns() - t0) / 1e9;
-	metrics_set(e->g_tracked, (double)e->n_procs);
-	metrics_set(e->g_untracked, (double)e->untracked);
-	metrics_set(e->g_suspects, (double)e->suspects);
-	metrics_set(e->g_tick, e->last_tick_s);
+	tick_finish(e, t0, t0);
+}
+
+void leak_engine_feed(struct vigil_leak_engine *e, const struct vigil_mem_sample *s, size_t n,
+		      uint64_t now_ns)
+{
+	uint64_t t0 = mono_ns();
+
+	e->tick++;
+	e->now = now_ns;
+	e->untracked = 0;
+	if (!e->node_total)
+		read_meminfo(e);
+	for (size_t i = 0; i < n; i++)
+		on_sample(&s[i], e);
+	tick_finish(e, t0, now_ns);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -529,9 +554,11 @@ int leak_engine_init(struct vigil_leak_engine *e, struct event_base *base,
 	e->m = m;
 	e->window_cap = e->s.history < LEAK_MAX_WINDOW ? e->s.history : LEAK_MAX_WINDOW;
 	leak_policy_defaults(&e->defaults);
-	err = memsampler_open(&e->ms, s->cg_source, s->cg_hierarchy_id, why, whylen);
-	if (err)
-		return err;
+	if (!s->no_sampler) {
+		err = memsampler_open(&e->ms, s->cg_source, s->cg_hierarchy_id, why, whylen);
+		if (err)
+			return err;
+	}
 	e->series = calloc(e->window_cap, sizeof(*e->series));
 	e->scratch = calloc(leak_score_scratch_len(e->window_cap), sizeof(*e->scratch));
 	if (!e->series || !e->scratch || idmap_init(&e->procs, 1024) < 0) {
@@ -565,7 +592,7 @@ int leak_engine_init(struct vigil_leak_engine *e, struct event_base *base,
 	e->c_errors = metrics_single(m, "vigil_leak_sampler_errors_total",
 				     "Leak-scorer ticks whose sampler read failed", VIGIL_METRIC_COUNTER);
 	leak_engine_apply(e, NULL);
-	if (base) {
+	if (base && e->ms) {
 		e->ev_tick = event_new(base, -1, EV_PERSIST, on_tick, e);
 		tv.tv_sec = e->s.interval_ms / 1000;
 		tv.tv_usec = (e->s.interval_ms % 1000) * 1000;
@@ -594,7 +621,8 @@ void leak_engine_close(struct vigil_leak_engine *e)
 		idmap_each(&e->procs, free_one, NULL);
 		idmap_free(&e->procs);
 	}
-	memsampler_close(e->ms);
+	if (e->ms)
+		memsampler_close(e->ms);
 	e->ms = NULL;
 	free(e->series);
 	free(e->scratch);

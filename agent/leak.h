@@ -41,6 +41,7 @@ struct vigil_leak_settings {
 	uint32_t cg_source;		/* attribution hierarchy, as the trace object's */
 	uint32_t cg_hierarchy_id;
 	uint32_t max_containers;	/* per-container memory series cap (metrics_max_containers) */
+	bool no_sampler;		/* tests: samples come from leak_engine_feed(), no BPF */
 };
 
 typedef void (*vigil_leak_emit_fn)(void *ctx, const struct vigil_event_view *v);
@@ -69,6 +70,7 @@ struct vigil_leak_engine {
 	size_t n_pols;
 	uint32_t gen;			/* bumped by every apply: processes re-match */
 	uint64_t tick;
+	uint64_t now;			/* CLOCK_MONOTONIC ns of the current tick */
 	uint64_t *series;		/* one process's window, bytes */
 	double *scratch;
 	size_t window_cap;
@@ -101,6 +103,13 @@ int leak_engine_init(struct vigil_leak_engine *e, struct event_base *base,
 void leak_engine_apply(struct vigil_leak_engine *e, const struct policy_set *set);
 /* One tick now (the timer calls it; tests and benchmarks may too). */
 void leak_engine_tick(struct vigil_leak_engine *e);
+/*
+ * One tick on the given samples instead of the kernel's (no_sampler
+ * engines; the unit tests).  now_ns is the tick's CLOCK_MONOTONIC time, so
+ * tests can run hours of history in a moment.
+ */
+void leak_engine_feed(struct vigil_leak_engine *e, const struct vigil_mem_sample *s, size_t n,
+		      uint64_t now_ns);
 void leak_engine_close(struct vigil_leak_engine *e);
 
 /*

@@ -1215,8 +1215,12 @@ static void act(struct oom_unit *u, int det, double value, uint64_t fired_ns, bo
 		return;
 	}
 	if (p->strategy == OOM_VICTIM_FASTEST_GROWTH)
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
 			c[i].growth = growth_of(u, &c[i]);
+			/* Not sampled long enough here: the leak scorer's slope, if it has one. */
+			if (c[i].growth == 0 && e->slope_of)
+				e->slope_of(e->slope_ctx, c[i].pid, &c[i].growth);
+		}
 	memset(&ro, 0, sizeof(ro));
 	ro.strategy = p->strategy;
 	ro.oom_score_adj = p->oom_score_adj;

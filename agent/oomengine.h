@@ -57,6 +57,12 @@ struct vigil_oom_engine {
 	int wd_fd;			/* socketpair end; -1 while no watchdog runs */
 	char wd_buf[1024];
 	size_t wd_len;
+	/*
+	 * fastest_growth's fallback for a candidate the engine has not sampled
+	 * twice yet: the leak scorer's slope (bytes/s); optional.
+	 */
+	bool (*slope_of)(void *ctx, uint32_t pid, double *slope);
+	void *slope_ctx;
 	/* metrics */
 	struct vigil_metrics *m;
 	struct vigil_metric_family *actions, *pressure, *watched, *errors;
