@@ -30,9 +30,9 @@ CFLAGS    ?= -O2 -g
 AGENT_INC := -iquote $(BUILD) -iquote bpf -iquote agent -iquote exporters
 AGENT_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(AGENT_INC) \
 	-DVIGIL_VERSION='"$(VERSION)"' -MMD -MP
-LIBS        := -lbpf -lelf -lz -lyaml -ljson-c -lcrypto -levent_extra -levent_core
+LIBS        := -lbpf -lelf -lz -lyaml -ljson-c -lcrypto -levent_extra -levent_core -lm
 STATIC_LIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyaml -ljson-c -lcrypto \
-	-Wl,--start-group -levent_extra -levent_core -Wl,--end-group
+	-Wl,--start-group -levent_extra -levent_core -Wl,--end-group -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
 	-Wno-missing-field-initializers -Wno-unused-function \

@@ -10,10 +10,12 @@
  *   change    one change point is searched in the window: the split that
  *             minimises the summed squared error of two separate line fits
  *             (each side at least LEAK_MIN_SEGMENT samples).  It is accepted
- *             when one line explains the window poorly (R^2 < 0.95) and the
- *             two-line fit's error is under a quarter of the one-line fit's.
- *             Then only the samples after it form the segment; with fewer
- *             than LEAK_MIN_SEGMENT of them the score is 0 ("settling").
+ *             when one line does not explain the window almost perfectly
+ *             (R^2 < 0.999) and the two-line fit's error is under a quarter
+ *             of the one-line fit's.
+ *             Then only the samples after it form the segment (so a change
+ *             is seen LEAK_MIN_SEGMENT samples after it happened, at the
+ *             earliest; until then the whole window is scored).
  *   slope     Theil-Sen (median of pairwise slopes) over the segment, bytes/s.
  *   fit       R^2 of the least-squares line over the segment (0 when the
  *             segment is constant).
@@ -25,7 +27,9 @@
  *
  * A flat, falling, sawtooth or bounded-burst series has trend near 0, so its
  * score is near 0 whatever its consistency; a one-off step or a cache that
- * reached its cap is cut off by the change point.
+ * reached its cap is cut off by the change point and reported as a step, and
+ * the caller then takes segment_level as the baseline, so its growth term
+ * (and score) falls to about 0.
  */
 #ifndef VIGIL_LEAKSCORE_H
 #define VIGIL_LEAKSCORE_H
@@ -50,8 +54,9 @@ struct leak_score {
 	bool change_point;	/* a change point cut the window */
 	size_t change_at;	/* index into the window where the segment starts (if change_point) */
 	bool step;		/* the change point was a step or a stop: the segment's slope is
-				 * under a quarter of the slope before it, or the jump across the
-				 * split is larger than the segment's own rise */
+				 * under a quarter of a rising slope before it, or the upward
+				 * jump across the split is larger than the segment's own rise
+				 * (or fall) */
 	uint64_t segment_level;	/* median of the segment: a new baseline after a step */
 };
 
