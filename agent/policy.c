@@ -2095,7 +2095,8 @@ static bool charge(struct walk *w, yaml_node_t *n)
 
 static void wrong_type(struct walk *w, const struct visit *v, const char *want)
 {
-	bool scope = !strcmp(schema[v->key].path, "spec.scope") && v->node->type == YAML_SCALAR_NODE;
+	bool scope = !strcmp(schema[v->key].path, "spec.scope") &&
+		     v->node->type == YAML_SCALAR_NODE;
 
 	if (w->kind == POLICY_KIND_OOM && scope)
 		error_at(w, is_null(v->node) ? v->at : &v->node->start_mark, "%s: expected a "
@@ -2565,7 +2566,8 @@ static enum policy_kind detect_kind(struct walk *w, yaml_node_t *root)
 				return POLICY_KIND_TRUST;
 			if (!strcmp((char *)v->data.scalar.value, policy_kind_name(POLICY_KIND_OOM)))
 				return POLICY_KIND_OOM;
-			if (!strcmp((char *)v->data.scalar.value, policy_kind_name(POLICY_KIND_LEAK)))
+			if (!strcmp((char *)v->data.scalar.value,
+				    policy_kind_name(POLICY_KIND_LEAK)))
 				return POLICY_KIND_LEAK;
 		}
 		return 0;
@@ -3252,9 +3254,10 @@ static int leak_shadowed(struct policy_set *s, struct policy_diags *d)
 			if (a->kind != POLICY_KIND_LEAK || !a->leak ||
 			    !leak_covers(a->leak, b->leak, &budget))
 				continue;
-			if (a->leak->all)
-				why = b->leak->all ? "has no scope either, so it covers every process" :
-					"has no scope, so it covers every process";
+			if (a->leak->all && b->leak->all)
+				why = "has no scope either, so it covers every process";
+			else if (a->leak->all)
+				why = "has no scope, so it covers every process";
 			else if (b->leak->all)
 				why = "covers every process";
 			else if (leak_covers(b->leak, a->leak, &budget))
@@ -3263,10 +3266,10 @@ static int leak_shadowed(struct policy_set *s, struct policy_diags *d)
 				why = "covers every process this one's scope matches";
 			err = policy_diag_add(d, b->file, b->line, b->column, true,
 					      "LeakPolicy \"%s\" never applies: LeakPolicy \"%s\" "
-					      "(%s:%d) comes first and %s, and the first matching "
-					      "LeakPolicy decides; merge them, or put the narrower one "
-					      "first (files load in name order)", b->name, a->name,
-					      a->file, a->line, why);
+					      "(%s:%d) comes first and %s, and the first "
+					      "matching LeakPolicy decides; merge them, or put the "
+					      "narrower one first (files load in name order)",
+					      b->name, a->name, a->file, a->line, why);
 			break;
 		}
 	}

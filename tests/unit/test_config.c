@@ -221,7 +221,8 @@ Test(config, every_key_of_the_built_in_yaml_has_a_row_in_the_docs_table)
 		}
 		if (!nested)
 			parent[0] = 0;
-		snprintf(row, sizeof(row), "\n| `%s%s%.*s` |", parent, *parent ? "." : "", klen, key);
+		snprintf(row, sizeof(row), "\n| `%s%s%.*s` |", parent, *parent ? "." : "", klen,
+			 key);
 		cr_expect_not_null(strstr(doc, row), "docs/CONFIG.md's key table has no row %s",
 				   row + 1);
 		checked++;

@@ -2052,8 +2052,8 @@ Test(policy, an_unknown_or_repeated_leak_key_is_an_error)
 	expect_one_error(LHEAD "  minGrowthMib: 5\n", 6, 3,
 			 "spec: unknown key \"minGrowthMib\" (did you mean \"minGrowthMiB\"?)");
 	expect_one_error(LHEAD "  detectors: []\n", 6, 3,
-			 "spec: unknown key \"detectors\" (valid keys: scope, threshold, consecutive, "
-			 "minGrowthPercent, minGrowthMiB, warmup, window)");
+			 "spec: unknown key \"detectors\" (valid keys: scope, threshold, "
+			 "consecutive, minGrowthPercent, minGrowthMiB, warmup, window)");
 	expect_one_error(LHEAD "  scope: {namespace: [x]}\n", 6, 11,
 			 "spec.scope: unknown key \"namespace\" (did you mean \"namespaces\"?)");
 	expect_one_error(LHEAD "  scope: {relation: host}\n", 6, 11,

@@ -846,8 +846,8 @@ Test(policy_examples, use_every_leak_policy_key_of_the_schema)
 			if (!strcmp(leak_keys[j].path, name))
 				lk = &leak_keys[j];
 		if (!lk) {
-			cr_expect_fail("LeakPolicy key %s is new to this test: add it to leak_keys[] "
-				       "and use it in an example policy", k[i].path);
+			cr_expect_fail("LeakPolicy key %s is new to this test: add it to "
+				       "leak_keys[] and use it in an example policy", k[i].path);
 			continue;
 		}
 		checked++;
