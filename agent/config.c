@@ -62,7 +62,12 @@ const char vigil_default_config_yaml[] =
 	"  hash_cache_entries: 4096    # integer 8 .. 1048576: files whose sha256 the agent remembers\n"
 	"oom:                          # the OOM policy engine; OomPolicy documents turn it on\n"
 	"  interval_ms: 50             # integer 10 .. 10000: how often detectors read usage and pressure\n"
-	"  rescan_ms: 2000             # integer 100 .. 600000: how often scopes are matched to memory cgroups\n";
+	"  rescan_ms: 2000             # integer 100 .. 600000: how often scopes are matched to memory cgroups\n"
+	"leak:                         # memory growth sampling and leak scoring; LeakPolicy documents set the criteria\n"
+	"  enabled: true               # sample and score every process's memory in `vigil run`\n"
+	"  interval_ms: 10000          # integer 100 .. 3600000: how often memory is sampled\n"
+	"  history: 360                # integer 16 .. 4096: samples kept per process\n"
+	"  max_processes: 32768        # integer 16 .. 1048576: processes tracked; more are counted as dropped\n";
 
 #define RINGBUF_MIN		4096u
 #define RINGBUF_MAX		(1u << 30)
@@ -105,6 +110,10 @@ void config_defaults(struct vigil_config *cfg)
 	cfg->trust_hash_cache_entries = 4096;
 	cfg->oom_interval_ms = 50;
 	cfg->oom_rescan_ms = 2000;
+	cfg->leak_enabled = true;
+	cfg->leak_interval_ms = 10000;
+	cfg->leak_history = 360;
+	cfg->leak_max_processes = 32768;
 }
 
 struct ctx {
@@ -123,7 +132,7 @@ typedef int (*field_parse_fn)(struct ctx *c, const struct field *f,
 struct field {
 	const char *name;
 	field_parse_fn parse;
-	unsigned bits;		/* observe.*: the VIGIL_OBS bits this key controls; trust.*: which number */
+	unsigned bits;		/* observe.*: the VIGIL_OBS bits this key controls; else which number */
 };
 
 __attribute__((format(printf, 4, 5)))
@@ -744,6 +753,36 @@ static const struct field oom_fields[] = {
 	{ "rescan_ms", parse_oom_u32, 1 },
 };
 
+static int parse_leak_enabled(struct ctx *c, const struct field *f, const char *path,
+			      const yaml_mark_t *key_mark)
+{
+	return parse_bool(c, path, key_mark, &c->cfg->leak_enabled);
+}
+
+static int parse_leak_u32(struct ctx *c, const struct field *f, const char *path,
+			  const yaml_mark_t *key_mark)
+{
+	static const struct { uint64_t lo, hi; } bounds[] = {
+		{ 100, 3600000 }, { 16, 4096 }, { 16, 1u << 20 },
+	};
+	uint32_t *dst[] = { &c->cfg->leak_interval_ms, &c->cfg->leak_history,
+			    &c->cfg->leak_max_processes };
+	uint64_t n;
+	int err = parse_bounded(c, path, key_mark, "an integer", false, bounds[f->bits].lo,
+				bounds[f->bits].hi, &n);
+
+	if (!err)
+		*dst[f->bits] = (uint32_t)n;
+	return err;
+}
+
+static const struct field leak_fields[] = {
+	{ "enabled", parse_leak_enabled, 0 },
+	{ "interval_ms", parse_leak_u32, 0 },
+	{ "history", parse_leak_u32, 1 },
+	{ "max_processes", parse_leak_u32, 2 },
+};
+
 static const struct field guard_fields[] = {
 	{ "container_escape", parse_guard_escape, 0 },
 	{ "protect_self", parse_guard_self, 0 },
@@ -784,6 +823,14 @@ static int parse_oom(struct ctx *c, const struct field *f, const char *path,
 				sizeof(oom_fields) / sizeof(oom_fields[0]), "OOM engine settings");
 }
 
+static int parse_leak(struct ctx *c, const struct field *f, const char *path,
+		      const yaml_mark_t *key_mark)
+{
+	return parse_submapping(c, path, key_mark, leak_fields,
+				sizeof(leak_fields) / sizeof(leak_fields[0]),
+				"leak sampling settings");
+}
+
 static const struct field observe_fields[] = {
 	{ "fork", parse_observe_flag, VIGIL_OBS(VIGIL_EV_FORK) },
 	{ "exec", parse_observe_flag, VIGIL_OBS(VIGIL_EV_EXEC) },
@@ -817,6 +864,7 @@ static const struct field top_fields[] = {
 	{ "signal_guard", parse_signal_guard, 0 },
 	{ "trust", parse_trust, 0 },
 	{ "oom", parse_oom, 0 },
+	{ "leak", parse_leak, 0 },
 };
 
 #define MAX_FIELDS 32	/* parse_mapping() tracks duplicates in a fixed array and a bitmask */

@@ -40,6 +40,11 @@ struct vigil_config {
 	uint32_t trust_hash_cache_entries;
 	uint32_t oom_interval_ms;	/* OOM detectors' reading interval */
 	uint32_t oom_rescan_ms;		/* OOM scopes matched to memcgs again */
+	/* Memory growth sampling and leak scoring (LeakPolicy sets the criteria). */
+	bool leak_enabled;		/* sample and score process memory in `vigil run` */
+	uint32_t leak_interval_ms;	/* sampling interval */
+	uint32_t leak_history;		/* samples kept per process */
+	uint32_t leak_max_processes;	/* processes tracked; more are counted as dropped */
 };
 
 struct vigil_config_error {

@@ -60,6 +60,20 @@
  *   own scope field has nothing to add).  P is a number in (0, 100]; D is
  *   a duration with a unit: 250ms, 2s, 1.5s, 1m, 1m30s (us, ms, s, m).
  *
+ *   kind: LeakPolicy                        same envelope (policy.h has the contract)
+ *   spec:                                   required; {} = every default, every process
+ *     scope: SELECTOR                       optional; absent = every process; {} is an error
+ *     threshold: N                          score in (0, 1], default 0.8
+ *     consecutive: N                        whole number 1..1000, default 6
+ *     minGrowthPercent: N                   >= 0, default 20
+ *     minGrowthMiB: N                       >= 0, default 64
+ *     warmup: D                             0s..1440m (24 hours), default 1m
+ *     window: D                             1s..1440m, default 10m
+ *
+ *   A LeakPolicy's scope takes every selector field, binaries and comms
+ *   included: growth is scored per process.  The first LeakPolicy in load
+ *   order whose scope matches a process decides for it.
+ *
  * An empty document is skipped.  Every scalar is a string (YAML tags are
  * ignored); a null value counts as missing.  Anchors and aliases work.
  *
@@ -130,7 +144,7 @@ struct rule_marks {
 /* Which selector of the rule a selector row fills (the row's argument). */
 enum sel_at {
 	SEL_AT_SENDER, SEL_AT_TARGET, SEL_AT_TRUST, SEL_AT_OOM_SCOPE, SEL_AT_PREFER,
-	SEL_AT_AVOID,
+	SEL_AT_AVOID, SEL_AT_LEAK_SCOPE,
 };
 
 /* TrustPolicy's booleans (the row's argument). */
@@ -149,6 +163,15 @@ enum oom_dur {
 
 enum oom_pct {
 	OP_PERCENT, OP_AVG10,
+};
+
+/* LeakPolicy's numbers and durations (the row's argument). */
+enum leak_num {
+	LN_THRESHOLD, LN_CONSECUTIVE, LN_MIN_PCT, LN_MIN_MIB,
+};
+
+enum leak_dur {
+	LD_WARMUP, LD_WINDOW,
 };
 
 /* Where the parts of an OomPolicy were, for messages about their combination. */
@@ -183,6 +206,8 @@ struct walk {
 	struct trust_rule *trule;
 	struct oom_policy *oom;		/* OomPolicy: the spec being built (w->pd.oom) */
 	struct oom_marks om;
+	struct leak_policy *leak;	/* LeakPolicy: the spec being built (w->pd.leak) */
+	struct sel_marks leak_scope;	/* where its scope's fields were */
 	size_t cur;			/* its index in the document */
 	char *cur_name;			/* its name buffer */
 	struct rule_marks rm;
@@ -667,8 +692,22 @@ const char *policy_kind_name(enum policy_kind k)
 		return "TrustPolicy";
 	case POLICY_KIND_OOM:
 		return "OomPolicy";
+	case POLICY_KIND_LEAK:
+		return "LeakPolicy";
 	}
 	return "";
+}
+
+void leak_policy_defaults(struct leak_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->all = true;
+	p->threshold = LEAK_DEFAULT_THRESHOLD;
+	p->consecutive = LEAK_DEFAULT_CONSECUTIVE;
+	p->min_growth_pct = LEAK_DEFAULT_MIN_GROWTH_PCT;
+	p->min_growth_mib = LEAK_DEFAULT_MIN_GROWTH_MIB;
+	p->warmup_ms = LEAK_DEFAULT_WARMUP_MS;
+	p->window_ms = LEAK_DEFAULT_WINDOW_MS;
 }
 
 const char *oom_detector_name(enum oom_detector_kind k)
@@ -1007,6 +1046,11 @@ static void on_selector(struct walk *w, const struct visit *v)
 		w->sel = &w->oom->avoid;
 		w->sm = &w->om.avoid;
 		w->oom->has_avoid = true;
+		break;
+	case SEL_AT_LEAK_SCOPE:
+		w->sel = &w->leak->scope;
+		w->sm = &w->leak_scope;
+		w->leak->all = false;
 		break;
 	default:
 		w->sel = &w->rule->sender;
@@ -1476,12 +1520,15 @@ static const struct {
 	[OD_WINDOW] = { 500 * US_PER_MS, 10 * US_PER_S, 1, " (the kernel's PSI trigger limits)" },
 };
 
-static void on_oom_duration(struct walk *w, const struct visit *v)
+/*
+ * A duration row's value within [min, max] and a whole number of `res`
+ * (1 us or 1 ms), all in microseconds; otherwise the error is said and the
+ * answer is false.  `why` ends the range message.
+ */
+static bool duration_in_range(struct walk *w, const struct visit *v, uint64_t min, uint64_t max,
+			      uint64_t res, const char *why)
 {
-	const uint64_t min = oom_durs[v->arg].min, max = oom_durs[v->arg].max;
 	char shown[64], lo[32], hi[32];
-	struct oom_policy *o = w->oom;
-	uint64_t ms = v->us / US_PER_MS;
 
 	show(v->s, v->len, shown, sizeof(shown));
 	if (v->us < min || v->us > max) {
@@ -1489,20 +1536,31 @@ static void on_oom_duration(struct walk *w, const struct visit *v)
 		show_us(max, hi, sizeof(hi));
 		if (!min)
 			error_at(w, &v->node->start_mark, "%s: %s is out of range: at most %s%s",
-				 v->path, shown, hi, oom_durs[v->arg].why);
-		else if (min == oom_durs[v->arg].res)
+				 v->path, shown, hi, why);
+		else if (min == res)
 			error_at(w, &v->node->start_mark, "%s: %s is out of range: above 0 and at "
-				 "most %s%s", v->path, shown, hi, oom_durs[v->arg].why);
+				 "most %s%s", v->path, shown, hi, why);
 		else
 			error_at(w, &v->node->start_mark, "%s: %s is out of range: %s to %s%s",
-				 v->path, shown, lo, hi, oom_durs[v->arg].why);
-		return;
+				 v->path, shown, lo, hi, why);
+		return false;
 	}
-	if (v->us % oom_durs[v->arg].res) {
+	if (v->us % res) {
 		error_at(w, &v->node->start_mark, "%s: %s is not a whole number of milliseconds",
 			 v->path, shown);
-		return;
+		return false;
 	}
+	return true;
+}
+
+static void on_oom_duration(struct walk *w, const struct visit *v)
+{
+	struct oom_policy *o = w->oom;
+	uint64_t ms = v->us / US_PER_MS;
+
+	if (!duration_in_range(w, v, oom_durs[v->arg].min, oom_durs[v->arg].max,
+			       oom_durs[v->arg].res, oom_durs[v->arg].why))
+		return;
 	switch (v->arg) {
 	case OD_DURATION:
 		o->duration_ms = ms;
@@ -1672,6 +1730,104 @@ static void on_oom_done(struct walk *w, const struct visit *v)
 		       show_us(o->handoff_deadline_ms * US_PER_MS, b, sizeof(b)));
 }
 
+/* ---------------------------------------------------------------- LeakPolicy hooks */
+
+static void on_leak_spec(struct walk *w, const struct visit *v)
+{
+	struct leak_policy *p = w->pd.leak;
+
+	if (p) {
+		selector_free(&p->scope);
+	} else {
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			w->nomem = w->stop = true;
+			return;
+		}
+		w->pd.leak = p;
+	}
+	leak_policy_defaults(p);
+	p->line = (int)v->node->start_mark.line + 1;
+	p->column = (int)v->node->start_mark.column + 1;
+	w->leak = p;
+	memset(&w->leak_scope, 0, sizeof(w->leak_scope));
+}
+
+static void on_leak_scope_done(struct walk *w, const struct visit *v)
+{
+	if (!map_len(v->node)) {
+		error_at(w, &v->node->start_mark, "%s: an empty scope selects no process; leave "
+			 "scope out to cover every process, or name processes with selector "
+			 "fields (scope, containerIds, podUIDs, namespaces, pods, cgroups, "
+			 "binaries, comms)", v->path);
+		return;
+	}
+	check_host_scope(w, &w->leak->scope, &w->leak_scope, "spec", "scope");
+}
+
+/* The score's confirmation criteria: each number has its own range. */
+static void on_leak_number(struct walk *w, const struct visit *v)
+{
+	struct leak_policy *p = w->leak;
+	const yaml_mark_t *at = &v->node->start_mark;
+	char shown[64];
+
+	show(v->s, v->len, shown, sizeof(shown));
+	switch (v->arg) {
+	case LN_THRESHOLD:
+		if (!(v->num > 0 && v->num <= 1)) {
+			error_at(w, at, "%s: %s is out of range: a score above 0 and at most 1",
+				 v->path, shown);
+			return;
+		}
+		p->threshold = v->num;
+		break;
+	case LN_CONSECUTIVE:
+		if (!(v->num >= 1 && v->num <= 1000)) {
+			error_at(w, at, "%s: %s is out of range: 1 to 1000 evaluations", v->path,
+				 shown);
+			return;
+		}
+		if (v->num != (double)(uint32_t)v->num) {
+			error_at(w, at, "%s: %s is not a whole number: it counts evaluations",
+				 v->path, shown);
+			return;
+		}
+		p->consecutive = (uint32_t)v->num;
+		break;
+	case LN_MIN_PCT:
+	case LN_MIN_MIB:
+		if (v->num < 0) {
+			error_at(w, at, "%s: %s is out of range: at least 0 (0: no minimum)",
+				 v->path, shown);
+			return;
+		}
+		/* "-0" is 0, not a negative zero that would print as "-0". */
+		*(v->arg == LN_MIN_PCT ? &p->min_growth_pct : &p->min_growth_mib) = v->num + 0.0;
+		break;
+	}
+}
+
+#define US_PER_DAY (24 * 60 * US_PER_MIN)
+
+static const struct {
+	uint64_t min, max;
+} leak_durs[] = {
+	[LD_WARMUP] = { 0, US_PER_DAY },
+	[LD_WINDOW] = { US_PER_S, US_PER_DAY },
+};
+
+static void on_leak_duration(struct walk *w, const struct visit *v)
+{
+	if (!duration_in_range(w, v, leak_durs[v->arg].min, leak_durs[v->arg].max, US_PER_MS,
+			       " (24 hours)"))
+		return;
+	if (v->arg == LD_WARMUP)
+		w->leak->warmup_ms = v->us / US_PER_MS;
+	else
+		w->leak->window_ms = v->us / US_PER_MS;
+}
+
 /* ---------------------------------------------------------------- the schema */
 
 /*
@@ -1682,6 +1838,7 @@ static void on_oom_done(struct walk *w, const struct visit *v)
 #define SP "SignalPolicy"
 #define TP "TrustPolicy"
 #define OP "OomPolicy"
+#define LP "LeakPolicy"
 #define SEL_LIST(X, K, P, N, F) \
 	X(K, P "." N, "list", "", false, on_sel_list, on_sel_list_done, F) \
 	X(K, P "." N "[]", "string", "", false, on_sel_item, NULL, F)
@@ -1708,7 +1865,7 @@ static void on_oom_done(struct walk *w, const struct visit *v)
 	SEL_LIST(X, K, P, "comms", SF_COMMS)
 #define SCHEMA(X) \
 	X("*", "apiVersion", "enum", POLICY_API_VERSION, true, NULL, NULL, 0) \
-	X("*", "kind", "enum", SP "|" TP "|" OP, true, NULL, NULL, 0) \
+	X("*", "kind", "enum", SP "|" TP "|" OP "|" LP, true, NULL, NULL, 0) \
 	X("*", "metadata", "object", "", true, NULL, NULL, 0) \
 	X("*", "metadata.name", "string", "", true, on_doc_name, NULL, 0) \
 	X("*", "metadata.labels", "object", "", false, NULL, NULL, 0) \
@@ -1773,7 +1930,17 @@ static void on_oom_done(struct walk *w, const struct visit *v)
 	X(OP, "spec.preKillHook.timeout", "duration", "", false, on_oom_duration, NULL, \
 	  OD_HOOK_TIMEOUT) \
 	X(OP, "spec.handoff", "bool", "", false, on_oom_flag, NULL, OF_HANDOFF) \
-	X(OP, "spec.handoffDeadline", "duration", "", false, on_oom_duration, NULL, OD_DEADLINE)
+	X(OP, "spec.handoffDeadline", "duration", "", false, on_oom_duration, NULL, OD_DEADLINE) \
+	X(LP, "spec", "object", "", true, on_leak_spec, NULL, 0) \
+	X(LP, "spec.scope", "object", "", false, on_selector, on_leak_scope_done, \
+	  SEL_AT_LEAK_SCOPE) \
+	SELECTOR(X, LP, "spec.scope") \
+	X(LP, "spec.threshold", "number", "", false, on_leak_number, NULL, LN_THRESHOLD) \
+	X(LP, "spec.consecutive", "number", "", false, on_leak_number, NULL, LN_CONSECUTIVE) \
+	X(LP, "spec.minGrowthPercent", "number", "", false, on_leak_number, NULL, LN_MIN_PCT) \
+	X(LP, "spec.minGrowthMiB", "number", "", false, on_leak_number, NULL, LN_MIN_MIB) \
+	X(LP, "spec.warmup", "duration", "", false, on_leak_duration, NULL, LD_WARMUP) \
+	X(LP, "spec.window", "duration", "", false, on_leak_duration, NULL, LD_WINDOW)
 
 #define DOC_ROW(kind, path, type, values, req, on, done, arg) { kind, path, type, values, req },
 #define HOOK_ROW(kind, path, type, values, req, on, done, arg) { on, done, arg },
@@ -1928,12 +2095,19 @@ static bool charge(struct walk *w, yaml_node_t *n)
 
 static void wrong_type(struct walk *w, const struct visit *v, const char *want)
 {
-	if (w->kind == POLICY_KIND_OOM && !strcmp(schema[v->key].path, "spec.scope") &&
-	    v->node->type == YAML_SCALAR_NODE)
+	bool scope = !strcmp(schema[v->key].path, "spec.scope") &&
+		     v->node->type == YAML_SCALAR_NODE;
+
+	if (w->kind == POLICY_KIND_OOM && scope)
 		error_at(w, is_null(v->node) ? v->at : &v->node->start_mark, "%s: expected a "
 			 "mapping of memory cgroup selectors (containerIds, podUIDs, namespaces, "
 			 "pods, cgroups), got %s; leave scope out to cover the whole node", v->path,
 			 node_what(v->node));
+	else if (w->kind == POLICY_KIND_LEAK && scope)
+		error_at(w, is_null(v->node) ? v->at : &v->node->start_mark, "%s: expected a "
+			 "mapping of selector fields (scope, containerIds, podUIDs, namespaces, "
+			 "pods, cgroups, binaries, comms), got %s; leave scope out to cover every "
+			 "process", v->path, node_what(v->node));
 	else if (is_null(v->node))
 		error_at(w, v->at, "%s: no value (expected %s)", v->path, want);
 	else
@@ -1972,19 +2146,48 @@ static bool enum_ok(struct walk *w, const struct visit *v, const char *want)
 	return false;
 }
 
+/*
+ * "90%" for a percent and "64MiB" for a size in MiB repeat what the key
+ * says: the number before the unit, or 0 bytes when there is no such unit.
+ */
+static size_t without_unit(const struct visit *v, const char **unit)
+{
+	const char *key = key_name(v->key);
+	size_t n = v->len, ul;
+
+	*unit = strstr(key, "ercent") || !strcmp(key, "avg10") ? "%" :
+		strstr(key, "MiB") ? "MiB" : NULL;
+	if (!*unit)
+		return 0;
+	ul = strlen(*unit);
+	if (n <= ul || memcmp(v->s + n - ul, *unit, ul))
+		return 0;
+	for (n -= ul; n && v->s[n - 1] == ' '; n--)
+		;
+	return n;
+}
+
 static bool number_ok(struct walk *w, const struct visit *v, double *out)
 {
+	const char *key = key_name(v->key), *unit, *example = "90 or 12.5";
 	char shown[64];
+	size_t n;
 
 	if (number_of(v->s, v->len, out))
 		return true;
 	show(v->s, v->len, shown, sizeof(shown));
-	if (v->len > 1 && v->s[v->len - 1] == '%' && number_of(v->s, v->len - 1, out))
+	n = without_unit(v, &unit);
+	if (!strcmp(key, "threshold"))
+		example = "0.8 or 0.95";
+	else if (!strcmp(key, "consecutive"))
+		example = "6";
+	if (n && number_of(v->s, n, out))
 		error_at(w, &v->node->start_mark, "%s: expected a number, got \"%s\" (write %.*s: "
-			 "the value is a percent already)", v->path, shown, (int)v->len - 1, v->s);
+			 "the value is %s already)", v->path, shown, (int)n, v->s,
+			 strcmp(unit, "%") ? "in MiB" : "a percent");
 	else
-		error_at(w, &v->node->start_mark, "%s: expected a number such as 90 or 12.5, got "
-			 "\"%s\"", v->path, shown);
+		error_at(w, &v->node->start_mark, "%s: expected a number such as %s, got \"%s\"",
+			 v->path, example, shown);
 	return false;
 }
 
@@ -2338,6 +2541,11 @@ static void free_rules(struct policy_doc *pd)
 		free(pd->oom);
 		pd->oom = NULL;
 	}
+	if (pd->leak) {
+		selector_free(&pd->leak->scope);
+		free(pd->leak);
+		pd->leak = NULL;
+	}
 }
 
 /* The kind, read first: it decides which keys the rest may use. */
@@ -2358,6 +2566,9 @@ static enum policy_kind detect_kind(struct walk *w, yaml_node_t *root)
 				return POLICY_KIND_TRUST;
 			if (!strcmp((char *)v->data.scalar.value, policy_kind_name(POLICY_KIND_OOM)))
 				return POLICY_KIND_OOM;
+			if (!strcmp((char *)v->data.scalar.value,
+				    policy_kind_name(POLICY_KIND_LEAK)))
+				return POLICY_KIND_LEAK;
 		}
 		return 0;
 	}
@@ -2390,6 +2601,8 @@ static void load_document(struct walk *w, yaml_node_t *root)
 	w->trule = NULL;
 	w->oom = NULL;
 	memset(&w->om, 0, sizeof(w->om));
+	w->leak = NULL;
+	memset(&w->leak_scope, 0, sizeof(w->leak_scope));
 	w->cur_name = NULL;
 	w->sel = NULL;
 	w->sm = NULL;
@@ -2872,8 +3085,12 @@ static int trust_shadowed(struct policy_set *s, struct policy_diags *d)
 	return err;
 }
 
-/* The first OomPolicy past POLICY_MAX_OOM_POLICIES, in load order, is the error. */
-static int oom_policy_limit(const struct policy_set *s, struct policy_diags *d, size_t *n)
+/*
+ * The first document of `kind` past `max`, in load order, is the error.
+ * *n is how many of the kind the set has (counted up to the error).
+ */
+static int doc_limit(const struct policy_set *s, struct policy_diags *d, enum policy_kind kind,
+		     size_t max, size_t *n)
 {
 	size_t i;
 
@@ -2881,11 +3098,11 @@ static int oom_policy_limit(const struct policy_set *s, struct policy_diags *d, 
 	for (i = 0; i < s->n_docs; i++) {
 		const struct policy_doc *a = &s->docs[i];
 
-		if (a->kind != POLICY_KIND_OOM || ++*n <= POLICY_MAX_OOM_POLICIES)
+		if (a->kind != kind || ++*n <= max)
 			continue;
 		return policy_diag_add(d, a->file, a->line, a->column, false,
-				       "too many OomPolicy documents: this is the %zuth of the set, "
-				       "the limit is %d", *n, POLICY_MAX_OOM_POLICIES);
+				       "too many %s documents: this is the %zuth of the set, "
+				       "the limit is %zu", policy_kind_name(kind), *n, max);
 	}
 	return 0;
 }
@@ -2986,6 +3203,79 @@ static int oom_overlaps(struct policy_set *s, struct policy_diags *d)
 	return err;
 }
 
+/*
+ * LeakPolicy e, earlier in load order, matches every process l matches, so
+ * l never decides (policy.h: the first match does).  Exact but not
+ * complete, as trust_covers(): each field e sets must be set in l with no
+ * entry e lacks, and e's scope must allow wherever l's processes run.
+ * Every field matches host processes too (a cgroup glob can name a
+ * systemd unit), except the four that need a container.
+ */
+static bool leak_covers(struct leak_policy *e, struct leak_policy *l, size_t *budget)
+{
+	bool l_host = l->scope.scope != SEL_SCOPE_CONTAINERS;
+	size_t i;
+	int f;
+
+	for (i = 0; i < N_CONTAINER_FIELDS; i++)
+		l_host &= !sel_list(&l->scope, container_fields[i])->set;
+	if (e->scope.scope == SEL_SCOPE_HOST && l->scope.scope != SEL_SCOPE_HOST)
+		return false;
+	if (e->scope.scope == SEL_SCOPE_CONTAINERS && l_host)
+		return false;
+	for (f = 0; f < SF_N; f++) {
+		const struct strlist *ef = sel_list(&e->scope, f), *lf = sel_list(&l->scope, f);
+
+		if (ef->set && (!lf->set || !entries_within(lf, ef, budget)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Warn about each LeakPolicy that an earlier one makes unreachable: one
+ * with the same scope, or any after one without a scope.  Pairs cost n^2,
+ * so only a set within the document limit is looked at.
+ */
+static int leak_shadowed(struct policy_set *s, struct policy_diags *d)
+{
+	size_t budget = 1u << 20, i, j;
+	const char *why;
+	int err = 0;
+
+	for (j = 1; j < s->n_docs && !err; j++) {
+		struct policy_doc *b = &s->docs[j];
+
+		if (b->kind != POLICY_KIND_LEAK || !b->leak)
+			continue;
+		for (i = 0; i < j; i++) {
+			struct policy_doc *a = &s->docs[i];
+
+			if (a->kind != POLICY_KIND_LEAK || !a->leak ||
+			    !leak_covers(a->leak, b->leak, &budget))
+				continue;
+			if (a->leak->all && b->leak->all)
+				why = "has no scope either, so it covers every process";
+			else if (a->leak->all)
+				why = "has no scope, so it covers every process";
+			else if (b->leak->all)
+				why = "covers every process";
+			else if (leak_covers(b->leak, a->leak, &budget))
+				why = "has the same scope";
+			else
+				why = "covers every process this one's scope matches";
+			err = policy_diag_add(d, b->file, b->line, b->column, true,
+					      "LeakPolicy \"%s\" never applies: LeakPolicy \"%s\" "
+					      "(%s:%d) comes first and %s, and the first "
+					      "matching LeakPolicy decides; merge them, or put the "
+					      "narrower one first (files load in name order)",
+					      b->name, a->name, a->file, a->line, why);
+			break;
+		}
+	}
+	return err;
+}
+
 int policy_set_finish(struct policy_set *s, struct policy_diags *d)
 {
 	size_t before = d->errors, i, j, total = 0, *idx, *first;
@@ -3042,9 +3332,13 @@ out:
 	if (!err)
 		err = trust_shadowed(s, d);
 	if (!err)
-		err = oom_policy_limit(s, d, &total);
+		err = doc_limit(s, d, POLICY_KIND_OOM, POLICY_MAX_OOM_POLICIES, &total);
 	if (!err && total <= POLICY_MAX_OOM_POLICIES)
 		err = oom_overlaps(s, d);
+	if (!err)
+		err = doc_limit(s, d, POLICY_KIND_LEAK, POLICY_MAX_LEAK_POLICIES, &total);
+	if (!err && total <= POLICY_MAX_LEAK_POLICIES)
+		err = leak_shadowed(s, d);
 	if (err < 0)
 		return err;
 	return (int)(d->errors - before);

@@ -300,11 +300,13 @@ int policy_load_paths(struct policy_set *s, char *const *paths, size_t n,
 
 /*
  * Set-wide checks; policy_load_paths() calls it.  Errors: duplicate names
- * (per kind), more than 62 signal rules, 256 TrustPolicy rules or 64
- * OomPolicy documents in the set.  Warnings: a TrustPolicy rule that an
- * earlier one (load order) hides; an OomPolicy whose scope plainly
- * overlaps an earlier one's (both the whole node, or a shared entry in
- * every cgroup-level field both set).  Returns errors added.
+ * (per kind), more than 62 signal rules, 256 TrustPolicy rules, 64
+ * OomPolicy or 64 LeakPolicy documents in the set.  Warnings: a
+ * TrustPolicy rule that an earlier one (load order) hides; an OomPolicy
+ * whose scope plainly overlaps an earlier one's (both the whole node, or a
+ * shared entry in every cgroup-level field both set); a LeakPolicy that an
+ * earlier one hides (the same scope, or the earlier one has none).
+ * Returns errors added.
  */
 int policy_set_finish(struct policy_set *s, struct policy_diags *d);
 

@@ -1,8 +1,8 @@
 /*
  * policy_cli.c - `vigil policy check`: load policy files and directories
  * exactly as the agent would, print every diagnostic as file:line:column,
- * and say whether the set is usable (with a line per OomPolicy, whose many
- * defaults are worth seeing).  Runs unprivileged and touches no BPF,
+ * and say whether the set is usable (with a line per OomPolicy and per
+ * LeakPolicy, whose many defaults are worth seeing).  Runs unprivileged and touches no BPF,
  * so it fits in CI and in a pre-deploy hook.  Returns exit codes instead of
  * exiting, so tests can drive it.
  */
@@ -86,13 +86,14 @@ static int check_paths(struct policy_diags *d, char **paths, size_t n, char **fo
 }
 
 /*
- * "(5 SignalPolicy, 14 rules; 2 TrustPolicy, 4 rules; 1 OomPolicy)": each
- * kind the set has, with its rules for the kinds made of rules.
+ * "(5 SignalPolicy, 14 rules; 2 TrustPolicy, 4 rules; 1 OomPolicy; 2
+ * LeakPolicy)": each kind the set has, with its rules for the kinds made
+ * of rules.
  */
 static void kinds(FILE *f, const struct policy_set *s)
 {
 	static const enum policy_kind all[] = { POLICY_KIND_SIGNAL, POLICY_KIND_TRUST,
-						POLICY_KIND_OOM };
+						POLICY_KIND_OOM, POLICY_KIND_LEAK };
 	const char *sep = " (";
 	size_t i, k;
 
@@ -108,7 +109,7 @@ static void kinds(FILE *f, const struct policy_set *s)
 		if (!docs)
 			continue;
 		fprintf(f, "%s%zu %s", sep, docs, policy_kind_name(all[k]));
-		if (all[k] != POLICY_KIND_OOM)
+		if (all[k] == POLICY_KIND_SIGNAL || all[k] == POLICY_KIND_TRUST)
 			fprintf(f, ", %zu %s", rules, plural(rules, "rule", "rules"));
 		sep = "; ";
 	}
@@ -251,6 +252,35 @@ static void oom_lines(FILE *f, const struct policy_set *s)
 	}
 }
 
+/*
+ * One line per LeakPolicy, the three confirmation criteria and the two
+ * spans spelt out: "LeakPolicy batch: namespaces=batch; score at least 0.7
+ * in 3 evaluations in a row, 20% and 16 MiB over the baseline; baseline
+ * after 1m, window 10m".
+ */
+static void leak_lines(FILE *f, const struct policy_set *s)
+{
+	char a[32], b[32];
+	size_t i;
+
+	for (i = 0; i < s->n_docs; i++) {
+		const struct leak_policy *l = s->docs[i].leak;
+
+		if (s->docs[i].kind != POLICY_KIND_LEAK || !l)
+			continue;
+		fprintf(f, "LeakPolicy %s: ", s->docs[i].name);
+		if (l->all)
+			fputs("every process", f);
+		else
+			selector_line(f, &l->scope);
+		fprintf(f, "; score at least %g in %u %s, %g%% and %g MiB over the baseline; "
+			"baseline after %s, window %s\n", l->threshold, l->consecutive,
+			plural(l->consecutive, "evaluation", "evaluations in a row"),
+			l->min_growth_pct, l->min_growth_mib, duration(l->warmup_ms, a, sizeof(a)),
+			duration(l->window_ms, b, sizeof(b)));
+	}
+}
+
 static void summary(FILE *f, const struct policy_set *s, const struct policy_diags *d)
 {
 	size_t warnings = d->n - d->errors;
@@ -263,6 +293,7 @@ static void summary(FILE *f, const struct policy_set *s, const struct policy_dia
 		return;
 	}
 	oom_lines(f, s);
+	leak_lines(f, s);
 	fprintf(f, "policy check: %zu %s", s->n_docs, plural(s->n_docs, "document", "documents"));
 	kinds(f, s);
 	fprintf(f, " in %zu %s: ok", s->n_files, plural(s->n_files, "file", "files"));

@@ -12,8 +12,9 @@
  * (SignalPolicy), a valid mode and no process-level selector (TrustPolicy),
  * or an OomPolicy within what policy.h promises (detector count and kinds,
  * percents, PSI trigger limits, durations, handoff and kill: cgroup only
- * with a scope, a scope of cgroup-level fields only).  What the messages
- * say is the unit tests' business.
+ * with a scope, a scope of cgroup-level fields only), or a LeakPolicy with
+ * every criterion in its range and a scope that sets something unless it
+ * covers every process.  What the messages say is the unit tests' business.
  *
  * Built and run by `make fuzz`; seeds are tests/fuzz/corpus/policy/, and
  * inputs that once broke the loader are kept in tests/fuzz/regressions/policy/.
@@ -83,6 +84,27 @@ static void check_oom(const struct policy_doc *doc)
 	CHECK(o->has_avoid || !selector_has_process_fields(&o->avoid));
 }
 
+static void check_leak(const struct policy_doc *doc)
+{
+	const struct leak_policy *l = doc->leak;
+	const struct selector *sc;
+
+	CHECK(l && !doc->oom && doc->n_rules == 0 && doc->n_trust_rules == 0);
+	sc = &l->scope;
+	CHECK(l->threshold > 0 && l->threshold <= 1);
+	CHECK(l->consecutive >= 1 && l->consecutive <= 1000);
+	CHECK(l->min_growth_pct >= 0 && l->min_growth_mib >= 0);
+	CHECK(l->warmup_ms <= 86400000);
+	CHECK(l->window_ms >= 1000 && l->window_ms <= 86400000);
+	/* No scope key: nothing set (`scope: {scope: any}` looks the same, and is allowed). */
+	CHECK(!l->all || (sc->scope == SEL_SCOPE_ANY && !selector_has_cgroup_fields(sc) &&
+			  !selector_has_process_fields(sc)));
+	/* A scope with a container-only field never says host (that can never match). */
+	CHECK(sc->scope != SEL_SCOPE_HOST || (!sc->container_ids.set && !sc->pod_uids.set &&
+					      !sc->namespaces.set && !sc->pods.set));
+	CHECK(l->line > 0 && l->column > 0);
+}
+
 static void check_set(const struct policy_set *s)
 {
 
@@ -91,10 +113,15 @@ static void check_set(const struct policy_set *s)
 
 		CHECK(doc->name[0] && memchr(doc->name, 0, sizeof(doc->name)));
 		if (doc->kind == POLICY_KIND_OOM) {
+			CHECK(!doc->leak);
 			check_oom(doc);
 			continue;
 		}
-		CHECK(!doc->oom);
+		if (doc->kind == POLICY_KIND_LEAK) {
+			check_leak(doc);
+			continue;
+		}
+		CHECK(!doc->oom && !doc->leak);
 		if (doc->kind == POLICY_KIND_TRUST) {
 			CHECK(doc->n_trust_rules > 0 && doc->n_rules == 0);
 			for (size_t r = 0; r < doc->n_trust_rules; r++) {

@@ -51,7 +51,7 @@ has_diag() {
 check 0 check "$T_ROOT/policies"
 n_yaml=$(find "$T_ROOT/policies" -maxdepth 1 -type f \( -name '*.yaml' -o -name '*.yml' \) | wc -l)
 ((n_yaml >= 3)) || fail "only $n_yaml example policies in $T_ROOT/policies"
-assert_grep "$o" "^policy check: [0-9]+ documents? \\([0-9]+ SignalPolicy, [0-9]+ rules?; [0-9]+ TrustPolicy, [0-9]+ rules?(; [0-9]+ OomPolicy)?\\) in $n_yaml files?: ok\$" \
+assert_grep "$o" "^policy check: [0-9]+ documents? \\([0-9]+ SignalPolicy, [0-9]+ rules?; [0-9]+ TrustPolicy, [0-9]+ rules?(; [0-9]+ OomPolicy)?(; [0-9]+ LeakPolicy)?\\) in $n_yaml files?: ok\$" \
 	"the summary counts each kind and the $n_yaml example files, and ends in ok"
 [[ ! -s $e ]] || { dump_file "$e"; fail "checking the examples printed diagnostics"; }
 log "examples: $(cat "$o")"

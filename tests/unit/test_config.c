@@ -1,7 +1,9 @@
 /*
  * test_config.c - agent/config.c: defaults, every key, every error kind with
  * its exact position, files, and hostile input.  Positions are 1-based, as
- * the user sees them.
+ * the user sees them.  The built-in default YAML is checked against
+ * config_defaults() and against the copy docs/CONFIG.md shows (unit tests
+ * run from the repository root, or VIGIL_SRCDIR names it).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -113,6 +115,12 @@ Test(config, built_in_yaml_sets_every_key_to_the_same_values_as_config_defaults)
 	got.ring_buffer_bytes = 4096;
 	strcpy(got.cgroup_hierarchy, "v2");
 	got.loss_report_interval_ms = 100;
+	got.oom_interval_ms = 10;
+	got.oom_rescan_ms = 100;
+	got.leak_enabled = false;
+	got.leak_interval_ms = 100;
+	got.leak_history = 16;
+	got.leak_max_processes = 16;
 
 	ret = config_load_string(&got, vigil_default_config_yaml,
 				 strlen(vigil_default_config_yaml), "<built-in>", &err);
@@ -123,6 +131,105 @@ Test(config, built_in_yaml_sets_every_key_to_the_same_values_as_config_defaults)
 	cr_assert_eq(got.ring_buffer_bytes, want.ring_buffer_bytes);
 	cr_assert_str_eq(got.cgroup_hierarchy, want.cgroup_hierarchy);
 	cr_assert_eq(got.loss_report_interval_ms, want.loss_report_interval_ms);
+	cr_assert_eq(got.oom_interval_ms, want.oom_interval_ms);
+	cr_assert_eq(got.oom_rescan_ms, want.oom_rescan_ms);
+	cr_assert_eq(got.leak_enabled, want.leak_enabled);
+	cr_assert_eq(got.leak_interval_ms, want.leak_interval_ms);
+	cr_assert_eq(got.leak_history, want.leak_history);
+	cr_assert_eq(got.leak_max_processes, want.leak_max_processes);
+}
+
+/* docs/CONFIG.md's text, malloc'd. */
+static char *config_doc(void)
+{
+	const char *root = getenv("VIGIL_SRCDIR");
+	char path[4096], *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s%sdocs/CONFIG.md", root ? root : "", root ? "/" : "");
+	f = fopen(path, "r");
+	cr_assert_not_null(f, "%s: %s (run from the repository root or set VIGIL_SRCDIR)", path,
+			   strerror(errno));
+	cr_assert_gt(getdelim(&text, &len, 0, f), 0, "%s is empty", path);
+	fclose(f);
+	return text;
+}
+
+/* The ```yaml block under "## Built-in default" in doc, with its last newline; malloc'd. */
+static char *default_block(const char *doc)
+{
+	const char *p = strstr(doc, "\n## Built-in default\n"), *end;
+	char *block;
+
+	cr_assert_not_null(p, "docs/CONFIG.md has no \"## Built-in default\" section");
+	p = strstr(p, "\n```yaml\n");
+	cr_assert_not_null(p, "docs/CONFIG.md: no ```yaml block under \"## Built-in default\"");
+	p += strlen("\n```yaml\n");
+	end = strstr(p, "\n```");
+	cr_assert_not_null(end, "docs/CONFIG.md: the built-in default block is not closed");
+	block = strndup(p, (size_t)(end - p) + 1);
+	cr_assert_not_null(block);
+	return block;
+}
+
+Test(config, docs_show_the_built_in_yaml_exactly)
+{
+	char *doc = config_doc(), *block = default_block(doc);
+	const char *a = block, *b = vigil_default_config_yaml, *la = a, *lb = b;
+	int line = 1;
+
+	/* Name the first line that differs: a diff of two long strings helps nobody. */
+	while (*a && *a == *b) {
+		if (*a == '\n') {
+			line++;
+			la = a + 1;
+			lb = b + 1;
+		}
+		a++;
+		b++;
+	}
+	cr_expect(!*a && !*b, "docs/CONFIG.md's built-in default differs from the compiled-in "
+		  "text at its line %d:\n  docs: %.*s\n  code: %.*s", line, (int)strcspn(la, "\n"),
+		  la, (int)strcspn(lb, "\n"), lb);
+	free(block);
+	free(doc);
+}
+
+/*
+ * Each key the built-in default sets has a row in the key table: "a: b"
+ * at the top is `a`; "a:" followed by indented "  b: c" lines is `a.b`.
+ */
+Test(config, every_key_of_the_built_in_yaml_has_a_row_in_the_docs_table)
+{
+	char *doc = config_doc(), *block = strdup(vigil_default_config_yaml), *line, *save = NULL;
+	char parent[64] = "", row[200];
+	size_t checked = 0;
+
+	cr_assert_not_null(block);
+	for (line = strtok_r(block, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		bool nested = line[0] == ' ';
+		const char *key = line + strspn(line, " "), *rest;
+		int klen = (int)strcspn(key, ":");
+
+		cr_assert_eq(key[klen], ':', "not a key line: %s", line);
+		rest = key + klen + 1;
+		rest += strspn(rest, " ");
+		if (!nested && (!*rest || *rest == '#')) {
+			snprintf(parent, sizeof(parent), "%.*s", klen, key);
+			continue;
+		}
+		if (!nested)
+			parent[0] = 0;
+		snprintf(row, sizeof(row), "\n| `%s%s%.*s` |", parent, *parent ? "." : "", klen,
+			 key);
+		cr_expect_not_null(strstr(doc, row), "docs/CONFIG.md's key table has no row %s",
+				   row + 1);
+		checked++;
+	}
+	cr_expect_geq(checked, 30, "only %zu keys read from the built-in default", checked);
+	free(block);
+	free(doc);
 }
 
 Test(config, built_in_yaml_keeps_its_comments_for_people_who_copy_it)
@@ -911,6 +1018,91 @@ Test(config, oom_keys_are_read)
 	expect_error("oom:\n  interval_ms: 5\n", 2, 16, "interval_ms");
 	expect_error("oom:\n  rescan_ms: 99999999\n", 2, 14, "rescan_ms");
 	expect_error("oom:\n  interval: 50\n", 2, 3, "unknown key");
+}
+
+Test(config, leak_defaults_sample_every_10s_with_an_hour_of_history)
+{
+	config_defaults(&cfg);
+	cr_assert(cfg.leak_enabled);
+	cr_assert_eq(cfg.leak_interval_ms, 10000);
+	cr_assert_eq(cfg.leak_history, 360);
+	cr_assert_eq(cfg.leak_max_processes, 32768);
+}
+
+Test(config, leak_keys_are_read)
+{
+	expect_ok("leak:\n  enabled: false\n  interval_ms: 250\n  history: 64\n"
+		  "  max_processes: 1000\n");
+	cr_assert_not(cfg.leak_enabled);
+	cr_assert_eq(cfg.leak_interval_ms, 250);
+	cr_assert_eq(cfg.leak_history, 64);
+	cr_assert_eq(cfg.leak_max_processes, 1000);
+	expect_ok("leak: {enabled: off}\n");
+	cr_assert_not(cfg.leak_enabled);
+	cr_assert_eq(cfg.leak_interval_ms, 10000, "a key left out keeps its default");
+	expect_ok("leak: {}\n");
+	cr_assert(cfg.leak_enabled);
+	cr_assert_eq(cfg.leak_history, 360);
+}
+
+Test(config, leak_numbers_accept_both_ends_of_their_ranges)
+{
+	expect_ok("leak: {interval_ms: 100, history: 16, max_processes: 16}\n");
+	cr_assert_eq(cfg.leak_interval_ms, 100);
+	cr_assert_eq(cfg.leak_history, 16);
+	cr_assert_eq(cfg.leak_max_processes, 16);
+	expect_ok("leak: {interval_ms: 3600000, history: 4096, max_processes: 1048576}\n");
+	cr_assert_eq(cfg.leak_interval_ms, 3600000);
+	cr_assert_eq(cfg.leak_history, 4096);
+	cr_assert_eq(cfg.leak_max_processes, 1048576);
+}
+
+Test(config, leak_numbers_out_of_range_point_at_the_value)
+{
+	expect_error("leak:\n  interval_ms: 99\n", 2, 16,
+		     "'leak.interval_ms' must be between 100 and 3600000, got '99'");
+	expect_error("leak:\n  interval_ms: 3600001\n", 2, 16,
+		     "'leak.interval_ms' must be between 100 and 3600000, got '3600001'");
+	expect_error("leak:\n  history: 15\n", 2, 12,
+		     "'leak.history' must be between 16 and 4096, got '15'");
+	expect_error("leak:\n  history: 4097\n", 2, 12,
+		     "'leak.history' must be between 16 and 4096, got '4097'");
+	expect_error("leak:\n  max_processes: 15\n", 2, 18,
+		     "'leak.max_processes' must be between 16 and 1048576, got '15'");
+	expect_error("leak:\n  max_processes: 1048577\n", 2, 18,
+		     "'leak.max_processes' must be between 16 and 1048576, got '1048577'");
+	expect_error("leak:\n  history: -1\n", 2, 12,
+		     "'leak.history' must be between 16 and 4096, got '-1'");
+	expect_error("leak:\n  interval_ms: 99999999999999999999999\n", 2, 16,
+		     "'leak.interval_ms' must be between 100 and 3600000");
+}
+
+Test(config, bad_leak_values_say_what_is_expected)
+{
+	expect_error("leak:\n  interval_ms: 10s\n", 2, 16,
+		     "'leak.interval_ms' must be an integer, got '10s'");
+	expect_error("leak:\n  history: 1KiB\n", 2, 12,
+		     "'leak.history' must be an integer, got '1KiB'");
+	expect_error("leak:\n  enabled: sometimes\n", 2, 12,
+		     "'leak.enabled' must be a boolean (true/false, yes/no, on/off), got "
+		     "'sometimes'");
+	expect_error("leak:\n  enabled: 1\n", 2, 12, "'leak.enabled' must be a boolean");
+	expect_error("leak:\n  max_processes: [1]\n", 2, 18,
+		     "'leak.max_processes' must be an integer, found a sequence");
+	expect_error("leak:\n  history:\n", 2, 3,
+		     "'leak.history' has no value (expected an integer)");
+	expect_error("leak:\n  interval: 500\n", 2, 3,
+		     "unknown key 'interval' in 'leak' (did you mean 'interval_ms'?)");
+	expect_error("leak:\n  samples: 500\n", 2, 3,
+		     "unknown key 'samples' in 'leak' (valid keys: enabled, interval_ms, history, "
+		     "max_processes)");
+	expect_error("leak:\n  history: 64\n  history: 65\n", 3, 3,
+		     "duplicate key 'history' (first set at line 2, column 3)");
+	expect_error("leak: true\n", 1, 7,
+		     "'leak' must be a mapping of leak sampling settings, found a scalar");
+	expect_error("leak:\n", 1, 1,
+		     "'leak' has no value (expected a mapping of leak sampling settings)");
+	expect_error("leaks: {}\n", 1, 1, "unknown key 'leaks' (did you mean 'leak'?)");
 }
 
 Test(config, bad_trust_values_point_at_the_value)

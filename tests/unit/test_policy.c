@@ -2,14 +2,17 @@
  * test_policy.c - agent/policy.c and agent/policy_cli.c: what a valid policy
  * loads into, every kind of problem with its exact position (1-based, as
  * the user sees it), selectors that can never match, TrustPolicy (its
- * grammar, the process-level fields it refuses, its warnings), set-wide
- * checks (duplicate names, rule limits, hidden trust rules), directories,
+ * grammar, the process-level fields it refuses, its warnings), OomPolicy
+ * and LeakPolicy (ranges, defaults, scopes), set-wide checks (duplicate
+ * names, rule and document limits, hidden trust rules and LeakPolicies,
+ * overlapping OomPolicies), directories,
  * the schema table against the parser for every kind, and `vigil policy
  * check`.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -450,10 +453,10 @@ Test(policy, a_missing_required_key_is_reported_at_the_mapping_that_lacks_it)
 
 Test(policy, an_unknown_kind_names_the_known_kinds_and_its_spec_is_not_checked)
 {
-	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: p}\n"
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: QuotaPolicy\nmetadata: {name: p}\n"
 			 "spec: {anything: [1, 2]}\n",
-			 2, 7, "kind: unknown kind \"LeakPolicy\" (known kinds: SignalPolicy, "
-			 "TrustPolicy, OomPolicy)");
+			 2, 7, "kind: unknown kind \"QuotaPolicy\" (known kinds: SignalPolicy, "
+			 "TrustPolicy, OomPolicy, LeakPolicy)");
 }
 
 Test(policy, a_missing_kind_is_the_only_error_even_with_a_spec)
@@ -1767,6 +1770,340 @@ Test(policy, oom_and_other_policies_load_side_by_side_and_free_everything)
 	/* reset() frees it all; ASan would see a leak. */
 }
 
+/* ---- LeakPolicy ----------------------------------------------------------------- */
+
+/* Five lines; spec's keys start on line 6 at column 3. */
+#define LHEAD \
+	"apiVersion: vigil.dev/v1alpha1\n" \
+	"kind: LeakPolicy\n" \
+	"metadata:\n" \
+	"  name: l\n" \
+	"spec:\n"
+
+static const struct leak_policy *leak(size_t doc)
+{
+	cr_assert_lt(doc, set.n_docs);
+	cr_assert_eq(set.docs[doc].kind, POLICY_KIND_LEAK);
+	cr_assert_not_null(set.docs[doc].leak);
+	cr_assert_null(set.docs[doc].oom);
+	cr_assert_eq(set.docs[doc].n_rules + set.docs[doc].n_trust_rules, 0);
+	return set.docs[doc].leak;
+}
+
+/* p holds the LEAK_DEFAULT_* criteria of policy.h. */
+static void expect_leak_defaults(const struct leak_policy *p)
+{
+	cr_assert_float_eq(p->threshold, LEAK_DEFAULT_THRESHOLD, 1e-12);
+	cr_assert_eq(p->consecutive, LEAK_DEFAULT_CONSECUTIVE);
+	cr_assert_float_eq(p->min_growth_pct, LEAK_DEFAULT_MIN_GROWTH_PCT, 1e-12);
+	cr_assert_float_eq(p->min_growth_mib, LEAK_DEFAULT_MIN_GROWTH_MIB, 1e-12);
+	cr_assert_eq(p->warmup_ms, LEAK_DEFAULT_WARMUP_MS);
+	cr_assert_eq(p->window_ms, LEAK_DEFAULT_WINDOW_MS);
+}
+
+Test(policy, the_leak_defaults_are_the_documented_values)
+{
+	/* policy.h's comment and policies/README.md state these. */
+	cr_assert_float_eq(LEAK_DEFAULT_THRESHOLD, 0.8, 1e-12);
+	cr_assert_eq(LEAK_DEFAULT_CONSECUTIVE, 6);
+	cr_assert_float_eq(LEAK_DEFAULT_MIN_GROWTH_PCT, 20.0, 1e-12);
+	cr_assert_float_eq(LEAK_DEFAULT_MIN_GROWTH_MIB, 64.0, 1e-12);
+	cr_assert_eq(LEAK_DEFAULT_WARMUP_MS, 60000);
+	cr_assert_eq(LEAK_DEFAULT_WINDOW_MS, 600000);
+}
+
+Test(policy, leak_policy_defaults_fills_every_field_over_garbage)
+{
+	struct leak_policy p;
+
+	memset(&p, 0xa5, sizeof(p));
+	leak_policy_defaults(&p);
+	cr_assert(p.all);
+	expect_selector_empty(&p.scope);
+	expect_leak_defaults(&p);
+	cr_assert_eq(p.line, 0);
+	cr_assert_eq(p.column, 0);
+}
+
+Test(policy, an_empty_leak_spec_loads_with_every_default_for_every_process)
+{
+	const struct leak_policy *p;
+
+	expect_ok("apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: l}\n"
+		  "spec: {}\n");
+	cr_assert_eq(set.n_docs, 1);
+	cr_assert_str_eq(set.docs[0].name, "l");
+	p = leak(0);
+	cr_assert(p->all, "no scope: every process");
+	expect_selector_empty(&p->scope);
+	expect_leak_defaults(p);
+	cr_assert_eq(p->line, 4);
+	cr_assert_eq(p->column, 7);
+}
+
+Test(policy, leak_keys_left_out_keep_their_defaults)
+{
+	const struct leak_policy *p;
+
+	expect_ok(LHEAD "  threshold: 0.5\n  window: 20m\n");
+	p = leak(0);
+	cr_assert_float_eq(p->threshold, 0.5, 1e-12);
+	cr_assert_eq(p->window_ms, 1200000);
+	cr_assert_eq(p->consecutive, LEAK_DEFAULT_CONSECUTIVE);
+	cr_assert_float_eq(p->min_growth_pct, LEAK_DEFAULT_MIN_GROWTH_PCT, 1e-12);
+	cr_assert_float_eq(p->min_growth_mib, LEAK_DEFAULT_MIN_GROWTH_MIB, 1e-12);
+	cr_assert_eq(p->warmup_ms, LEAK_DEFAULT_WARMUP_MS);
+	cr_assert(p->all);
+	cr_assert_eq(p->line, 6);
+	cr_assert_eq(p->column, 3);
+}
+
+Test(policy, every_key_of_a_leak_policy_is_stored)
+{
+	const struct leak_policy *p;
+
+	expect_ok(LHEAD
+		  "  scope:\n"
+		  "    scope: containers\n"
+		  "    containerIds: [" CID "]\n"
+		  "    podUIDs: [" POD "]\n"
+		  "    namespaces: [batch-*]\n"
+		  "    pods: [job-*]\n"
+		  "    cgroups: [\"/kubepods/*\"]\n"
+		  "    binaries: [\"/opt/*\", /usr/bin/java]\n"
+		  "    comms: [java]\n"
+		  "  threshold: 0.65\n"
+		  "  consecutive: 12\n"
+		  "  minGrowthPercent: 12.5\n"
+		  "  minGrowthMiB: 256\n"
+		  "  warmup: 2m30s\n"
+		  "  window: 30m\n");
+	p = leak(0);
+	cr_assert(!p->all);
+	cr_assert_eq(p->scope.scope, SEL_SCOPE_CONTAINERS);
+	expect_list(&p->scope.container_ids, 1, CID);
+	expect_list(&p->scope.pod_uids, 1, POD);
+	expect_list(&p->scope.namespaces, 1, "batch-*");
+	expect_list(&p->scope.pods, 1, "job-*");
+	expect_list(&p->scope.cgroups, 1, "/kubepods/*");
+	expect_list(&p->scope.binaries, 2, "/opt/*", "/usr/bin/java");
+	expect_list(&p->scope.comms, 1, "java");
+	cr_assert_float_eq(p->threshold, 0.65, 1e-12);
+	cr_assert_eq(p->consecutive, 12);
+	cr_assert_float_eq(p->min_growth_pct, 12.5, 1e-12);
+	cr_assert_float_eq(p->min_growth_mib, 256.0, 1e-12);
+	cr_assert_eq(p->warmup_ms, 150000);
+	cr_assert_eq(p->window_ms, 1800000);
+	cr_assert_eq(p->line, 6);
+	cr_assert_eq(p->column, 3);
+}
+
+Test(policy, a_leak_scope_takes_process_level_fields_alone)
+{
+	expect_ok(LHEAD "  scope: {binaries: [\"/opt/app/*\"]}\n");
+	cr_assert(!leak(0)->all);
+	expect_list(&leak(0)->scope.binaries, 1, "/opt/app/*");
+	cr_assert(!selector_has_cgroup_fields(&leak(0)->scope));
+	expect_ok(LHEAD "  scope: {comms: [java, python3]}\n");
+	expect_list(&leak(0)->scope.comms, 2, "java", "python3");
+	expect_ok(LHEAD "  scope: {scope: host}\n");
+	cr_assert(!leak(0)->all);
+	cr_assert_eq(leak(0)->scope.scope, SEL_SCOPE_HOST);
+	expect_ok(LHEAD "  scope: {scope: host, cgroups: [\"/system.slice/*\"], comms: [sshd]}\n");
+}
+
+Test(policy, leak_numbers_and_durations_take_both_ends_of_their_ranges)
+{
+	expect_ok(LHEAD "  threshold: 1\n  consecutive: 1\n  minGrowthPercent: 0\n"
+		  "  minGrowthMiB: 0\n  warmup: 0\n  window: 1s\n");
+	cr_assert_float_eq(leak(0)->threshold, 1.0, 1e-12);
+	cr_assert_eq(leak(0)->consecutive, 1);
+	cr_assert_float_eq(leak(0)->min_growth_pct, 0.0, 1e-12);
+	cr_assert_float_eq(leak(0)->min_growth_mib, 0.0, 1e-12);
+	cr_assert_eq(leak(0)->warmup_ms, 0);
+	cr_assert_eq(leak(0)->window_ms, 1000);
+	expect_ok(LHEAD "  threshold: 0.001\n  consecutive: 1000\n  warmup: 1440m\n"
+		  "  window: 1440m\n  minGrowthMiB: \"0.5\"\n  minGrowthPercent: 1000\n");
+	cr_assert_float_eq(leak(0)->threshold, 0.001, 1e-12);
+	cr_assert_eq(leak(0)->consecutive, 1000);
+	cr_assert_eq(leak(0)->warmup_ms, 86400000);
+	cr_assert_eq(leak(0)->window_ms, 86400000);
+	cr_assert_float_eq(leak(0)->min_growth_mib, 0.5, 1e-12);
+	cr_assert_float_eq(leak(0)->min_growth_pct, 1000.0, 1e-12);
+	/* A whole number written with a fraction is still whole; "-0" is plain 0. */
+	expect_ok(LHEAD "  consecutive: 3.0\n  minGrowthMiB: -0\n  warmup: 1.5s\n");
+	cr_assert_eq(leak(0)->consecutive, 3);
+	cr_assert(!signbit(leak(0)->min_growth_mib), "-0 is stored as 0");
+	cr_assert_eq(leak(0)->warmup_ms, 1500);
+}
+
+Test(policy, each_leak_number_has_its_range)
+{
+	expect_one_error(LHEAD "  threshold: 0\n", 6, 14,
+			 "spec.threshold: 0 is out of range: a score above 0 and at most 1");
+	expect_one_error(LHEAD "  threshold: 1.01\n", 6, 14,
+			 "spec.threshold: 1.01 is out of range: a score above 0 and at most 1");
+	expect_one_error(LHEAD "  threshold: -0.5\n", 6, 14, "spec.threshold: -0.5 is out of range");
+	expect_one_error(LHEAD "  consecutive: 0\n", 6, 16,
+			 "spec.consecutive: 0 is out of range: 1 to 1000 evaluations");
+	expect_one_error(LHEAD "  consecutive: 1001\n", 6, 16,
+			 "spec.consecutive: 1001 is out of range: 1 to 1000 evaluations");
+	expect_one_error(LHEAD "  consecutive: 2.5\n", 6, 16,
+			 "spec.consecutive: 2.5 is not a whole number: it counts evaluations");
+	expect_one_error(LHEAD "  minGrowthPercent: -1\n", 6, 21,
+			 "spec.minGrowthPercent: -1 is out of range: at least 0 (0: no minimum)");
+	expect_one_error(LHEAD "  minGrowthMiB: -0.5\n", 6, 17,
+			 "spec.minGrowthMiB: -0.5 is out of range: at least 0 (0: no minimum)");
+}
+
+Test(policy, each_leak_duration_has_its_range)
+{
+	expect_one_error(LHEAD "  warmup: 1441m\n", 6, 11,
+			 "spec.warmup: 1441m is out of range: at most 1440m (24 hours)");
+	expect_one_error(LHEAD "  warmup: 1440m1ms\n", 6, 11,
+			 "spec.warmup: 1440m1ms is out of range: at most 1440m (24 hours)");
+	expect_one_error(LHEAD "  window: 999ms\n", 6, 11,
+			 "spec.window: 999ms is out of range: 1s to 1440m (24 hours)");
+	expect_one_error(LHEAD "  window: 0\n", 6, 11,
+			 "spec.window: 0 is out of range: 1s to 1440m (24 hours)");
+	expect_one_error(LHEAD "  window: 99999999999m\n", 6, 11,
+			 "spec.window: 99999999999m is out of range: 1s to 1440m (24 hours)");
+	/* Both are kept in milliseconds, so they take whole ones. */
+	expect_one_error(LHEAD "  warmup: 1.5ms\n", 6, 11,
+			 "spec.warmup: 1.5ms is not a whole number of milliseconds");
+	expect_one_error(LHEAD "  window: 1h\n", 6, 11,
+			 "spec.window: expected a duration such as 500ms, 2s, 1.5s or 1m (units: "
+			 "us, ms, s, m), got \"1h\"");
+	expect_one_error(LHEAD "  warmup: 60\n", 6, 11,
+			 "spec.warmup: \"60\" has no unit: write 60s or 60ms (units: us, ms, s, m)");
+}
+
+Test(policy, leak_values_of_the_wrong_type_say_what_is_expected)
+{
+	expect_one_error(LHEAD "  threshold: high\n", 6, 14,
+			 "spec.threshold: expected a number such as 0.8 or 0.95, got \"high\"");
+	/* A score is no percent: no "write 80" hint, which would be out of range. */
+	expect_one_error(LHEAD "  threshold: 80%\n", 6, 14,
+			 "spec.threshold: expected a number such as 0.8 or 0.95, got \"80%\"");
+	expect_one_error(LHEAD "  consecutive: six\n", 6, 16,
+			 "spec.consecutive: expected a number such as 6, got \"six\"");
+	expect_one_error(LHEAD "  minGrowthPercent: 20%\n", 6, 21,
+			 "spec.minGrowthPercent: expected a number, got \"20%\" (write 20: the "
+			 "value is a percent already)");
+	expect_one_error(LHEAD "  minGrowthMiB: 64MiB\n", 6, 17,
+			 "spec.minGrowthMiB: expected a number, got \"64MiB\" (write 64: the value "
+			 "is in MiB already)");
+	expect_one_error(LHEAD "  minGrowthMiB: 64 MiB\n", 6, 17,
+			 "(write 64: the value is in MiB already)");
+	expect_one_error(LHEAD "  minGrowthMiB: 1GiB\n", 6, 17,
+			 "spec.minGrowthMiB: expected a number such as 90 or 12.5, got \"1GiB\"");
+	expect_one_error(LHEAD "  consecutive: [3]\n", 6, 16,
+			 "spec.consecutive: expected a number, got a list");
+	expect_one_error(LHEAD "  window: {m: 5}\n", 6, 11,
+			 "spec.window: expected a duration, got a mapping");
+	expect_one_error(LHEAD "  threshold:\n", 6, 3,
+			 "spec.threshold: no value (expected a number)");
+	expect_one_error(LHEAD "  scope: all\n", 6, 10,
+			 "spec.scope: expected a mapping of selector fields (scope, containerIds, "
+			 "podUIDs, namespaces, pods, cgroups, binaries, comms), got a string; leave "
+			 "scope out to cover every process");
+	expect_one_error(LHEAD "  scope:\n  threshold: 0.5\n", 6, 3,
+			 "spec.scope: expected a mapping of selector fields");
+	expect_one_error(LHEAD "  scope: [batch]\n", 6, 10,
+			 "spec.scope: expected a mapping, got a list");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: l}\n"
+			 "spec: [threshold]\n", 4, 7, "spec: expected a mapping, got a list");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: l}\n"
+			 "spec:\n", 4, 1, "spec: no value (expected a mapping)");
+	expect_one_error("apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: l}\n",
+			 1, 1, "missing required key \"spec\"");
+}
+
+Test(policy, an_empty_leak_scope_is_an_error)
+{
+	expect_one_error(LHEAD "  scope: {}\n", 6, 10,
+			 "spec.scope: an empty scope selects no process; leave scope out to cover "
+			 "every process, or name processes with selector fields (scope, "
+			 "containerIds, podUIDs, namespaces, pods, cgroups, binaries, comms)");
+}
+
+Test(policy, leak_scopes_that_can_never_match_are_errors)
+{
+	expect_one_error(LHEAD "  scope: {scope: host, namespaces: [batch]}\n", 6, 24,
+			 "spec.scope.namespaces: can never match with scope host: host processes "
+			 "are in no container");
+	expect_one_error(LHEAD "  scope: {comms: []}\n", 6, 18,
+			 "spec.scope.comms: an empty list can never match");
+	expect_one_error(LHEAD "  scope: {comms: [averyveryverylongname]}\n", 6, 19,
+			 "spec.scope.comms[0]: \"averyveryverylongname\" can never match: a comm "
+			 "holds at most 15 bytes");
+	expect_one_error(LHEAD "  scope: {binaries: [java]}\n", 6, 22,
+			 "spec.scope.binaries[0]: \"java\" can never match: binary paths are "
+			 "absolute (start with '/')");
+	expect_one_error(LHEAD "  scope: {scope: everywhere}\n", 6, 18,
+			 "spec.scope.scope: expected one of host, containers, any, got "
+			 "\"everywhere\"");
+}
+
+Test(policy, an_unknown_or_repeated_leak_key_is_an_error)
+{
+	expect_one_error(LHEAD "  treshold: 0.5\n", 6, 3,
+			 "spec: unknown key \"treshold\" (did you mean \"threshold\"?)");
+	expect_one_error(LHEAD "  minGrowthMib: 5\n", 6, 3,
+			 "spec: unknown key \"minGrowthMib\" (did you mean \"minGrowthMiB\"?)");
+	expect_one_error(LHEAD "  detectors: []\n", 6, 3,
+			 "spec: unknown key \"detectors\" (valid keys: scope, threshold, "
+			 "consecutive, minGrowthPercent, minGrowthMiB, warmup, window)");
+	expect_one_error(LHEAD "  scope: {namespace: [x]}\n", 6, 11,
+			 "spec.scope: unknown key \"namespace\" (did you mean \"namespaces\"?)");
+	expect_one_error(LHEAD "  scope: {relation: host}\n", 6, 11,
+			 "spec.scope: unknown key \"relation\"");
+	expect_one_error(LHEAD "  threshold: 0.5\n  threshold: 0.6\n", 7, 3,
+			 "spec: duplicate key \"threshold\" (first at line 6, column 3)");
+	/* An OomPolicy's keys are not a LeakPolicy's, nor the other way round. */
+	expect_one_error(OHEAD ODET "  threshold: 0.5\n", 8, 3,
+			 "spec: unknown key \"threshold\"");
+}
+
+Test(policy, every_problem_of_a_leak_policy_is_reported_and_it_is_not_loaded)
+{
+	int ret = load(LHEAD
+		       "  scope: {scope: host, pods: [a], comms: [\"\"]}\n"
+		       "  threshold: 2\n"
+		       "  consecutive: 0.5\n"
+		       "  minGrowthMiB: lots\n"
+		       "  warmup: 5\n"
+		       "  window: 1441m\n");
+
+	if (ret != 7)
+		dump();
+	cr_assert_eq(ret, 7);
+	cr_assert_eq(set.n_docs, 0);
+	cr_assert_not_null(find(6, 24, "spec.scope.pods: can never match with scope host"));
+	cr_assert_not_null(find(6, 43, "spec.scope.comms[0]: an empty string can never match"));
+	cr_assert_not_null(find(7, 14, "spec.threshold: 2 is out of range"));
+	cr_assert_not_null(find(8, 16, "spec.consecutive: 0.5 is out of range"));
+	cr_assert_not_null(find(9, 17, "spec.minGrowthMiB: expected a number"));
+	cr_assert_not_null(find(10, 11, "spec.warmup: \"5\" has no unit"));
+	cr_assert_not_null(find(11, 11, "spec.window: 1441m is out of range"));
+	for (size_t i = 1; i < diags.n; i++)
+		cr_assert(diags.v[i - 1].line <= diags.v[i].line, "sorted top to bottom");
+}
+
+Test(policy, leak_and_other_policies_load_side_by_side_and_free_everything)
+{
+	expect_ok(HEAD "    - action: audit\n---\n" OHEAD ODET "---\n" LHEAD
+		  "  scope: {cgroups: [/a, /b], binaries: [/x], comms: [c]}\n---\n"
+		  THEAD "    - mode: audit\n");
+	cr_assert_eq(set.n_docs, 4);
+	cr_assert_null(set.docs[0].leak);
+	cr_assert_null(set.docs[1].leak);
+	cr_assert_not_null(set.docs[1].oom);
+	cr_assert_eq(leak(2)->scope.cgroups.n, 2);
+	cr_assert_null(set.docs[3].leak);
+	/* reset() frees it all; ASan would see a leak. */
+}
+
 /* ---- set-wide checks ------------------------------------------------------------ */
 
 Test(policy_set, the_same_policy_name_twice_is_reported_at_the_second_naming_the_first)
@@ -2101,6 +2438,127 @@ Test(policy_set, oom_policy_names_are_unique_per_kind)
 	cr_assert_str_eq(diags.v[0].msg, "duplicate OomPolicy \"p\" (first defined at a.yaml:1)");
 }
 
+/* ---- LeakPolicy, set-wide ------------------------------------------------------- */
+
+/* A LeakPolicy called `name` whose scope is `scope` (a flow mapping, or "" for every process). */
+static char *leak_doc(const char *name, const char *scope)
+{
+	return fmt("apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: %s}\n"
+		   "spec: {%s%s}\n", name, *scope ? "scope: " : "", scope);
+}
+
+Test(policy_set, up_to_64_leak_policies_and_the_65th_is_the_error)
+{
+	for (int i = 0; i < POLICY_MAX_LEAK_POLICIES; i++)
+		cr_assert_eq(load_as(fmt("%02d.yaml", i), leak_doc(fmt("l%d", i),
+								 fmt("{comms: [c%d]}", i))), 0);
+	/* OomPolicies have a limit of their own. */
+	cr_assert_eq(load_as("oom.yaml", oom_doc("o", "")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	cr_assert_eq(diags.n, 0);
+	cr_assert_eq(load_as("65.yaml", fmt("# 65\n%s", leak_doc("last", "{comms: [last]}"))), 0);
+	policy_diags_free(&diags);
+	cr_assert_eq(policy_set_finish(&set, &diags), 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_str_eq(diags.v[0].file, "65.yaml");
+	cr_assert_eq(diags.v[0].line, 2);
+	cr_assert_eq(diags.v[0].column, 1);
+	cr_assert(!diags.v[0].warning);
+	cr_assert_str_eq(diags.v[0].msg, "too many LeakPolicy documents: this is the 65th of the "
+			 "set, the limit is 64");
+}
+
+Test(policy_set, a_leak_policy_with_the_same_scope_as_an_earlier_one_never_applies)
+{
+	cr_assert_eq(load_as("a.yaml", leak_doc("a", "{namespaces: [x, y], comms: [java]}")), 0);
+	cr_assert_eq(load_as("b.yaml", fmt("# b\n%s", leak_doc("b", "{comms: [java], "
+								 "namespaces: [y, x]}"))), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	expect_one_warning(2, 1, "LeakPolicy \"b\" never applies: LeakPolicy \"a\" (a.yaml:1) "
+			   "comes first and has the same scope, and the first matching LeakPolicy "
+			   "decides; merge them, or put the narrower one first (files load in name "
+			   "order)");
+	cr_assert_str_eq(diags.v[0].file, "b.yaml");
+	cr_assert_eq(set.n_docs, 2, "a warning refuses nothing");
+}
+
+Test(policy_set, two_leak_policies_without_a_scope_are_a_warning)
+{
+	cr_assert_eq(load_as("a.yaml", leak_doc("a", "")), 0);
+	cr_assert_eq(load_as("b.yaml", leak_doc("b", "")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	expect_one_warning(1, 1, "LeakPolicy \"b\" never applies: LeakPolicy \"a\" (a.yaml:1) "
+			   "comes first and has no scope either, so it covers every process");
+}
+
+Test(policy_set, a_leak_policy_after_one_without_a_scope_never_applies)
+{
+	cr_assert_eq(load_as("00-all.yaml", leak_doc("all", "")), 0);
+	cr_assert_eq(load_as("10-batch.yaml", leak_doc("batch", "{namespaces: [batch]}")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	expect_one_warning(1, 1, "LeakPolicy \"batch\" never applies: LeakPolicy \"all\" "
+			   "(00-all.yaml:1) comes first and has no scope, so it covers every "
+			   "process");
+	cr_assert_str_eq(diags.v[0].file, "10-batch.yaml");
+}
+
+Test(policy_set, a_leak_policy_within_an_earlier_broader_scope_never_applies)
+{
+	/* Every field a sets, c sets with no other entry; c adds a field of its own. */
+	cr_assert_eq(load_as("a.yaml", leak_doc("a", "{namespaces: [x, y]}")), 0);
+	cr_assert_eq(load_as("c.yaml", leak_doc("c", "{namespaces: [x], comms: [java]}")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	expect_one_warning(1, 1, "LeakPolicy \"c\" never applies: LeakPolicy \"a\" (a.yaml:1) "
+			   "comes first and covers every process this one's scope matches");
+	/* Scope containers covers a selector that needs a container anyway. */
+	reset();
+	cr_assert_eq(load_as("a.yaml", leak_doc("a", "{scope: containers}")), 0);
+	cr_assert_eq(load_as("b.yaml", leak_doc("b", "{podUIDs: [" POD "]}")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	expect_one_warning(1, 1, "LeakPolicy \"b\" never applies: LeakPolicy \"a\"");
+	/* {scope: any} is a scope that matches every process. */
+	reset();
+	cr_assert_eq(load_as("a.yaml", leak_doc("a", "{scope: any}")), 0);
+	cr_assert_eq(load_as("b.yaml", leak_doc("b", "")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	expect_one_warning(1, 1, "LeakPolicy \"b\" never applies: LeakPolicy \"a\" (a.yaml:1) "
+			   "comes first and covers every process, and");
+}
+
+Test(policy_set, leak_policies_that_each_match_something_of_their_own_are_no_warning)
+{
+	/* Narrower first: the order the first-match rule wants. */
+	cr_assert_eq(load_as("a.yaml", leak_doc("a", "{namespaces: [batch], comms: [java]}")), 0);
+	cr_assert_eq(load_as("b.yaml", leak_doc("b", "{namespaces: [batch]}")), 0);
+	/* Disjoint entries; a field the earlier one sets and this one does not. */
+	cr_assert_eq(load_as("c.yaml", leak_doc("c", "{namespaces: [web]}")), 0);
+	cr_assert_eq(load_as("d.yaml", leak_doc("d", "{comms: [java]}")), 0);
+	/* Scope host against scope containers and a cgroup glob (host processes have cgroups). */
+	cr_assert_eq(load_as("e.yaml", leak_doc("e", "{scope: host}")), 0);
+	cr_assert_eq(load_as("f.yaml", leak_doc("f", "{scope: containers}")), 0);
+	cr_assert_eq(load_as("g.yaml", leak_doc("g", "{cgroups: [\"/system.slice/*\"]}")), 0);
+	/* Globs are compared as text, not matched: a glob is not known to cover a path. */
+	cr_assert_eq(load_as("h.yaml", leak_doc("h", "{binaries: [\"/opt/*\"]}")), 0);
+	cr_assert_eq(load_as("i.yaml", leak_doc("i", "{binaries: [/opt/app]}")), 0);
+	/* Every process last. */
+	cr_assert_eq(load_as("z.yaml", leak_doc("z", "")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 0);
+	if (diags.n)
+		dump();
+	cr_assert_eq(diags.n, 0);
+}
+
+Test(policy_set, leak_policy_names_are_unique_per_kind)
+{
+	cr_assert_eq(load_as("a.yaml", leak_doc("p", "{comms: [a]}")), 0);
+	cr_assert_eq(load_as("o.yaml", oom_doc("p", "")), 0);	/* an OomPolicy "p" */
+	cr_assert_eq(load_as("b.yaml", leak_doc("p", "{comms: [b]}")), 0);
+	cr_assert_eq(policy_set_finish(&set, &diags), 1);
+	cr_assert_eq(diags.n, 1);
+	cr_assert_str_eq(diags.v[0].file, "b.yaml");
+	cr_assert_str_eq(diags.v[0].msg, "duplicate LeakPolicy \"p\" (first defined at a.yaml:1)");
+}
+
 Test(policy, a_diagnostic_formats_as_file_line_column_message)
 {
 	struct policy_diag dg = { .file = "a.yaml", .line = 3, .column = 9, .msg = "bad" };
@@ -2135,6 +2593,7 @@ Test(policy, names_of_kinds_actions_and_relations)
 	cr_assert_str_eq(policy_kind_name(POLICY_KIND_SIGNAL), "SignalPolicy");
 	cr_assert_str_eq(policy_kind_name(POLICY_KIND_TRUST), "TrustPolicy");
 	cr_assert_str_eq(policy_kind_name(POLICY_KIND_OOM), "OomPolicy");
+	cr_assert_str_eq(policy_kind_name(POLICY_KIND_LEAK), "LeakPolicy");
 	cr_assert_str_eq(policy_kind_name(0), "");
 	cr_assert_str_eq(oom_detector_name(OOM_DET_USAGE), "usage");
 	cr_assert_str_eq(oom_detector_name(OOM_DET_PSI), "psi");
@@ -2253,12 +2712,13 @@ static char *tn_text(const struct tnode *t)
 }
 
 /* The kinds the schema has, for rows of kind "*". */
-static const char *const kinds[] = { "SignalPolicy", "TrustPolicy", "OomPolicy" };
+static const char *const kinds[] = { "SignalPolicy", "TrustPolicy", "OomPolicy", "LeakPolicy" };
 #define N_KINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 /*
  * apiVersion, kind, metadata.name and one rule: the least a policy of the
- * kind needs (a deny rule; an enforce rule; one usage detector).
+ * kind needs (a deny rule; an enforce rule; one usage detector; for a
+ * LeakPolicy an empty spec).
  */
 static struct tnode *base_tree(const char *kind)
 {
@@ -2269,6 +2729,10 @@ static struct tnode *base_tree(const char *kind)
 	tn_set(tn_child(root, "apiVersion"), POLICY_API_VERSION);
 	tn_set(tn_child(root, "kind"), kind);
 	tn_set(tn_child(tn_child(root, "metadata"), "name"), "base");
+	if (!strcmp(kind, "LeakPolicy")) {
+		tn_child(root, "spec");
+		return root;
+	}
 	if (!strcmp(kind, "OomPolicy")) {
 		rule = tn_item(tn_child(tn_child(root, "spec"), "detectors"));
 		tn_set(tn_child(tn_child(rule, "usage"), "percent"), "90");
@@ -2352,6 +2816,15 @@ static void oom_complete(struct tnode *root, const char *path)
 	}
 }
 
+/* A LeakPolicy's scope, grafted alone, is empty, which is an error: give it a field. */
+static void leak_complete(struct tnode *root)
+{
+	struct tnode *t = tn_find(tn_find(root, "spec"), "scope");
+
+	if (t && !t->scalar && !t->n)
+		tn_set(tn_item(tn_child(t, "comms")), "java");
+}
+
 /* A value the loader accepts for a string, signal, number or duration key; a new key needs one here. */
 static const char *sample(const char *key)
 {
@@ -2362,7 +2835,9 @@ static const char *sample(const char *key)
 		{ "signals", "SIGTERM" }, { "percent", "90" }, { "avg10", "12.5" },
 		{ "stall", "150ms" }, { "window", "1s" }, { "duration", "2s" },
 		{ "postActionDelay", "10s" }, { "command", "/usr/local/bin/dump" },
-		{ "timeout", "500ms" }, { "handoffDeadline", "2s" },
+		{ "timeout", "500ms" }, { "handoffDeadline", "2s" }, { "threshold", "0.7" },
+		{ "consecutive", "3" }, { "minGrowthPercent", "10" }, { "minGrowthMiB", "16" },
+		{ "warmup", "30s" },
 	};
 
 	for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++)
@@ -2430,6 +2905,8 @@ static void graft(struct tnode *root, const char *kind, const char *path, const 
 	}
 	if (!strcmp(kind, "OomPolicy"))
 		oom_complete(root, path);
+	if (!strcmp(kind, "LeakPolicy"))
+		leak_complete(root);
 }
 
 static void expect_tree_ok(struct tnode *root, const char *why)
@@ -2463,8 +2940,8 @@ Test(policy_schema, rows_are_well_formed)
 			type_ok |= !strcmp(k[i].type, types[t]);
 		cr_expect(type_ok, "%s: type %s", k[i].path, k[i].type);
 		cr_expect(!strcmp(k[i].kind, "*") || !strcmp(k[i].kind, "SignalPolicy") ||
-			  !strcmp(k[i].kind, "TrustPolicy") || !strcmp(k[i].kind, "OomPolicy"),
-			  "%s: kind %s", k[i].path, k[i].kind);
+			  !strcmp(k[i].kind, "TrustPolicy") || !strcmp(k[i].kind, "OomPolicy") ||
+			  !strcmp(k[i].kind, "LeakPolicy"), "%s: kind %s", k[i].path, k[i].kind);
 		cr_expect_eq(!strcmp(k[i].type, "enum"), k[i].values[0] != 0,
 			     "%s: values only for enums", k[i].path);
 		if (plen > 2 && !strcmp(k[i].path + plen - 2, "[]")) {
@@ -3099,4 +3576,43 @@ Test(policy_check, a_set_with_errors_prints_no_oom_lines)
 	cr_assert_str_eq(err_buf, fmt("%s:9:38: spec.detectors[0].usage.percent: 190 is out of "
 				      "range: a percent above 0 and at most 100\n"
 				      "policy check: 1 error in 1 file\n", in_tmp("o.yaml")));
+}
+
+Test(policy_check, a_leak_policy_gets_a_line_of_its_own_and_counts_in_the_summary)
+{
+	put("a.yaml", doc_named("a"));
+	put("l.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: batch}\n"
+	    "spec:\n  scope: {namespaces: [batch], comms: [a, b, c, d]}\n"
+	    "  threshold: 0.7\n  consecutive: 3\n  minGrowthPercent: 12.5\n  minGrowthMiB: 16\n"
+	    "  warmup: 30s\n  window: 1500ms\n"
+	    "---\n"
+	    "apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: one}\n"
+	    "spec: {scope: {scope: host}, consecutive: 1, minGrowthPercent: 0}\n"
+	    "---\n"
+	    "apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: rest}\n"
+	    "spec: {}\n");
+	cr_assert_eq(RUN("policy", "check", tmpdir), 0);
+	cr_assert_str_eq(err_buf, "");
+	cr_assert_str_eq(out_buf,
+			 "LeakPolicy batch: namespaces=batch comms=a,b,c,+1 more; score at least "
+			 "0.7 in 3 evaluations in a row, 12.5% and 16 MiB over the baseline; "
+			 "baseline after 30s, window 1500ms\n"
+			 "LeakPolicy one: scope=host; score at least 0.8 in 1 evaluation, 0% and "
+			 "64 MiB over the baseline; baseline after 1m, window 10m\n"
+			 "LeakPolicy rest: every process; score at least 0.8 in 6 evaluations in a "
+			 "row, 20% and 64 MiB over the baseline; baseline after 1m, window 10m\n"
+			 "policy check: 4 documents (1 SignalPolicy, 1 rule; 3 LeakPolicy) in 2 "
+			 "files: ok\n");
+}
+
+Test(policy_check, a_hidden_leak_policy_is_a_warning_of_the_check)
+{
+	put("a.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: all}\n"
+	    "spec: {}\n");
+	put("b.yaml", "apiVersion: vigil.dev/v1alpha1\nkind: LeakPolicy\nmetadata: {name: web}\n"
+	    "spec: {scope: {comms: [nginx]}}\n");
+	cr_assert_eq(RUN("policy", "check", tmpdir), 0);
+	cr_assert(strstr(err_buf, "b.yaml:1:1: warning: LeakPolicy \"web\" never applies"), "%s",
+		  err_buf);
+	cr_assert(strstr(out_buf, "(2 LeakPolicy) in 2 files: ok, 1 warning\n"), "%s", out_buf);
 }

@@ -6,13 +6,14 @@
  * with policy_schema() both ways: a key the loader accepts but the README
  * does not list fails, and so does a documented key the loader no longer
  * knows, or one whose kind, type, values or required flag differ.  A
- * whole policy (SignalPolicy, TrustPolicy or OomPolicy) shown in a ```yaml
- * block of the README must load.  Then every *.yaml in policies/ is loaded
- * the way the agent loads a policy directory: the examples must load
- * without a single diagnostic, and together they must use every selector
- * key, relation, scope, action and trust mode the schema offers, every
- * TrustPolicy key and every OomPolicy key outside its selectors, so a key
- * added to the grammar fails here until an example shows it.
+ * whole policy (SignalPolicy, TrustPolicy, OomPolicy or LeakPolicy) shown
+ * in a ```yaml block of the README must load.  Then every *.yaml in
+ * policies/ is loaded the way the agent loads a policy directory: the
+ * examples must load without a single diagnostic, and together they must
+ * use every selector key, relation, scope, action and trust mode the
+ * schema offers, every TrustPolicy key and every OomPolicy and LeakPolicy
+ * key outside their selectors, so a key added to the grammar fails here
+ * until an example shows it.
  *
  * Unit tests run from the repository root; VIGIL_SRCDIR, when set, names
  * the root instead.
@@ -233,7 +234,7 @@ Test(policy_readme, every_documented_key_is_in_the_schema_once)
 Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
 {
 	char path[4096], *text = NULL, *p, *end;
-	size_t len = 0, whole = 0, trust = 0, oom = 0;
+	size_t len = 0, whole = 0, trust = 0, oom = 0, leak = 0;
 	FILE *f;
 
 	src_path(path, sizeof(path), "policies/README.md");
@@ -254,6 +255,9 @@ Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
 		if (memmem(p, (size_t)(end - p), "kind: OomPolicy", 15) &&
 		    memmem(p, (size_t)(end - p), "spec:", 5)) {
 			oom++;
+		} else if (memmem(p, (size_t)(end - p), "kind: LeakPolicy", 16) &&
+			   memmem(p, (size_t)(end - p), "spec:", 5)) {
+			leak++;
 		} else if ((!memmem(p, (size_t)(end - p), "kind: SignalPolicy", 18) &&
 			    !memmem(p, (size_t)(end - p), "kind: TrustPolicy", 17)) ||
 			   !memmem(p, (size_t)(end - p), "rules:", 6)) {
@@ -269,10 +273,11 @@ Test(policy_readme, whole_policies_in_yaml_blocks_load_cleanly)
 		policy_diags_free(&d);
 	}
 	free(text);
-	cr_expect_gt(whole - trust - oom, 0, "no whole SignalPolicy in a ```yaml block of "
+	cr_expect_gt(whole - trust - oom - leak, 0, "no whole SignalPolicy in a ```yaml block of "
 		     "policies/README.md");
 	cr_expect_gt(trust, 0, "no whole TrustPolicy in a ```yaml block of policies/README.md");
 	cr_expect_gt(oom, 0, "no whole OomPolicy in a ```yaml block of policies/README.md");
+	cr_expect_gt(leak, 0, "no whole LeakPolicy in a ```yaml block of policies/README.md");
 }
 
 /* ---- the example policies -------------------------------------------------- */
@@ -342,6 +347,11 @@ Test(policy_examples, every_yaml_file_is_read)
 	for (size_t i = 0; i < set.n_docs; i++) {
 		if (set.docs[i].kind == POLICY_KIND_OOM) {
 			cr_expect_not_null(set.docs[i].oom, "%s: %s has no spec", set.docs[i].file,
+					   set.docs[i].name);
+			continue;
+		}
+		if (set.docs[i].kind == POLICY_KIND_LEAK) {
+			cr_expect_not_null(set.docs[i].leak, "%s: %s has no spec", set.docs[i].file,
 					   set.docs[i].name);
 			continue;
 		}
@@ -764,4 +774,85 @@ Test(policy_examples, use_every_oom_policy_key_of_the_schema)
 		cr_expect(seen, "no example OomPolicy uses %s%s", prefix, name);
 	}
 	cr_expect_geq(checked, 28, "only %zu OomPolicy keys in the schema", checked);
+}
+
+/* ---- LeakPolicy examples ------------------------------------------------------- */
+
+#define EACH_LEAK(l) \
+	for (size_t d_ = 0; d_ < set.n_docs; d_++) \
+		for (const struct leak_policy *l = set.docs[d_].kind == POLICY_KIND_LEAK ? \
+						   set.docs[d_].leak : NULL; l; l = NULL)
+
+/* What a LeakPolicy key looks like once loaded (a value other than its default). */
+struct leak_key {
+	const char *path;	/* below spec. */
+	bool (*used)(const struct leak_policy *l);
+};
+
+#define LEAK_KEY(fn, expr) \
+	static bool fn(const struct leak_policy *l) \
+	{ \
+		return (expr); \
+	}
+LEAK_KEY(l_scope, !l->all)
+LEAK_KEY(l_threshold, l->threshold != LEAK_DEFAULT_THRESHOLD)
+LEAK_KEY(l_consecutive, l->consecutive != LEAK_DEFAULT_CONSECUTIVE)
+LEAK_KEY(l_min_pct, l->min_growth_pct != LEAK_DEFAULT_MIN_GROWTH_PCT)
+LEAK_KEY(l_min_mib, l->min_growth_mib != LEAK_DEFAULT_MIN_GROWTH_MIB)
+LEAK_KEY(l_warmup, l->warmup_ms != LEAK_DEFAULT_WARMUP_MS)
+LEAK_KEY(l_window, l->window_ms != LEAK_DEFAULT_WINDOW_MS)
+LEAK_KEY(l_process_fields, selector_has_process_fields(&l->scope))
+
+static const struct leak_key leak_keys[] = {
+	{ "scope", l_scope },
+	{ "threshold", l_threshold },
+	{ "consecutive", l_consecutive },
+	{ "minGrowthPercent", l_min_pct },
+	{ "minGrowthMiB", l_min_mib },
+	{ "warmup", l_warmup },
+	{ "window", l_window },
+};
+
+/*
+ * Every LeakPolicy key has an example with a value other than its default,
+ * except the fields of its scope (the selector grammar the SignalPolicy
+ * examples show); one example scope uses a process-level field, since a
+ * LeakPolicy is where those are allowed in a scope.
+ */
+Test(policy_examples, use_every_leak_policy_key_of_the_schema)
+{
+	static const char prefix[] = "spec.";
+	const struct policy_key_doc *k;
+	size_t n = policy_schema(&k), checked = 0, docs = 0;
+	bool process = false, all = false;
+
+	EACH_LEAK(l) {
+		docs++;
+		all |= l->all;
+		process |= l_process_fields(l);
+	}
+	cr_assert_geq(docs, 2, "only %zu example LeakPolicy documents", docs);
+	cr_expect(all, "no example LeakPolicy covers every process (no scope)");
+	cr_expect(process, "no example LeakPolicy scope uses binaries or comms");
+	for (size_t i = 0; i < n; i++) {
+		const char *name = k[i].path + strlen(prefix);
+		const struct leak_key *lk = NULL;
+		bool seen = false;
+
+		if (strcmp(k[i].kind, "LeakPolicy") || strncmp(k[i].path, prefix, strlen(prefix)) ||
+		    !strncmp(name, "scope.", 6))
+			continue;
+		for (size_t j = 0; j < sizeof(leak_keys) / sizeof(leak_keys[0]); j++)
+			if (!strcmp(leak_keys[j].path, name))
+				lk = &leak_keys[j];
+		if (!lk) {
+			cr_expect_fail("LeakPolicy key %s is new to this test: add it to "
+				       "leak_keys[] and use it in an example policy", k[i].path);
+			continue;
+		}
+		checked++;
+		EACH_LEAK(l) seen |= lk->used(l);
+		cr_expect(seen, "no example LeakPolicy uses %s%s", prefix, name);
+	}
+	cr_expect_geq(checked, 7, "only %zu LeakPolicy keys in the schema", checked);
 }
