@@ -20,7 +20,16 @@
  * map's raw per-CPU pointer (bpf_array.pptrs[0]) against what
  * bpf_map_lookup_percpu_elem() returns for each CPU.  That is
  * per_cpu_ptr()'s own arithmetic, the same for every per-CPU allocation.
- * On 6.1 the counters are plain atomics and are read as they are.
+ * The first pass measures them (the agent runs one when it opens the
+ * sampler, before anyone relies on the numbers).  On 6.1 the counters are
+ * plain atomics and are read as they are.
+ *
+ * Cost.  A pass runs once per tick over every task on the node, so fields
+ * are read with plain loads (the verifier turns them into faulting-safe
+ * loads, no helper call) wherever the pointer's BTF type allows, and with
+ * bpf_probe_read_kernel() only where it does not: mem_cgroup fields behind
+ * a css pointer, and the per-CPU deltas.  What is left is mostly cache
+ * misses on each task's task_struct and mm.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -50,7 +59,10 @@ struct {
 	__type(value, u64);
 } vigil_pcpu_ref SEC(".maps");
 
-/* Per-CPU offsets, measured once; identical for every pass that measures them. */
+/*
+ * Per-CPU offsets, measured by the first pass (any pass that finds the
+ * state 0; concurrent first passes store the same values).
+ */
 u64 vigil_pcpu_off[VIGIL_MEM_MAX_CPUS];
 /* 0: not measured yet; 1: measured; 2: cannot be measured, central counts only. */
 u32 vigil_pcpu_state = 0;
@@ -89,69 +101,131 @@ static __noinline int vigil_pcpu_measure(void)
 	return 1;
 }
 
-/* percpu_counter_sum(), in pages; 0 for a negative sum, as the kernel's _positive. */
-static __always_inline u64 vigil_pcpu_counter_sum(struct percpu_counter *pc)
+/*
+ * The four RSS counters in pages, as percpu_counter_sum_positive() gives
+ * them.  Kernels that allocate the four counters' per-CPU parts in one
+ * block (percpu_counter_init_many) get one read per CPU for all four;
+ * otherwise one per counter and CPU.
+ */
+static __always_inline void vigil_rss_pages(struct mm_struct *mm, s64 v[4])
 {
-	s64 v = BPF_CORE_READ(pc, count);
-	u64 counters = (u64)BPF_CORE_READ(pc, counters);
+	u64 c[4];
+	bool packed;
 
-	if (vigil_pcpu_state == 1 && counters) {
+	for (int i = 0; i < 4; i++) {
+		v[i] = mm->rss_stat[i].count;
+		c[i] = (u64)mm->rss_stat[i].counters;
+	}
+	if (vigil_pcpu_state != 1 || !c[0] || !c[1] || !c[2] || !c[3])
+		return;
+	packed = c[1] == c[0] + 4 && c[2] == c[0] + 8 && c[3] == c[0] + 12;
+	if (packed) {
 		for (u32 cpu = 0; cpu < VIGIL_MEM_MAX_CPUS; cpu++) {
-			s32 d = 0;
+			s32 d[4] = {};
 
 			if (cpu >= vigil_mem_ncpus)
 				break;
-			bpf_probe_read_kernel(&d, sizeof(d),
-					      (void *)(counters + vigil_pcpu_off[cpu]));
-			v += d;
+			bpf_probe_read_kernel(d, sizeof(d), (void *)(c[0] + vigil_pcpu_off[cpu]));
+			v[0] += d[0];
+			v[1] += d[1];
+			v[2] += d[2];
+			v[3] += d[3];
+		}
+		return;
+	}
+	for (u32 cpu = 0; cpu < VIGIL_MEM_MAX_CPUS; cpu++) {
+		u64 off;
+
+		if (cpu >= vigil_mem_ncpus)
+			break;
+		off = vigil_pcpu_off[cpu];
+		for (int i = 0; i < 4; i++) {
+			s32 d = 0;
+
+			bpf_probe_read_kernel(&d, sizeof(d), (void *)(c[i] + off));
+			v[i] += d;
 		}
 	}
-	return v > 0 ? (u64)v : 0;
 }
 
-/* Bytes of one mm counter. */
-static __always_inline u64 vigil_mm_counter(struct mm_struct *mm, bool old, int i)
+static __always_inline u64 vigil_bytes(s64 pages)
 {
-	s64 v;
+	return pages > 0 ? (u64)pages << VIGIL_PAGE_SHIFT : 0;
+}
 
-	if (old) {
-		v = BPF_CORE_READ((struct mm_struct___old *)mm, rss_stat.count[i].counter);
-		return v > 0 ? (u64)v << VIGIL_PAGE_SHIFT : 0;
+static __always_inline void vigil_mem_rss(struct vigil_mem_sample *s, struct mm_struct *mm)
+{
+	struct mm_struct___old *o = (void *)mm;
+	s64 v[4];
+
+	if (VIGIL_MM_RSS_OLD(mm)) {
+		v[VIGIL_MM_FILEPAGES] = o->rss_stat.count[VIGIL_MM_FILEPAGES].counter;
+		v[VIGIL_MM_ANONPAGES] = o->rss_stat.count[VIGIL_MM_ANONPAGES].counter;
+		v[VIGIL_MM_SWAPENTS] = o->rss_stat.count[VIGIL_MM_SWAPENTS].counter;
+		v[VIGIL_MM_SHMEMPAGES] = o->rss_stat.count[VIGIL_MM_SHMEMPAGES].counter;
+	} else {
+		if (!vigil_pcpu_state)
+			vigil_pcpu_state = vigil_pcpu_measure();
+		vigil_rss_pages(mm, v);
 	}
-	return vigil_pcpu_counter_sum(&mm->rss_stat[i]) << VIGIL_PAGE_SHIFT;
+	s->rss_file = vigil_bytes(v[VIGIL_MM_FILEPAGES]);
+	s->rss_anon = vigil_bytes(v[VIGIL_MM_ANONPAGES]);
+	s->swap = vigil_bytes(v[VIGIL_MM_SWAPENTS]);
+	s->rss_shmem = vigil_bytes(v[VIGIL_MM_SHMEMPAGES]);
 }
 
 /*
  * Charge and the tightest limit on the way to the root.  A parent's limit
  * binds its children (hierarchical accounting, always on since 5.x in v1
  * too), so a memcg with no limit of its own under a limited one is limited.
+ * The walk goes by css.parent (a plain load); only the mem_cgroup fields
+ * past the css need a probe read, as the verifier types the pointer as the
+ * css it is declared as.
  */
-static __always_inline void vigil_mem_memcg(struct vigil_mem_sample *s, struct mem_cgroup *m)
+static __always_inline void vigil_mem_memcg(struct vigil_mem_sample *s, struct css_set *cs)
 {
+	struct cgroup_subsys_state *css;
 	u64 lim = VIGIL_PAGE_COUNTER_MAX;
 	s64 use;
+	int idx;
 
-	s->memcg_id = vigil_memcg_id(m);
-	s->memcg_usage = 0;
 	s->memcg_limit = ~0ull;
-	if (!m)
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
 		return;
-	use = BPF_CORE_READ(m, memory.usage.counter);
-	s->memcg_usage = use > 0 ? (u64)use << VIGIL_PAGE_SHIFT : 0;
+	idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	if (idx < 0 || idx >= 16)
+		return;
+	css = cs->subsys[idx];
+	if (!css)
+		return;
+	s->memcg_id = css->cgroup->kn->id;
+	use = BPF_CORE_READ((struct mem_cgroup *)css, memory.usage.counter);
+	s->memcg_usage = vigil_bytes(use);
 	/* No early exit, so clang unrolls it: no loop for the verifier. */
 #pragma unroll
 	for (int i = 0; i < VIGIL_MEM_MEMCG_DEPTH; i++) {
 		u64 max;
 
-		if (!m)
+		/* The root's limit cannot be set: skip its read. */
+		if (!css || !css->parent)
 			continue;
-		max = BPF_CORE_READ(m, memory.max);
+		max = BPF_CORE_READ((struct mem_cgroup *)css, memory.max);
 		if (max < lim)
 			lim = max;
-		m = (struct mem_cgroup *)BPF_CORE_READ(m, css.parent);
+		css = css->parent;
 	}
 	if (lim < VIGIL_PAGE_COUNTER_MAX)
 		s->memcg_limit = lim << VIGIL_PAGE_SHIFT;
+}
+
+/* vigil_task_cgroup_id() in plain loads: the same cgroup, without probe reads. */
+static __always_inline u64 vigil_mem_cgroup_id(struct css_set *cs)
+{
+	int idx = vigil_cg_subsys_idx();
+
+	if (idx < 0 || idx >= 12)
+		return cs->dfl_cgrp->kn->id;
+	return cs->subsys[idx]->cgroup->kn->id;
 }
 
 SEC("iter/task")
@@ -160,29 +234,24 @@ int vigil_mem_sample(struct bpf_iter__task *ctx)
 	struct task_struct *task = ctx->task;
 	struct vigil_mem_sample s;
 	struct mm_struct *mm;
-	bool old;
+	struct css_set *cs;
 
 	if (!task || task->pid != task->tgid || (task->flags & VIGIL_PF_KTHREAD))
 		return 0;
 	mm = task->mm;
 	if (!mm)
 		return 0;	/* a zombie, or exiting past exit_mm() */
-	old = VIGIL_MM_RSS_OLD(mm);
-	if (!old && !vigil_pcpu_state)
-		vigil_pcpu_state = vigil_pcpu_measure();
 
 	__builtin_memset(&s, 0, sizeof(s));
 	s.pid = task->tgid;
-	s.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	s.ppid = task->real_parent->tgid;
 	s.start_ns = task->start_time;
-	s.cgroup_id = vigil_task_cgroup_id(task);
-	vigil_mem_memcg(&s, vigil_task_memcg(task));
-	s.rss_anon = vigil_mm_counter(mm, old, VIGIL_MM_ANONPAGES);
-	s.rss_file = vigil_mm_counter(mm, old, VIGIL_MM_FILEPAGES);
-	s.rss_shmem = vigil_mm_counter(mm, old, VIGIL_MM_SHMEMPAGES);
-	s.swap = vigil_mm_counter(mm, old, VIGIL_MM_SWAPENTS);
-	s.uid = BPF_CORE_READ(task, real_cred, uid.val);
-	bpf_probe_read_kernel_str(s.comm, sizeof(s.comm), task->comm);
+	s.uid = task->real_cred->uid.val;
+	__builtin_memcpy(s.comm, task->comm, sizeof(s.comm));
+	cs = task->cgroups;
+	s.cgroup_id = vigil_mem_cgroup_id(cs);
+	vigil_mem_memcg(&s, cs);
+	vigil_mem_rss(&s, mm);
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
 	return 0;
 }
