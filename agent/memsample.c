@@ -33,7 +33,7 @@ struct vigil_memsampler {
 	size_t cap;
 };
 
-/* Why the load failed, in terms an operator can act on. */
+/* Why the load failed, in terms an operator can act on (short: `vigil features` shows it). */
 static void load_why(char *why, size_t whylen, int err)
 {
 	struct btf *btf;
@@ -42,26 +42,22 @@ static void load_why(char *why, size_t whylen, int err)
 	if (!why || !whylen)
 		return;
 	if (err == -EPERM || err == -EACCES) {
-		snprintf(why, whylen, "loading the memory sampler (iter/task): %s; it needs root "
-			 "(CAP_BPF and CAP_PERFMON)", strerror(-err));
+		snprintf(why, whylen, "loading iter/task: %s (needs root, or CAP_BPF and "
+			 "CAP_PERFMON)", strerror(-err));
 		return;
 	}
 	btf = btf__load_vmlinux_btf();
-	if (!btf) {
-		snprintf(why, whylen, "iter/task not supported by this kernel: no vmlinux BTF "
-			 "(CONFIG_DEBUG_INFO_BTF) to load it against (%s)", strerror(-err));
-		return;
-	}
-	iter = btf__find_by_name_kind(btf, "bpf_iter_task", BTF_KIND_FUNC) > 0;
-	btf__free(btf);
-	if (!iter)
+	iter = btf && btf__find_by_name_kind(btf, "bpf_iter_task", BTF_KIND_FUNC) > 0;
+	if (!btf)
+		snprintf(why, whylen, "iter/task not supported by this kernel: no vmlinux BTF (%s)",
+			 strerror(-err));
+	else if (!iter)
 		snprintf(why, whylen, "iter/task not supported by this kernel: no bpf_iter_task "
 			 "in its BTF (%s)", strerror(-err));
 	else
-		snprintf(why, whylen, "loading the memory sampler (iter/task program "
-			 "vigil_mem_sample): %s; the kernel refused it (the verifier log, shown "
-			 "with LIBBPF_LOG_LEVEL=debug, says why; `vigil features` shows what "
-			 "this kernel supports)", strerror(-err));
+		snprintf(why, whylen, "the kernel refused iter/task program vigil_mem_sample: %s "
+			 "(libbpf's debug log has the verifier's reason)", strerror(-err));
+	btf__free(btf);
 }
 
 int memsampler_open(struct vigil_memsampler **out, uint32_t cg_source, uint32_t cg_hierarchy_id,
@@ -69,6 +65,7 @@ int memsampler_open(struct vigil_memsampler **out, uint32_t cg_source, uint32_t 
 {
 	struct vigil_memsampler *m;
 	int ncpus, err;
+	long n;
 
 	*out = NULL;
 	ncpus = libbpf_num_possible_cpus();
@@ -107,6 +104,17 @@ int memsampler_open(struct vigil_memsampler **out, uint32_t cg_source, uint32_t 
 		err = -errno;
 		snprintf(why, whylen, "iter/task not supported by this kernel: attaching the "
 			 "task iterator: %s", strerror(-err));
+		goto fail;
+	}
+	/*
+	 * One pass now: the first one measures the per-CPU offsets the RSS
+	 * sums need (mem.bpf.c), so no caller's pass races it, and a kernel
+	 * that loads the iterator but cannot run it fails here, not at a tick.
+	 */
+	n = memsampler_read(m, NULL, NULL);
+	if (n < 0) {
+		err = (int)n;
+		snprintf(why, whylen, "reading the task iterator: %s", strerror(-err));
 		goto fail;
 	}
 	*out = m;
