@@ -159,10 +159,12 @@ static __always_inline void vigil_mem_rss(struct vigil_mem_sample *s, struct mm_
 	s64 v[4];
 
 	if (VIGIL_MM_RSS_OLD(mm)) {
-		v[VIGIL_MM_FILEPAGES] = o->rss_stat.count[VIGIL_MM_FILEPAGES].counter;
-		v[VIGIL_MM_ANONPAGES] = o->rss_stat.count[VIGIL_MM_ANONPAGES].counter;
-		v[VIGIL_MM_SWAPENTS] = o->rss_stat.count[VIGIL_MM_SWAPENTS].counter;
-		v[VIGIL_MM_SHMEMPAGES] = o->rss_stat.count[VIGIL_MM_SHMEMPAGES].counter;
+		/*
+		 * One read for the four atomics.  Not plain loads: 6.1's verifier
+		 * does not follow an array of atomic_long_t (a typedef'd struct).
+		 */
+		if (bpf_core_read(v, sizeof(v), &o->rss_stat.count))
+			__builtin_memset(v, 0, sizeof(v));
 	} else {
 		if (!vigil_pcpu_state)
 			vigil_pcpu_state = vigil_pcpu_measure();
