@@ -210,16 +210,13 @@ line=$("${pin[@]}" "$out/leak_bench" "$rounds" "$cg_id") || die "leak_bench fail
 kv() { tr ' ' '\n' <<<"$line" | sed -n "s/^$1=//p"; }
 
 echo
-fmt='%-44s %-10s %-10s %-11s %s\n'
-row() { printf "$fmt" "$2" "$(kv "$1_median_ms")" "$(kv "$1_p90_ms")" "$(kv "$1_cpu_median_ms")" "$(kv "$1_records")"; }
-# shellcheck disable=SC2059 # the format is ours
-{
-printf "$fmt" "one tick, $rounds rounds each, order rotating" "median ms" "p90 ms" "CPU ms med" "records/pass"
-printf "$fmt" "--------------------------------------------" "---------" "------" "----------" "------------"
+line5() { printf '%-44s %-10s %-10s %-11s %s\n' "$@"; }
+row() { line5 "$2" "$(kv "$1_median_ms")" "$(kv "$1_p90_ms")" "$(kv "$1_cpu_median_ms")" "$(kv "$1_records")"; }
+line5 "one tick, $rounds rounds each, order rotating" "median ms" "p90 ms" "CPU ms med" "records/pass"
+line5 "--------------------------------------------" "---------" "------" "----------" "------------"
 row sampler "sampler (task iterator, into an array)"
 row statm "/proc/PID/statm: open, read, close, parse"
 row statmat "the same with openat on the /proc fd"
-}
 echo
 verdict() { awk -v r="$1" -v g="$goal" 'BEGIN { print (r >= g) ? "met" : "NOT met" }'; }
 printf 'statm/sampler, medians: wall clock %sx (goal >= %sx: %s), CPU time %sx (%s)\n' \

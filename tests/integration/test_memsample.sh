@@ -130,7 +130,8 @@ use_a=$(cat "$P/a/$usefile") use_b=$(cat "$P/b/$usefile")
 cat "$T_TMP/dump.err" >&2
 for i in 1 2; do
 	n=$(sed -n "s/^memsample_dump: pass $i: \([0-9]*\) records$/\1/p" "$T_TMP/dump.err")
-	[[ -n $n ]] && ((n > 0)) || fail "pass $i read no records"
+	[[ -n $n ]] || fail "no record count for pass $i on memsample_dump's stderr"
+	((n > 0)) || fail "pass $i read no records"
 done
 
 # rec PID: the one record of PID (fails on none or several).
