@@ -124,6 +124,7 @@ fail:
 	return err;
 }
 
+/* fn may be NULL: the pass is only counted (memsampler_open's first pass). */
 long memsampler_read(struct vigil_memsampler *m, memsample_fn fn, void *ctx)
 {
 	const size_t rec = sizeof(struct vigil_mem_sample);
