@@ -46,6 +46,10 @@ LIB_SRCS   := $(filter-out agent/main.c,$(wildcard agent/*.c exporters/*.c))
 LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 MAIN_OBJ   := $(BUILD)/obj/agent/main.o
 
+# Integration-test tools that link the agent's own objects (a header comment
+# in each marks it, so tests/integration/run.sh leaves them to make).
+TEST_TOOLS := $(BUILD)/test-tools/memsample_dump
+
 # Unit tests: the same sources, rebuilt with ASan+UBSan.
 SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 UNIT_SRCS  := $(wildcard tests/unit/*.c)
@@ -122,6 +126,11 @@ $(BUILD)/vigil: $(MAIN_OBJ) $(LIB_OBJS)
 	$(msg) LD $@
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
 
+$(BUILD)/test-tools/%: tests/integration/%.c $(LIB_OBJS)
+	$(msg) LD $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(AGENT_CFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
+
 static: $(BUILD)/vigil-static
 $(BUILD)/vigil-static: $(MAIN_OBJ) $(LIB_OBJS)
 	$(msg) LD $@
@@ -137,7 +146,7 @@ unit: deps $(UNIT_BINS)
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t --jobs 1 || fail=1; \
 	done; exit $$fail
 
-integration: deps $(BUILD)/vigil
+integration: deps $(BUILD)/vigil $(TEST_TOOLS)
 	$(Q)tests/integration/run.sh
 
 vmtest: deps $(BUILD)/vigil-static
@@ -159,6 +168,7 @@ bench: deps $(BUILD)/vigil
 	$(Q)tests/bench/signal_bench.sh
 	$(Q)tests/bench/trust_bench.sh
 	$(Q)tests/bench/oom_bench.sh
+	$(Q)LEAK_NO_MAKE=1 tests/bench/leak_bench.sh
 
 # Fuzzing: libFuzzer (clang 14's, from libclang-rt-14-dev) on the policy
 # loader.  Inputs that once crashed it are replayed first; then it fuzzes for
@@ -233,4 +243,4 @@ install: $(BUILD)/vigil
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/asan/*/*.d $(BUILD)/unit/*.d)
+-include $(wildcard $(BUILD)/obj/*/*.d $(BUILD)/asan/*/*.d $(BUILD)/unit/*.d $(BUILD)/test-tools/*.d)

@@ -33,6 +33,8 @@
 #include <json-c/json.h>
 
 #include "features.h"
+#include "memsample.h"
+#include "trace.h"
 
 #define SECURITYFS_DIR	"/sys/kernel/security"
 #define KPROBE_PMU_TYPE	VIGIL_KPROBE_PMU_TYPE
@@ -529,6 +531,35 @@ static void probe_lockdown(struct vigil_features *f)
 	snprintf(f->lockdown, sizeof(f->lockdown), "%s", open_b + 1);
 }
 
+static int count_sample(const struct vigil_mem_sample *s, void *ctx)
+{
+	(*(long *)ctx)++;
+	return 0;
+}
+
+/*
+ * The memory sampler itself, not a stand-in: its object is what has to get
+ * past this kernel's verifier, with its CO-RE relocations and per-CPU reads.
+ * One pass proves the iterator reads too.
+ */
+static void probe_mem_sampler(struct vigil_features *f)
+{
+	struct vigil_memsampler *m;
+	char why[sizeof(f->mem_sampler.why)];
+	long n = 0, got;
+
+	if (memsampler_open(&m, VIGIL_CG_V2, 0, why, sizeof(why))) {
+		PROBE_FAIL(&f->mem_sampler, "%s", why);
+		return;
+	}
+	got = memsampler_read(m, count_sample, &n);
+	memsampler_close(m);
+	if (got < 0)
+		PROBE_FAIL(&f->mem_sampler, "reading the task iterator: %s", strerror((int)-got));
+	else
+		PROBE_OK(&f->mem_sampler, "a pass read %ld processes", n);
+}
+
 void features_probe(struct vigil_features *f)
 {
 	libbpf_print_fn_t prev = libbpf_set_print(quiet_print);
@@ -550,6 +581,7 @@ void features_probe(struct vigil_features *f)
 	probe_tracepoint(&f->tp_rss_stat, btf, "btf_trace_rss_stat");
 	probe_oom_capture(f, btf);
 	probe_psi(f);
+	probe_mem_sampler(f);
 	probe_lockdown(f);
 	if (cgroup_layout_detect(&f->cgroups) < 0)
 		memset(&f->cgroups, 0, sizeof(f->cgroups));
@@ -708,6 +740,20 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 
 		set_why(m->why + used, sizeof(m->why) - used, "; kills told from marks of exiting "
 			"tasks by %s", f->oom_counter.ok ? "the OOM_KILL counter" : "signal state");
+	}
+
+	/* What the leak scorer samples with: the sampler's own object, probed by loading it. */
+	m = &out[VIGIL_MOD_LEAK_SAMPLING];
+	*m = (struct vigil_module_mode){ .module = "leak-sampling", .implemented = true };
+	if (f->mem_sampler.ok) {
+		m->mode = "iter/task";
+		set_why(m->why, sizeof(m->why), "one task iterator pass per tick reads every "
+			"process's mm counters (anon, file, shmem, swap; per-CPU parts summed) and "
+			"memcg usage and limit, without /proc; %s", f->mem_sampler.why);
+	} else {
+		m->mode = "unavailable";
+		set_why(m->why, sizeof(m->why), "%s", f->mem_sampler.why[0] ? f->mem_sampler.why :
+			f->iter_task.why[0] ? f->iter_task.why : "the memory sampler was not probed");
 	}
 
 	m = &out[VIGIL_MOD_LEAK];
@@ -931,6 +977,7 @@ void features_print_json(FILE *out, const struct vigil_features *f)
 	json_object_object_add(feat, "tp_rss_stat", json_probe(&f->tp_rss_stat));
 	json_object_object_add(feat, "kprobe_oom_kill_process", json_probe(&f->kp_oom_kill));
 	json_object_object_add(feat, "oom_kill_counter", json_probe(&f->oom_counter));
+	json_object_object_add(feat, "mem_sampler", json_probe(&f->mem_sampler));
 	json_object_object_add(feat, "mark_victim_args", json_object_new_int(f->mark_victim_args));
 	json_object_object_add(feat, "lockdown",
 			       json_object_new_string(f->lockdown[0] ? f->lockdown : "unknown"));

@@ -37,6 +37,7 @@ struct vigil_features {
 	int mark_victim_args;
 	struct vigil_probe kp_oom_kill;	/* a kprobe attaches to oom_kill_process */
 	struct vigil_probe oom_counter;	/* vm_event_states in kallsyms: kills told exactly */
+	struct vigil_probe mem_sampler;	/* bpf/mem.bpf.c loads and one iterator pass reads */
 	char lockdown[32];		/* "none", "integrity", "confidentiality", "unknown" */
 	struct vigil_cgroup_layout cgroups;
 };
@@ -48,6 +49,7 @@ enum vigil_module_id {
 	VIGIL_MOD_OOM,
 	VIGIL_MOD_LEAK,
 	VIGIL_MOD_OOM_CAPTURE,	/* kernel OOM kills as oom_kill events */
+	VIGIL_MOD_LEAK_SAMPLING,	/* per-process memory samples for the leak scorer */
 	VIGIL_MOD__COUNT,
 };
 

@@ -13,9 +13,10 @@
 #define VIGIL_BPF_MEM_H
 
 #ifndef __VMLINUX_H__
-#include <stdint.h>
-typedef uint32_t u32;
-typedef uint64_t u64;
+/* The same types as trace.h's, so the agent may include both headers. */
+#include <linux/types.h>
+typedef __u32 u32;
+typedef __u64 u64;
 #endif
 
 #define VIGIL_MEM_COMM_LEN 16

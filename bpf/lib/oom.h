@@ -40,9 +40,8 @@
 #include "trace.h"
 #include "lib/ringbuf.h"
 #include "lib/task.h"
+#include "lib/mm.h"
 
-/* Page size of the targets (x86-64, and arm64's default). */
-#define VIGIL_PAGE_SHIFT 12
 /* memcg levels walked up from the trigger when inferring the OOM-ing memcg. */
 #define VIGIL_OOM_MEMCG_DEPTH 12
 /*
@@ -67,21 +66,6 @@ u64 vigil_oom_kills_seen = 0;
 u64 vigil_oom_marks_not_killed = 0;
 
 extern struct vm_event_state vm_event_states __ksym __weak;
-
-/* 6.1's mm->rss_stat: an array of atomics in a struct (6.2+: percpu_counters). */
-struct mm_rss_stat___old {
-	atomic_long_t count[4];
-} __attribute__((preserve_access_index));
-
-struct mm_struct___old {
-	struct mm_rss_stat___old rss_stat;
-} __attribute__((preserve_access_index));
-
-/* The kernel's enum mm_counter_type. */
-#define VIGIL_MM_FILEPAGES 0
-#define VIGIL_MM_ANONPAGES 1
-#define VIGIL_MM_SWAPENTS 2
-#define VIGIL_MM_SHMEMPAGES 3
 
 /* What kprobe/oom_kill_process learnt, for the same task's mark_victim. */
 struct vigil_oom_stash {
@@ -132,24 +116,6 @@ static __always_inline bool vigil_oom_counted(void)
 		return false;
 	vigil_oom_kills_seen = sum;
 	return true;
-}
-
-/* The task's memcg (the memory controller's css is the mem_cgroup's first member). */
-static __always_inline struct mem_cgroup *vigil_task_memcg(struct task_struct *t)
-{
-	int idx;
-
-	if (!t || !bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
-		return NULL;
-	idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	if (idx < 0 || idx >= 16)
-		return NULL;
-	return (struct mem_cgroup *)BPF_CORE_READ(t, cgroups, subsys[idx]);
-}
-
-static __always_inline u64 vigil_memcg_id(struct mem_cgroup *m)
-{
-	return m ? BPF_CORE_READ(m, css.cgroup, kn, id) : 0;
 }
 
 /*
@@ -209,15 +175,6 @@ static __always_inline void vigil_oom_infer_memcg(struct vigil_oom_event *e,
 		e->flags |= VIGIL_OOM_GLOBAL;
 }
 
-#define VIGIL_RSS_OLD(mm, i)                                                   \
-	BPF_CORE_READ((struct mm_struct___old *)(mm), rss_stat.count[i].counter)
-#define VIGIL_RSS_NEW(mm, i) BPF_CORE_READ((mm), rss_stat[i].count)
-#define VIGIL_RSS(mm, old, i)                                                  \
-	({                                                                     \
-		s64 __v = (old) ? VIGIL_RSS_OLD(mm, i) : VIGIL_RSS_NEW(mm, i); \
-		__v > 0 ? (u64)__v << VIGIL_PAGE_SHIFT : 0;                    \
-	})
-
 /* Victim identity, memory and oom_score_adj. */
 static __always_inline void vigil_oom_fill_victim(struct vigil_oom_event *e, struct task_struct *v)
 {
@@ -233,7 +190,7 @@ static __always_inline void vigil_oom_fill_victim(struct vigil_oom_event *e, str
 		e->flags |= VIGIL_OOM_NO_MM;
 		return;
 	}
-	old = bpf_core_field_exists(((struct mm_struct___old *)mm)->rss_stat);
+	old = VIGIL_MM_RSS_OLD(mm);
 	e->rss_anon = VIGIL_RSS(mm, old, VIGIL_MM_ANONPAGES);
 	e->rss_file = VIGIL_RSS(mm, old, VIGIL_MM_FILEPAGES);
 	e->rss_shmem = VIGIL_RSS(mm, old, VIGIL_MM_SHMEMPAGES);

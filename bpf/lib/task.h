@@ -14,10 +14,14 @@ const volatile u32 vigil_cg_source = VIGIL_CG_V2;
 /* The same hierarchy's id (0 for v2), for filtering cgroup mkdir/rmdir. */
 const volatile u32 vigil_cg_hierarchy_id = 0;
 
-/* The task's cgroup in the attribution hierarchy (vigil_cg_source). */
-static __always_inline struct cgroup *vigil_task_cgroup(struct task_struct *t)
+/*
+ * The cgroup_subsys_id of the controller whose v1 hierarchy attributes
+ * cgroups (vigil_cg_source), or -1 for the default (v2) hierarchy; callers
+ * take anything outside css_set.subsys[] for -1 too.  A constant to the
+ * verifier, as the rodata it switches on is.
+ */
+static __always_inline int vigil_cg_subsys_idx(void)
 {
-	struct cgroup_subsys_state *css;
 	int idx = -1;
 
 	switch (vigil_cg_source) {
@@ -36,6 +40,15 @@ static __always_inline struct cgroup *vigil_task_cgroup(struct task_struct *t)
 	default:
 		break;
 	}
+	return idx;
+}
+
+/* The task's cgroup in the attribution hierarchy (vigil_cg_source). */
+static __always_inline struct cgroup *vigil_task_cgroup(struct task_struct *t)
+{
+	struct cgroup_subsys_state *css;
+	int idx = vigil_cg_subsys_idx();
+
 	if (idx < 0 || idx >= 12)
 		return BPF_CORE_READ(t, cgroups, dfl_cgrp);
 	css = BPF_CORE_READ(t, cgroups, subsys[idx]);

@@ -19,4 +19,7 @@ jq -e '.modules[] | select(.module == "exec-enforcement") | .mode == "lsm"' "$f"
 	fail "exec-enforcement mode: $(jq -c '.modules[] | select(.module == "exec-enforcement")' "$f")"
 jq -e '.modules[] | select(.module == "trace") | .mode | startswith("tp_btf")' "$f" >/dev/null ||
 	fail "trace mode: $(jq -c '.modules[] | select(.module == "trace")' "$f")"
+# The memory sampler's own object (iter/task, 6.1's atomic mm counters) loads and reads a pass.
+jq -e '.modules[] | select(.module == "leak-sampling") | .mode == "iter/task"' "$f" >/dev/null ||
+	fail "leak-sampling mode: $(jq -c '.modules[] | select(.module == "leak-sampling")' "$f")"
 log "features as expected on $(uname -r)"
