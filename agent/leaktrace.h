@@ -36,4 +36,14 @@ struct leaktrace_opts {
 /* Run the trace; returns the process exit code (0 ok, 1 failure, 2 usage). */
 int leaktrace_run(const struct leaktrace_opts *o);
 
+/*
+ * `vigil leaks ... --trace PID ...`: argv[0] is "leaks"; parses the trace's
+ * options (--trace PID, --duration, --min-age, --sample, --top, --json,
+ * --help) and runs leaktrace_run.  Returns the exit code (2: usage error).
+ */
+int leaktrace_cli(int argc, char **argv, FILE *out, FILE *err);
+
+/* Does this `vigil leaks` command line ask for --trace (before any "--")? */
+bool leaktrace_wanted(int argc, char **argv);
+
 #endif

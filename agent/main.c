@@ -24,6 +24,7 @@
 #include "config.h"
 #include "features.h"
 #include "jsonl.h"
+#include "leaktrace.h"
 #include "output.h"
 #include "policy_cli.h"
 #include "prometheus.h"
@@ -728,6 +729,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--version"))
 		return cmd_version(1, argv + 1);
+	/* `vigil leaks ... --trace PID`: the allocation call-stack tracer. */
+	if (!strcmp(argv[1], "leaks") && leaktrace_wanted(argc - 1, argv + 1))
+		return leaktrace_cli(argc - 1, argv + 1, stdout, stderr);
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc - 1, argv + 1);

@@ -1,0 +1,171 @@
+/*
+ * symbolize.c - addresses of a live (or lately live) process to names, with
+ * elfutils' libdwfl (see symbolize.h).
+ *
+ * libdwfl reads /proc/PID/maps and makes one module per mapped file; its
+ * stock find_elf callback opens each file by the path the process sees,
+ * which is the wrong file for a process in a container.  Ours opens it
+ * through /proc/PID/root first and falls back to the stock callback (which
+ * also handles the in-memory vDSO).  Every module's ELF and DWARF are loaded
+ * in symbolizer_open, while /proc/PID/root still exists: libdwfl would
+ * otherwise load them lazily, on the first lookup, which may come after the
+ * process has exited.
+ *
+ * This file only answers questions; it never prints.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <elfutils/libdwfl.h>
+
+#include "symbolize.h"
+
+struct symbolizer {
+	Dwfl *dwfl;
+};
+
+/*
+ * The pid whose root find_elf opens files under.  libdwfl gives find_elf no
+ * context of ours, and it only calls it from symbolizer_open (every module
+ * is loaded there), so a file-scope variable set around that call is enough.
+ * A symbolizer is not shared between threads.
+ */
+static pid_t root_pid;
+
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr base,
+		    char **file_name, Elf **elfp)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	if (name[0] == '/' && root_pid > 0 &&
+	    snprintf(path, sizeof(path), "/proc/%d/root%s", (int)root_pid, name) < (int)sizeof(path) &&
+	    stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+		/* Only regular files: a mapped device could block on open. */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			*file_name = strdup(path);
+			if (!*file_name) {
+				close(fd);
+				return -1;
+			}
+			return fd;
+		}
+	}
+	return dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+}
+
+static const Dwfl_Callbacks proc_callbacks = {
+	.find_elf = find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+static int load_module(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+		       void *arg)
+{
+	Dwarf_Addr bias;
+
+	/* Failures are fine: such a module's frames just get no function. */
+	if (dwfl_module_getelf(mod, &bias))
+		(void)dwfl_module_getdwarf(mod, &bias);
+	return DWARF_CB_OK;
+}
+
+int symbolizer_open(struct symbolizer **out, pid_t pid, char *why, size_t whylen)
+{
+	struct symbolizer *s;
+	int err;
+
+	*out = NULL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->dwfl = dwfl_begin(&proc_callbacks);
+	if (!s->dwfl) {
+		snprintf(why, whylen, "libdwfl: %s", dwfl_errmsg(-1));
+		free(s);
+		return -ENOMEM;
+	}
+	dwfl_report_begin(s->dwfl);
+	err = dwfl_linux_proc_report(s->dwfl, pid);
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 && !err)
+		err = EINVAL;
+	if (err) {
+		/* A positive errno, or -1 for a libdwfl error. */
+		snprintf(why, whylen, "reading the memory map of pid %d: %s", (int)pid,
+			 err > 0 ? strerror(err) : dwfl_errmsg(-1));
+		dwfl_end(s->dwfl);
+		free(s);
+		return err > 0 ? -err : -EINVAL;
+	}
+	root_pid = pid;
+	dwfl_getmodules(s->dwfl, load_module, NULL, 0);
+	root_pid = 0;
+	*out = s;
+	return 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+void symbolizer_frame(struct symbolizer *s, uint64_t addr, bool return_address,
+		      struct sym_frame *f)
+{
+	/* A return address may be one past the last byte of its function. */
+	uint64_t look = return_address && addr ? addr - 1 : addr;
+	Dwfl_Module *mod;
+	const char *name, *src, *modname;
+	Dwarf_Addr start, bias = 0;
+	GElf_Off off;
+	GElf_Sym sym;
+	Dwfl_Line *line;
+	int lineno = 0;
+
+	memset(f, 0, sizeof(*f));
+	f->address = addr;
+	f->offset = addr;
+	mod = s ? dwfl_addrmodule(s->dwfl, look) : NULL;
+	if (!mod)
+		return;
+	modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+	snprintf(f->module, sizeof(f->module), "%s", modname ? base_name(modname) : "");
+
+	name = dwfl_module_addrinfo(mod, look, &off, &sym, NULL, NULL, NULL);
+	if (name && name[0]) {
+		snprintf(f->function, sizeof(f->function), "%s", name);
+		f->offset = off + (addr - look);
+	} else if (dwfl_module_getelf(mod, &bias)) {
+		/* No symbol: the address in the file's own terms, for addr2line. */
+		f->offset = addr - bias;
+	} else {
+		f->offset = addr - start;
+	}
+
+	line = dwfl_module_getsrc(mod, look);
+	if (line) {
+		src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		if (src) {
+			snprintf(f->file, sizeof(f->file), "%s", src);
+			f->line = lineno;
+		}
+	}
+}
+
+void symbolizer_close(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	dwfl_end(s->dwfl);
+	free(s);
+}
