@@ -18,9 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
 #include <getopt.h>
-#include <libelf.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -151,82 +149,6 @@ static int find_libc(struct lt_target *t)
 	return err;
 }
 
-/* The file offset of virtual address v: what a uprobe is attached by. */
-static uint64_t vaddr_to_offset(Elf *e, uint64_t v)
-{
-	size_t i, phnum;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(e, &phnum))
-		return 0;
-	for (i = 0; i < phnum; i++) {
-		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
-			continue;
-		if (v >= ph.p_vaddr && v < ph.p_vaddr + ph.p_filesz)
-			return v - ph.p_vaddr + ph.p_offset;
-	}
-	return 0;
-}
-
-/*
- * File offsets of the named functions in ELF file path: offs[i] = 0 when
- * names[i] is not defined there.  Both .symtab (unstripped, static
- * binaries) and .dynsym (shared libraries) are searched.  Indirect
- * functions (STT_GNU_IFUNC) are not taken: their symbol is the resolver,
- * not the code that runs.  0 or -errno.
- */
-static int elf_func_offsets(const char *path, const char *const *names, size_t n, uint64_t *offs)
-{
-	Elf_Scn *scn = NULL;
-	Elf *e;
-	int fd, err = 0;
-
-	memset(offs, 0, n * sizeof(*offs));
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!e || elf_kind(e) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto out;
-	}
-	while ((scn = elf_nextscn(e, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-		size_t i, cnt;
-
-		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
-		    !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		cnt = sh.sh_size / sh.sh_entsize;
-		for (i = 0; i < cnt; i++) {
-			GElf_Sym sym;
-			const char *name;
-			size_t j;
-
-			if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-			    sym.st_shndx == SHN_UNDEF || !sym.st_value)
-				continue;
-			name = elf_strptr(e, sh.sh_link, sym.st_name);
-			if (!name)
-				continue;
-			for (j = 0; j < n; j++)
-				if (!offs[j] && !strcmp(name, names[j]))
-					offs[j] = vaddr_to_offset(e, sym.st_value);
-		}
-	}
-out:
-	if (e)
-		elf_end(e);
-	close(fd);
-	return err;
-}
-
 /* ---- probes ------------------------------------------------------------ */
 
 struct lt_probe {
@@ -302,7 +224,7 @@ static int attach_all(struct lt_state *st)
 
 	for (i = 0; i < NPROBES; i++)
 		names[i] = probes[i].func;
-	err = elf_func_offsets(st->t.file, names, NPROBES, offs);
+	err = symbolize_func_offsets(st->t.file, names, NPROBES, offs);
 	if (err) {
 		fprintf(o->err, "vigil: reading symbols of %s: %s\n", st->t.shown, strerror(-err));
 		return 1;
@@ -847,7 +769,7 @@ static int find_target(struct lt_state *st, int *pidfd)
 	snprintf(t->file, sizeof(t->file), "%s", path);
 	t->in_exe = true;
 	t->lo = t->hi = 0;
-	err = elf_func_offsets(t->file, names, 2, offs);
+	err = symbolize_func_offsets(t->file, names, 2, offs);
 	if (err || !offs[0] || !offs[1]) {
 		fprintf(o->err, "vigil: pid %d (%s) maps no libc and its executable has no malloc "
 			"symbol: a static binary without libc cannot be traced\n", (int)o->pid, t->comm);

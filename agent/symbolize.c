@@ -11,6 +11,10 @@
  * otherwise load them lazily, on the first lookup, which may come after the
  * process has exited.
  *
+ * It also answers the opposite question for uprobes: at which file offset
+ * a named function starts (libelf only; nothing is loaded into memory but
+ * the symbol tables).
+ *
  * This file only answers questions; it never prints.
  */
 #include <errno.h>
@@ -23,6 +27,8 @@
 #include <unistd.h>
 
 #include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <libelf.h>
 
 #include "symbolize.h"
 
@@ -111,6 +117,107 @@ int symbolizer_open(struct symbolizer **out, pid_t pid, char *why, size_t whylen
 	*out = s;
 	return 0;
 }
+
+/* ---- ELF files: functions to file offsets, for uprobes ---- */
+
+/* The file offset of virtual address v: what a uprobe is attached by. */
+static uint64_t vaddr_to_offset(Elf *e, uint64_t v)
+{
+	size_t i, phnum;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(e, &phnum))
+		return 0;
+	for (i = 0; i < phnum; i++) {
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (v >= ph.p_vaddr && v < ph.p_vaddr + ph.p_filesz)
+			return v - ph.p_vaddr + ph.p_offset;
+	}
+	return 0;
+}
+
+/*
+ * .symtab (unstripped files, static binaries) and .dynsym (shared
+ * libraries) are both searched.  Indirect functions (STT_GNU_IFUNC) are not
+ * taken: their symbol is the resolver, not the code that runs.
+ */
+int symbolize_func_offsets(const char *path, const char *const *names, size_t n, uint64_t *offs)
+{
+	Elf_Scn *scn = NULL;
+	Elf *e;
+	int fd, err = 0;
+
+	memset(offs, 0, n * sizeof(*offs));
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto out;
+	}
+	while ((scn = elf_nextscn(e, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t i, cnt;
+
+		if (!gelf_getshdr(scn, &sh) || (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM) ||
+		    !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		cnt = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < cnt; i++) {
+			GElf_Sym sym;
+			const char *name;
+			size_t j;
+
+			if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+			    sym.st_shndx == SHN_UNDEF || !sym.st_value)
+				continue;
+			name = elf_strptr(e, sh.sh_link, sym.st_name);
+			if (!name)
+				continue;
+			for (j = 0; j < n; j++)
+				if (!offs[j] && !strcmp(name, names[j]))
+					offs[j] = vaddr_to_offset(e, sym.st_value);
+		}
+	}
+out:
+	if (e)
+		elf_end(e);
+	close(fd);
+	return err;
+}
+
+int symbolize_entry_offset(const char *path, uint64_t *off)
+{
+	GElf_Ehdr eh;
+	Elf *e;
+	int fd, err = 0;
+
+	*off = 0;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh))
+		err = -ENOEXEC;
+	else if (!(*off = vaddr_to_offset(e, eh.e_entry)))
+		err = -ENOENT;
+	if (e)
+		elf_end(e);
+	close(fd);
+	return err;
+}
+
+/* ---- addresses to names ---- */
 
 static const char *base_name(const char *path)
 {

@@ -7,11 +7,14 @@
  * any is found), through /proc/PID/root so a containerized process's own
  * files are read.  After that it needs nothing from the process, so the
  * stacks of a process that has exited can still be symbolized.
+ *
+ * Also the reverse for uprobes: a function's name to its file offset.
  */
 #ifndef VIGIL_SYMBOLIZE_H
 #define VIGIL_SYMBOLIZE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -48,5 +51,15 @@ void symbolizer_frame(struct symbolizer *s, uint64_t addr, bool return_address,
 		      struct sym_frame *f);
 
 void symbolizer_close(struct symbolizer *s);
+
+/*
+ * File offsets (what a uprobe is attached by) of the named functions in ELF
+ * file path: offs[i] = 0 when names[i] is not defined there.  0 or -errno
+ * (-ENOEXEC: not an ELF file).
+ */
+int symbolize_func_offsets(const char *path, const char *const *names, size_t n, uint64_t *offs);
+
+/* File offset of the ELF entry point of path.  0 or -errno. */
+int symbolize_entry_offset(const char *path, uint64_t *off);
 
 #endif
