@@ -97,8 +97,8 @@ reap "$pid"
 
 # ---- 2. stripped binary, text
 log "2. stripped copy of steady_leak"
-cp "$steady" "$T_TMP/steady_stripped" && strip "$T_TMP/steady_stripped" ||
-	fail "cannot make a stripped copy of $steady"
+cp "$steady" "$T_TMP/steady_stripped" || fail "cannot copy $steady"
+strip "$T_TMP/steady_stripped" || fail "cannot strip $T_TMP/steady_stripped"
 ! nm "$T_TMP/steady_stripped" 2>/dev/null | grep -q leak_steady_grow ||
 	fail "strip left leak_steady_grow in the symbol table"
 start_workload "$T_TMP/stripped.out" "$T_TMP/steady_stripped"
