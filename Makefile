@@ -161,6 +161,7 @@ bench: deps $(BUILD)/vigil
 	$(Q)tests/bench/signal_bench.sh
 	$(Q)tests/bench/trust_bench.sh
 	$(Q)tests/bench/oom_bench.sh
+	$(Q)tests/bench/trace_bench.sh
 
 # Fuzzing: libFuzzer (clang 14's, from libclang-rt-14-dev) on the policy
 # loader.  Inputs that once crashed it are replayed first; then it fuzzes for

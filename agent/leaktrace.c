@@ -297,22 +297,44 @@ static void detach_all(struct lt_state *st)
 /* ---- waiting ------------------------------------------------------------ */
 
 /*
- * Until the duration is up, the process exits (its pidfd turns readable;
- * without pidfds, a kill(pid, 0) poll) or SIGINT/SIGTERM arrives (taken
- * through a signalfd, so the report still runs).
+ * SIGINT and SIGTERM are taken through a signalfd from before the probes
+ * are attached until the report is written and the probes are removed (2 s,
+ * see detach_all): a signal ends the wait, and one that comes later is
+ * swallowed, so it can neither cut the report short nor leave it unwritten.
  */
-static void wait_trace(struct lt_state *st, int pidfd)
+static int signals_take(sigset_t *old)
 {
-	uint64_t deadline = st->t_start + (uint64_t)(st->o->duration_s * 1e9);
-	sigset_t mask, old;
-	struct pollfd pf[2];
-	int sfd, nfd, timeout;
+	sigset_t mask;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	sigprocmask(SIG_BLOCK, &mask, old);
+	return signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void signals_release(int sfd, const sigset_t *old)
+{
+	struct signalfd_siginfo si;
+
+	if (sfd >= 0) {
+		while (read(sfd, &si, sizeof(si)) > 0)
+			;
+		close(sfd);
+	}
+	sigprocmask(SIG_SETMASK, old, NULL);
+}
+
+/*
+ * Until the duration is up, the process exits (its pidfd turns readable;
+ * without pidfds, a kill(pid, 0) poll) or a signal arrives on sfd.
+ */
+static void wait_trace(struct lt_state *st, int pidfd, int sfd)
+{
+	uint64_t deadline = st->t_start + (uint64_t)(st->o->duration_s * 1e9);
+	struct pollfd pf[2];
+	int nfd, timeout;
+
 	for (;;) {
 		uint64_t now = mono_ns();
 
@@ -329,10 +351,7 @@ static void wait_trace(struct lt_state *st, int pidfd)
 		if (poll(pf, nfd, timeout) < 0 && errno != EINTR)
 			break;
 		if (sfd >= 0 && (pf[0].revents & POLLIN)) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) > 0)
-				st->interrupted = true;
+			st->interrupted = true;
 			break;
 		}
 		if (pidfd >= 0 ? (pf[nfd - 1].revents & (POLLIN | POLLHUP)) != 0
@@ -343,9 +362,6 @@ static void wait_trace(struct lt_state *st, int pidfd)
 	}
 	st->skel->bss->tracing_on = false;
 	st->t_end = mono_ns();
-	if (sfd >= 0)
-		close(sfd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /* ---- reading and grouping ------------------------------------------------ */
@@ -783,7 +799,9 @@ int leaktrace_run(const struct leaktrace_opts *opts)
 	struct leaktrace_opts o = *opts;
 	struct lt_state st = { .o = &o };
 	struct lt_result r = { 0 };
-	int pidfd = -1, rc, err;
+	int pidfd = -1, sfd = -1, rc, err;
+	bool sig_taken = false;
+	sigset_t oldmask;
 
 	if (o.duration_s <= 0)
 		o.duration_s = DEFAULT_DURATION_S;
@@ -824,6 +842,8 @@ int leaktrace_run(const struct leaktrace_opts *opts)
 			err == -EPERM ? " (run as root, or with CAP_BPF and CAP_PERFMON)" : "");
 		goto out;
 	}
+	sfd = signals_take(&oldmask);
+	sig_taken = true;
 	if (attach_all(&st))
 		goto out;
 
@@ -833,7 +853,7 @@ int leaktrace_run(const struct leaktrace_opts *opts)
 		"(Ctrl-C to stop and report)\n", (int)o.pid, st.t.comm, st.t.shown, o.duration_s,
 		o.sample_every > 1 ? ", sampled" : "");
 	fflush(o.err);
-	wait_trace(&st, pidfd);
+	wait_trace(&st, pidfd, sfd);
 	if (st.exited)
 		fprintf(o.err, "vigil: pid %d exited after %.1f s\n", (int)o.pid,
 			secs(st.t_end - st.t_start));
@@ -858,6 +878,8 @@ out:
 	free(r.groups);
 	if (pidfd >= 0)
 		close(pidfd);
+	if (sig_taken)
+		signals_release(sfd, &oldmask);
 	return rc;
 }
 
