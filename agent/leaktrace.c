@@ -105,6 +105,24 @@ static char proc_state(pid_t pid)
 	return st;
 }
 
+/* The process a thread id belongs to (Tgid in /proc/ID/status), or 0. */
+static pid_t proc_tgid(pid_t id)
+{
+	char path[64], line[256];
+	int tgid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)id);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
 /*
  * The libc mapped by pid: its path (as the process sees it) and the range
  * of all its mappings.  0, -ENOENT if none is mapped, or -errno.
@@ -670,7 +688,8 @@ static void report_json(struct lt_state *st, const struct lt_result *r)
 	}
 	json_object_object_add(root, "probed", probed);
 	json_object_object_add(root, "not_probed", skipped);
-	json_object_object_add(root, "outstanding_bytes", json_object_new_int64((int64_t)(r->all_bytes * N)));
+	json_object_object_add(root, "outstanding_bytes",
+			       json_object_new_int64((int64_t)(r->all_bytes * N)));
 	json_object_object_add(root, "outstanding_allocations",
 			       json_object_new_int64((int64_t)(r->all_count * N)));
 	json_object_object_add(root, "reported_bytes", json_object_new_int64((int64_t)(r->old_bytes * N)));
@@ -739,16 +758,21 @@ static int find_target(struct lt_state *st, int *pidfd)
 	t->pid = o->pid;
 	*pidfd = pidfd_open_(o->pid);
 	if (*pidfd < 0 && errno != ENOSYS) {
-		if (errno == ESRCH) {
+		int e = errno;
+		/* A thread id: EINVAL before Linux 6.9, ENOENT since. */
+		pid_t tgid = (e == EINVAL || e == ENOENT) ? proc_tgid(o->pid) : 0;
+
+		if (tgid > 0 && tgid != o->pid) {
+			read_comm(tgid, t->comm, sizeof(t->comm));
+			fprintf(o->err, "vigil: %d is a thread of process %d (%s): trace %d\n",
+				(int)o->pid, (int)tgid, t->comm, (int)tgid);
+			return EXIT_USAGE;
+		}
+		if (e == ESRCH || e == ENOENT || e == EINVAL) {
 			fprintf(o->err, "vigil: no process with pid %d\n", (int)o->pid);
 			return EXIT_USAGE;
 		}
-		if (errno == EINVAL) {
-			fprintf(o->err, "vigil: %d is a thread, not a process: trace its process "
-				"(Tgid in /proc/%d/status)\n", (int)o->pid, (int)o->pid);
-			return EXIT_USAGE;
-		}
-		fprintf(o->err, "vigil: pidfd_open(%d): %s\n", (int)o->pid, strerror(errno));
+		fprintf(o->err, "vigil: pidfd_open(%d): %s\n", (int)o->pid, strerror(e));
 		return 1;
 	}
 	if (*pidfd < 0 && kill(o->pid, 0) < 0 && errno == ESRCH) {
@@ -770,7 +794,8 @@ static int find_target(struct lt_state *st, int *pidfd)
 	if (err == 0)
 		return 0;
 	if (err != -ENOENT) {
-		fprintf(o->err, "vigil: reading /proc/%d/maps: %s\n", (int)o->pid, strerror(-err));
+		fprintf(o->err, "vigil: reading /proc/%d/maps: %s%s\n", (int)o->pid, strerror(-err),
+			err == -EACCES || err == -EPERM ? " (run as root)" : "");
 		return 1;
 	}
 	/* No libc: an allocator linked into the executable, or nothing to probe. */
