@@ -715,9 +715,9 @@ static void report_json(struct lt_state *st, const struct lt_result *r)
 			struct sym_frame f;
 
 			symbolizer_frame(st->sym, ips[k], true, &f);
-			json_object_object_add(fr, "address", json_object_new_int64((int64_t)f.address));
+			json_object_object_add(fr, "address", json_object_new_uint64(f.address));
 			json_object_object_add(fr, "function", json_str_or_null(f.function));
-			json_object_object_add(fr, "offset", json_object_new_int64((int64_t)f.offset));
+			json_object_object_add(fr, "offset", json_object_new_uint64(f.offset));
 			json_object_object_add(fr, "file", json_str_or_null(f.file));
 			json_object_object_add(fr, "line", f.line ? json_object_new_int(f.line) : NULL);
 			json_object_object_add(fr, "module", json_str_or_null(f.module));
