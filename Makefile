@@ -30,8 +30,10 @@ CFLAGS    ?= -O2 -g
 AGENT_INC := -iquote $(BUILD) -iquote bpf -iquote agent -iquote exporters
 AGENT_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(AGENT_INC) \
 	-DVIGIL_VERSION='"$(VERSION)"' -MMD -MP
-LIBS        := -lbpf -lelf -lz -lyaml -ljson-c -lcrypto -levent_extra -levent_core -lm
-STATIC_LIBS := -Wl,-Bstatic -lbpf -lelf -lz -lyaml -ljson-c -lcrypto \
+# libdw (elfutils' libdwfl, for `vigil leaks --trace`) reads compressed ELF
+# sections: statically it needs liblzma and libbz2 too (zlib is already here).
+LIBS        := -lbpf -ldw -lelf -lz -lyaml -ljson-c -lcrypto -levent_extra -levent_core -lm
+STATIC_LIBS := -Wl,-Bstatic -lbpf -ldw -lelf -lz -llzma -lbz2 -lyaml -ljson-c -lcrypto \
 	-Wl,--start-group -levent_extra -levent_core -Wl,--end-group -lm
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
@@ -60,7 +62,7 @@ ASAN_OBJS  := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcriterion-dev \
 	runc busybox-static libyaml-dev libjson-c-dev pkg-config jq make gcc \
 	libclang-rt-14-dev iproute2 procps util-linux qemu-system-x86 cpio gzip \
-	libevent-dev prometheus curl libssl-dev
+	libevent-dev prometheus curl libssl-dev libdw-dev liblzma-dev libbz2-dev
 
 .DELETE_ON_ERROR:
 .SECONDARY:
@@ -169,6 +171,7 @@ bench: deps $(BUILD)/vigil
 	$(Q)tests/bench/trust_bench.sh
 	$(Q)tests/bench/oom_bench.sh
 	$(Q)LEAK_NO_MAKE=1 tests/bench/leak_bench.sh
+	$(Q)tests/bench/trace_bench.sh
 
 # Fuzzing: libFuzzer (clang 14's, from libclang-rt-14-dev) on the policy
 # loader.  Inputs that once crashed it are replayed first; then it fuzzes for

@@ -35,6 +35,7 @@
 #include "features.h"
 #include "memsample.h"
 #include "trace.h"
+#include "symbolize.h"
 
 #define SECURITYFS_DIR	"/sys/kernel/security"
 #define KPROBE_PMU_TYPE	VIGIL_KPROBE_PMU_TYPE
@@ -337,6 +338,53 @@ out:
 	close(prog);
 }
 
+/*
+ * A uprobe, attached the way libbpf attaches one: a perf event of the uprobe
+ * PMU on a file offset, with the program set on it.  The target is this
+ * binary's ELF entry point, which never runs again, and the event is for
+ * this process only, so no other process gets a breakpoint.
+ */
+static void probe_uprobes(struct vigil_features *f)
+{
+	const char *self = "/proc/self/exe";
+	struct vigil_probe *p = &f->uprobes;
+	struct perf_event_attr attr = { .size = sizeof(attr) };
+	char buf[32], log[1024];
+	uint64_t off;
+	int type, prog, pfd, err;
+
+	err = read_small(VIGIL_UPROBE_PMU_TYPE, buf, sizeof(buf));
+	if (err) {
+		PROBE_FAIL(p, err == -ENOENT ? "no uprobe PMU (%s missing): kernel built without "
+			   "CONFIG_UPROBE_EVENTS" : "%s: %s", VIGIL_UPROBE_PMU_TYPE, strerror(-err));
+		return;
+	}
+	type = atoi(buf);
+	err = symbolize_entry_offset(self, &off);
+	if (err) {
+		PROBE_FAIL(p, "entry point of %s: %s", self, strerror(-err));
+		return;
+	}
+	prog = load_ret0(BPF_PROG_TYPE_KPROBE, 0, 0, log, sizeof(log));
+	if (prog < 0) {
+		fail_load(p, prog, log);
+		return;
+	}
+	attr.type = type;
+	attr.config1 = (uint64_t)(uintptr_t)self;	/* uprobe_path */
+	attr.config2 = off;				/* probe_offset */
+	pfd = syscall(SYS_perf_event_open, &attr, getpid(), -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		PROBE_FAIL(p, "perf_event_open(uprobe): %s", strerror(errno));
+	else if (ioctl(pfd, PERF_EVENT_IOC_SET_BPF, prog) < 0)
+		PROBE_FAIL(p, "attach: %s", strerror(errno));
+	else
+		PROBE_OK(p, "uprobe PMU");
+	if (pfd >= 0)
+		close(pfd);
+	close(prog);
+}
+
 static void probe_kprobes(struct vigil_features *f)
 {
 	static const char *const targets[] = { "do_sys_openat2", "do_sys_open", "vfs_read" };
@@ -573,6 +621,7 @@ void features_probe(struct vigil_features *f)
 	probe_iter_task(f, btf);
 	probe_fentry(f, btf);
 	probe_kprobes(f);
+	probe_uprobes(f);
 	probe_send_signal(f);
 	ensure_securityfs(note, sizeof(note));
 	probe_lsm_listed(f, note);
@@ -773,6 +822,18 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 		set_why(m->why, sizeof(m->why), "no rss_stat tracepoint and iter/task unusable (%s)",
 			f->iter_task.why);
 	}
+
+	m = &out[VIGIL_MOD_LEAK_TRACE];
+	*m = (struct vigil_module_mode){ .module = "leak-trace", .implemented = true };
+	if (f->uprobes.ok) {
+		m->mode = "uprobes";
+		set_why(m->why, sizeof(m->why), "vigil leaks --trace PID: uprobes on the allocator "
+			"of the process's libc, user stacks by frame pointer");
+	} else {
+		m->mode = "unavailable";
+		set_why(m->why, sizeof(m->why), "vigil leaks --trace needs uprobes: %s",
+			f->uprobes.why[0] ? f->uprobes.why : "not probed");
+	}
 }
 
 /* ---- output ---------------------------------------------------------- */
@@ -887,6 +948,7 @@ void features_print_text(FILE *out, const struct vigil_features *f)
 	print_probe(out, "iter/task", &f->iter_task);
 	print_probe(out, "fentry", &f->fentry);
 	print_probe(out, "kprobes", &f->kprobes);
+	print_probe(out, "uprobes", &f->uprobes);
 	print_probe(out, "send_signal", &f->send_signal);
 	print_probe(out, "lsm listed", &f->lsm_listed);
 	print_probe(out, "lsm", &f->lsm);
@@ -969,6 +1031,7 @@ void features_print_json(FILE *out, const struct vigil_features *f)
 	json_object_object_add(feat, "iter_task", json_probe(&f->iter_task));
 	json_object_object_add(feat, "fentry", json_probe(&f->fentry));
 	json_object_object_add(feat, "kprobes", json_probe(&f->kprobes));
+	json_object_object_add(feat, "uprobes", json_probe(&f->uprobes));
 	json_object_object_add(feat, "send_signal", json_probe(&f->send_signal));
 	json_object_object_add(feat, "lsm_listed", json_probe(&f->lsm_listed));
 	json_object_object_add(feat, "lsm", json_probe(&f->lsm));

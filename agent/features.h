@@ -14,6 +14,8 @@ struct btf;
 
 /* Present when the kernel has kprobes (the kprobe PMU). */
 #define VIGIL_KPROBE_PMU_TYPE "/sys/bus/event_source/devices/kprobe/type"
+/* Present when the kernel has uprobe events (the uprobe PMU). */
+#define VIGIL_UPROBE_PMU_TYPE "/sys/bus/event_source/devices/uprobe/type"
 
 struct vigil_probe {
 	bool ok;
@@ -38,6 +40,7 @@ struct vigil_features {
 	struct vigil_probe kp_oom_kill;	/* a kprobe attaches to oom_kill_process */
 	struct vigil_probe oom_counter;	/* vm_event_states in kallsyms: kills told exactly */
 	struct vigil_probe mem_sampler;	/* bpf/mem.bpf.c loads and one iterator pass reads */
+	struct vigil_probe uprobes;	/* a uprobe on this binary attaches (leak trace) */
 	char lockdown[32];		/* "none", "integrity", "confidentiality", "unknown" */
 	struct vigil_cgroup_layout cgroups;
 };
@@ -50,6 +53,7 @@ enum vigil_module_id {
 	VIGIL_MOD_LEAK,
 	VIGIL_MOD_OOM_CAPTURE,	/* kernel OOM kills as oom_kill events */
 	VIGIL_MOD_LEAK_SAMPLING,	/* per-process memory samples for the leak scorer */
+	VIGIL_MOD_LEAK_TRACE,	/* `vigil leaks --trace PID`: allocator uprobes */
 	VIGIL_MOD__COUNT,
 };
 

@@ -350,9 +350,8 @@ int leaks_cli_run(int argc, char **argv, FILE *out, FILE *err)
 	bool json = false;
 	int c, rc;
 
-	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "--trace") || !strncmp(argv[i], "--trace=", 8))
-			return leaktrace_cli(argc, argv, out, err);
+	if (leaktrace_wanted(argc, argv))
+		return leaktrace_cli(argc, argv, out, err);
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":n:ja:c:h", opts, NULL)) != -1) {
