@@ -27,6 +27,7 @@
 #include "events.h"
 #include "idmap.h"
 #include "leakscore.h"
+#include "mem.h"
 #include "metrics.h"
 #include "policy.h"
 

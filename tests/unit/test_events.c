@@ -572,6 +572,8 @@ static const size_t type_size[VIGIL_EV__MAX] = {
 	[VIGIL_EV_TRUST] = sizeof(struct vigil_trust_event),
 	[VIGIL_EV_OOM_KILL] = sizeof(struct vigil_oom_event),
 	[VIGIL_EV_OOM_PRE_KILL] = sizeof(struct vigil_oom_event),
+	[VIGIL_EV_LEAK_SUSPECTED] = sizeof(struct vigil_leak_event),
+	[VIGIL_EV_LEAK_CLEARED] = sizeof(struct vigil_leak_event),
 };
 
 Test(enrich, a_record_shorter_than_its_type_is_rejected_and_counted)
@@ -597,10 +599,12 @@ Test(enrich, a_record_shorter_than_its_type_is_rejected_and_counted)
 		before = e.malformed;
 		cr_expect_eq(feed(&big, type_size[t] - 1, &v, NULL), -EINVAL, "type %u", t);
 		cr_expect_eq(e.malformed, before + 1, "type %u not counted", t);
-		if (t == VIGIL_EV_OOM_PRE_KILL) {
+		if (event_user_space_only(t)) {
 			/* Made in user space only: the kernel never sends one. */
-			cr_expect_eq(feed(&big, type_size[t], &v, NULL), -EINVAL, "oom_pre_kill");
-			cr_expect_eq(e.malformed, before + 2, "an oom_pre_kill record is not counted");
+			cr_expect_eq(feed(&big, type_size[t], &v, NULL), -EINVAL, "%s",
+				     event_type_name(t));
+			cr_expect_eq(e.malformed, before + 2, "a %s record is not counted",
+				     event_type_name(t));
 			continue;
 		}
 		cr_expect_eq(feed(&big, type_size[t], &v, NULL), want, "type %u at full size", t);
@@ -903,6 +907,8 @@ Test(names, every_event_type_name_parses_back_to_its_type)
 		[VIGIL_EV_TRUST] = "trust_violation",
 		[VIGIL_EV_OOM_KILL] = "oom_kill",
 		[VIGIL_EV_OOM_PRE_KILL] = "oom_pre_kill",
+		[VIGIL_EV_LEAK_SUSPECTED] = "leak_suspected",
+		[VIGIL_EV_LEAK_CLEARED] = "leak_cleared",
 	};
 
 	for (uint32_t t = 1; t < VIGIL_EV__MAX; t++) {
@@ -914,6 +920,16 @@ Test(names, every_event_type_name_parses_back_to_its_type)
 		if (VIGIL_OBS_ALL & VIGIL_OBS(t))
 			cr_expect_eq(event_type_parse(name), (int)t, "%s", name);
 	}
+}
+
+Test(names, user_space_types_are_the_pre_kill_and_the_leak_events)
+{
+	for (uint32_t t = 1; t < VIGIL_EV__MAX; t++)
+		cr_expect_eq(event_user_space_only(t),
+			     t == VIGIL_EV_OOM_PRE_KILL || t == VIGIL_EV_LEAK_SUSPECTED ||
+				     t == VIGIL_EV_LEAK_CLEARED, "%s", event_type_name(t));
+	cr_expect_eq(event_type_parse("leak_suspected"), VIGIL_EV_LEAK_SUSPECTED);
+	cr_expect_eq(event_type_parse("leak_cleared"), VIGIL_EV_LEAK_CLEARED);
 }
 
 Test(names, internal_record_types_are_named_but_cannot_be_selected)
