@@ -222,7 +222,7 @@ for s in "${SUBJECTS[@]}"; do
 			or (.leak.time_to_exhaustion_seconds | type == \"number\" and . > 0))"
 	ok=$(jq -r "$T_JQ_DEFS ($pred) == true" <<<"$ev" 2>&1)
 	[[ $ok == true ]] || problems+=("$s (pid $pid): leak_suspected fields are not sane ($ok): $ev")
-	[[ -n $(jq_lines "$out" ".type == \"leak_cleared\" and .process.pid == $pid and .reason == \"exited\" and .leak.policy == \"$POLICY\"") ]] ||
+	[[ -n $(jq_lines "$out" ".type == \"leak_cleared\" and .process.pid == $pid and .leak.reason == \"exited\" and .leak.policy == \"$POLICY\"") ]] ||
 		problems+=("$s (pid $pid): no leak_cleared event with reason \"exited\" after it ended")
 done
 
