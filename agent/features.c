@@ -806,21 +806,22 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 	}
 
 	m = &out[VIGIL_MOD_LEAK];
-	*m = (struct vigil_module_mode){ .module = "leak" };
-	if (f->btf.ok && f->tp_btf.ok && f->tp_rss_stat.ok) {
-		/* Counters are kept in a map and sampled, so no ring buffer needed. */
-		m->mode = "tp_btf";
-		set_why(m->why, sizeof(m->why), "rss_stat tracepoint keeps per-process RSS in a map; "
-			"sampled on a timer");
-	} else if (f->iter_task.ok) {
-		m->mode = "iterator";
-		set_why(m->why, sizeof(m->why), "%s; iter/task walks every task's RSS on a timer",
-			!f->btf.ok || !f->tp_btf.ok ? trace_why
-						    : "no rss_stat tracepoint in vmlinux BTF");
+	*m = (struct vigil_module_mode){ .module = "leak", .implemented = true };
+	if (out[VIGIL_MOD_LEAK_SAMPLING].mode && !strcmp(out[VIGIL_MOD_LEAK_SAMPLING].mode,
+							  "iter/task")) {
+		/*
+		 * Sampled, not traced: the rss_stat tracepoint would run a program
+		 * on every page fault; a timer pass over the tasks costs the node
+		 * nothing between ticks.
+		 */
+		m->mode = "scorer";
+		set_why(m->why, sizeof(m->why), "vigil run scores every process's memory growth "
+			"from the leak-sampling pass each leak.interval_ms; leak_suspected events, "
+			"vigil leaks");
 	} else {
 		m->mode = "unavailable";
-		set_why(m->why, sizeof(m->why), "no rss_stat tracepoint and iter/task unusable (%s)",
-			f->iter_task.why);
+		set_why(m->why, sizeof(m->why), "no memory samples (see leak-sampling): vigil run "
+			"runs without leak scoring");
 	}
 
 	m = &out[VIGIL_MOD_LEAK_TRACE];

@@ -1013,6 +1013,12 @@ int leaktrace_cli(int argc, char **argv, FILE *out, FILE *err)
 	unsigned long v;
 	int c;
 
+	/* `vigil leaks --trace --help`: help wins over a missing PID. */
+	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			fputs(trace_usage, out);
+			return 0;
+		}
 	optind = 0;	/* GNU getopt: start over, whatever parsed before */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":d:jh", opts, NULL)) != -1) {

@@ -195,18 +195,25 @@ Test(features_modes, a_kernel_with_nothing_gets_nothing_and_every_reason)
 	}
 	cr_assert(strstr(m[VIGIL_MOD_TRACE].why, "no vmlinux BTF"), "why: %s", m[VIGIL_MOD_TRACE].why);
 	cr_assert(m[VIGIL_MOD_TRACE].implemented);
-	cr_assert_not(m[VIGIL_MOD_LEAK].implemented);
+	cr_assert(m[VIGIL_MOD_LEAK].implemented);
 }
 
-Test(features_modes, leak_falls_back_to_the_task_iterator_without_tp_btf)
+Test(features_modes, the_leak_scorer_runs_exactly_when_the_memory_sampler_loads)
 {
 	struct vigil_features f = nothing();
 	struct vigil_module_mode m[VIGIL_MOD__COUNT];
 
 	ok(&f.iter_task);
+	fail(&f.mem_sampler, "the verifier refused it");
 	features_modes(&f, m);
 	cr_assert_str_eq(m[VIGIL_MOD_LEAK].module, "leak");
-	cr_assert_str_eq(m[VIGIL_MOD_LEAK].mode, "iterator");
+	cr_assert_str_eq(m[VIGIL_MOD_LEAK].mode, "unavailable");
+	cr_assert(strstr(m[VIGIL_MOD_LEAK].why, "leak-sampling"), "why: %s", m[VIGIL_MOD_LEAK].why);
+
+	ok(&f.mem_sampler);
+	features_modes(&f, m);
+	cr_assert_str_eq(m[VIGIL_MOD_LEAK_SAMPLING].mode, "iter/task");
+	cr_assert_str_eq(m[VIGIL_MOD_LEAK].mode, "scorer");
 }
 
 Test(features_modes, oom_uses_mark_victim_and_mentions_fentry_only_when_it_works)
@@ -224,15 +231,6 @@ Test(features_modes, oom_uses_mark_victim_and_mentions_fentry_only_when_it_works
 	cr_assert_null(strstr(m[VIGIL_MOD_OOM].why, "fentry"), "why: %s", m[VIGIL_MOD_OOM].why);
 }
 
-Test(features_modes, leak_uses_rss_stat_when_tp_btf_works)
-{
-	struct vigil_features f = like_this_host();
-	struct vigil_module_mode m[VIGIL_MOD__COUNT];
-
-	features_modes(&f, m);
-	cr_assert_str_eq(m[VIGIL_MOD_LEAK].mode, "tp_btf");
-}
-
 Test(features_modes, modes_follow_the_probed_tracepoints_not_the_running_kernel)
 {
 	struct vigil_features f = everything();
@@ -241,7 +239,6 @@ Test(features_modes, modes_follow_the_probed_tracepoints_not_the_running_kernel)
 	fail(&f.tp_rss_stat, "rss_stat not in vmlinux BTF");
 	fail(&f.tp_mark_victim, "mark_victim not in vmlinux BTF");
 	features_modes(&f, m);
-	cr_assert_str_neq(m[VIGIL_MOD_LEAK].mode, "tp_btf", "leak: %s", m[VIGIL_MOD_LEAK].why);
 	cr_assert_str_neq(m[VIGIL_MOD_OOM].mode, "tp_btf", "oom: %s", m[VIGIL_MOD_OOM].why);
 }
 
