@@ -258,6 +258,7 @@ static int on_sample(const struct vigil_mem_sample *s, void *ctx)
 {
 	struct vigil_leak_engine *e = ctx;
 	struct leak_proc *p = idmap_get(&e->procs, s->pid);
+	const struct vigil_proc *vp;
 	uint64_t kib;
 
 	if (p && (p->start_ns != s->start_ns ||
@@ -274,8 +275,17 @@ static int on_sample(const struct vigil_mem_sample *s, void *ctx)
 			return 0;
 		}
 	}
-	p->ppid = s->ppid;
-	p->uid = s->uid;
+	/*
+	 * Parent and uid are not in a sample (the sampler skips those two
+	 * pointer chases per task): the enricher's process table has them.
+	 */
+	vp = e->en ? proc_lookup(&e->en->procs, s->pid) : NULL;
+	if (vp && vp->start_ns == s->start_ns) {
+		p->ppid = vp->ppid;
+		p->uid = vp->uid;
+	} else {
+		p->ppid = p->uid = 0;
+	}
 	if (p->cgroup_id != s->cgroup_id)
 		p->pol_gen = 0;	/* moved: the scope may differ */
 	p->cgroup_id = s->cgroup_id;

@@ -28,8 +28,11 @@
  * are read with plain loads (the verifier turns them into faulting-safe
  * loads, no helper call) wherever the pointer's BTF type allows, and with
  * bpf_probe_read_kernel() only where it does not: mem_cgroup fields behind
- * a css pointer, and the per-CPU deltas.  What is left is mostly cache
- * misses on each task's task_struct and mm.
+ * a css pointer, and the per-CPU deltas.  The cgroup and memcg fields are
+ * read once per memcg and attribution cgroup per pass (vigil_memcg_cache),
+ * and the parent and uid are left to the agent's process table.  What is
+ * left is mostly cache misses on each task's task_struct and mm, and the
+ * per-CPU deltas.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -66,6 +69,43 @@ struct {
 u64 vigil_pcpu_off[VIGIL_MEM_MAX_CPUS];
 /* 0: not measured yet; 1: measured; 2: cannot be measured, central counts only. */
 u32 vigil_pcpu_state = 0;
+
+/*
+ * Per-pass cache of the cgroup and memcg fields.  Thousands of tasks share
+ * a handful of cgroups, so a pass reads each memcg's id, charge and limit
+ * walk once (in its first task) rather than once per task.  A slot is keyed
+ * by the memcg css's and the attribution cgroup's serial_nr, which the
+ * kernel hands out from one counter and never reuses (unlike addresses and
+ * ids), and tagged with the iterator session (one per iterator fd, so one
+ * per pass): a new pass misses everywhere and reads fresh figures.  So
+ * memcg_usage is the charge when the pass first met the memcg, not at each
+ * of its tasks.  Direct-mapped: a collision only costs a re-read.  Per-CPU
+ * because an iterator program runs with migration off; a slot is cleared
+ * before it is refilled, so a pass that preempts another on the same CPU
+ * (the agent never runs two at once) finds it invalid, not half-written.
+ */
+#define VIGIL_MEMCG_SLOTS 64	/* a power of two */
+
+struct vigil_memcg_slot {
+	u64 session;		/* bpf_iter_meta.session_id of the pass that filled it; 0: empty */
+	u64 memcg_serial;	/* memcg css serial_nr (0: no memory controller) */
+	u64 cgroup_serial;	/* attribution cgroup's serial_nr */
+	u64 cgroup_id;
+	u64 memcg_id;
+	u64 usage;
+	u64 limit;
+};
+
+struct vigil_memcg_cache {
+	struct vigil_memcg_slot slot[VIGIL_MEMCG_SLOTS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct vigil_memcg_cache);
+} vigil_memcg_cache SEC(".maps");
 
 /* A kernel pointer as a plain number, so arithmetic on it is not pointer arithmetic. */
 static __always_inline u64 vigil_addr(const void *p)
@@ -184,25 +224,20 @@ static __always_inline void vigil_mem_rss(struct vigil_mem_sample *s, struct mm_
  * past the css need a probe read, as the verifier types the pointer as the
  * css it is declared as.
  */
-static __always_inline void vigil_mem_memcg(struct vigil_mem_sample *s, struct css_set *cs)
+static __always_inline void vigil_memcg_read(struct vigil_memcg_slot *m,
+					     struct cgroup_subsys_state *css)
 {
-	struct cgroup_subsys_state *css;
 	u64 lim = VIGIL_PAGE_COUNTER_MAX;
 	s64 use;
-	int idx;
 
-	s->memcg_limit = ~0ull;
-	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
-		return;
-	idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
-	if (idx < 0 || idx >= 16)
-		return;
-	css = cs->subsys[idx];
+	m->memcg_id = 0;
+	m->usage = 0;
+	m->limit = ~0ull;
 	if (!css)
 		return;
-	s->memcg_id = css->cgroup->kn->id;
+	m->memcg_id = css->cgroup->kn->id;
 	use = BPF_CORE_READ((struct mem_cgroup *)css, memory.usage.counter);
-	s->memcg_usage = vigil_bytes(use);
+	m->usage = vigil_bytes(use);
 	/* No early exit, so clang unrolls it: no loop for the verifier. */
 #pragma unroll
 	for (int i = 0; i < VIGIL_MEM_MEMCG_DEPTH; i++) {
@@ -217,17 +252,73 @@ static __always_inline void vigil_mem_memcg(struct vigil_mem_sample *s, struct c
 		css = css->parent;
 	}
 	if (lim < VIGIL_PAGE_COUNTER_MAX)
-		s->memcg_limit = lim << VIGIL_PAGE_SHIFT;
+		m->limit = lim << VIGIL_PAGE_SHIFT;
 }
 
-/* vigil_task_cgroup_id() in plain loads: the same cgroup, without probe reads. */
-static __always_inline u64 vigil_mem_cgroup_id(struct css_set *cs)
+/* The memory controller's css of a css_set, or NULL (no memory controller). */
+static __always_inline struct cgroup_subsys_state *vigil_memcg_css(struct css_set *cs)
 {
-	int idx = vigil_cg_subsys_idx();
+	int idx;
 
-	if (idx < 0 || idx >= 12)
-		return cs->dfl_cgrp->kn->id;
-	return cs->subsys[idx]->cgroup->kn->id;
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return NULL;
+	idx = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	if (idx < 0 || idx >= 16)
+		return NULL;
+	return cs->subsys[idx];
+}
+
+/*
+ * The cgroup and memcg fields of a sample, through the per-pass cache
+ * (struct vigil_memcg_slot): a hit costs a few plain loads of lines that
+ * every task of the cgroup shares, so they are hot; a miss reads as
+ * before and fills the slot.
+ */
+static __always_inline void vigil_mem_cgroups(struct vigil_mem_sample *s, struct css_set *cs,
+					      u64 session)
+{
+	struct cgroup_subsys_state *mcss = vigil_memcg_css(cs);
+	int aidx = vigil_cg_subsys_idx();
+	struct vigil_memcg_cache *c;
+	struct vigil_memcg_slot *e;
+	struct cgroup *acg;
+	u64 mser, aser;
+	u32 zero = 0, i;
+
+	/* The attribution cgroup, as vigil_task_cgroup() finds it, in plain loads. */
+	if (aidx < 0 || aidx >= 12)
+		acg = cs->dfl_cgrp;
+	else
+		acg = cs->subsys[aidx]->cgroup;
+	mser = mcss ? mcss->serial_nr : 0;
+	aser = acg->self.serial_nr;
+
+	c = bpf_map_lookup_elem(&vigil_memcg_cache, &zero);
+	if (!c) {
+		/* Cannot happen (a one-slot array); read without the cache. */
+		struct vigil_memcg_slot t;
+
+		vigil_memcg_read(&t, mcss);
+		s->cgroup_id = acg->kn->id;
+		s->memcg_id = t.memcg_id;
+		s->memcg_usage = t.usage;
+		s->memcg_limit = t.limit;
+		return;
+	}
+	i = (u32)(mser * 31 + aser) & (VIGIL_MEMCG_SLOTS - 1);
+	e = &c->slot[i];
+	if (e->session != session || e->memcg_serial != mser || e->cgroup_serial != aser) {
+		e->session = 0;	/* invalid while it is refilled */
+		vigil_memcg_read(e, mcss);
+		e->cgroup_id = acg->kn->id;
+		e->memcg_serial = mser;
+		e->cgroup_serial = aser;
+		e->session = session;
+	}
+	s->cgroup_id = e->cgroup_id;
+	s->memcg_id = e->memcg_id;
+	s->memcg_usage = e->usage;
+	s->memcg_limit = e->limit;
 }
 
 SEC("iter/task")
@@ -246,13 +337,10 @@ int vigil_mem_sample(struct bpf_iter__task *ctx)
 
 	__builtin_memset(&s, 0, sizeof(s));
 	s.pid = task->tgid;
-	s.ppid = task->real_parent->tgid;
 	s.start_ns = task->start_time;
-	s.uid = task->real_cred->uid.val;
 	__builtin_memcpy(s.comm, task->comm, sizeof(s.comm));
 	cs = task->cgroups;
-	s.cgroup_id = vigil_mem_cgroup_id(cs);
-	vigil_mem_memcg(&s, cs);
+	vigil_mem_cgroups(&s, cs, ctx->meta->session_id);
 	vigil_mem_rss(&s, mm);
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
 	return 0;

@@ -8,6 +8,11 @@
  * MM_SHMEMPAGES, MM_SWAPENTS), read with CO-RE from both layouts (6.1's
  * atomic array, 6.2+'s percpu_counters, summed over CPUs where they are
  * percpu so the value is exact, not the batched approximation).
+ *
+ * No ppid or uid: following real_parent and real_cred for every task on
+ * every tick costs two cache misses each; the agent's process table has
+ * both.  The memcg fields are read once per memcg per pass and shared by
+ * that memcg's tasks (mem.bpf.c, vigil_memcg_cache).
  */
 #ifndef VIGIL_BPF_MEM_H
 #define VIGIL_BPF_MEM_H
@@ -23,18 +28,16 @@ typedef __u64 u64;
 
 struct vigil_mem_sample {
 	u32 pid;		/* tgid */
-	u32 ppid;		/* real_parent's tgid */
+	u32 flags;		/* VIGIL_MEM_* */
 	u64 start_ns;		/* task->start_time (boot-based ns): with pid, one process */
 	u64 cgroup_id;		/* attribution hierarchy cgroup id, as vigil_task_cgroup_id() */
 	u64 memcg_id;		/* the task's memory cgroup id (vigil_memcg_id); 0 if none */
-	u64 memcg_usage;	/* bytes charged to that memcg (0 if none) */
+	u64 memcg_usage;	/* bytes charged to that memcg (0 if none), read once per memcg per pass */
 	u64 memcg_limit;	/* bytes: the tightest limit on the path to the root; ~0 = none */
 	u64 rss_anon;		/* bytes */
 	u64 rss_file;		/* bytes */
 	u64 rss_shmem;		/* bytes */
 	u64 swap;		/* bytes of swap entries */
-	u32 uid;
-	u32 flags;		/* VIGIL_MEM_* */
 	char comm[VIGIL_MEM_COMM_LEN];
 };
 

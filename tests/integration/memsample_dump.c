@@ -14,8 +14,8 @@
  * fresh iterator fd; the records of the last pass are printed, one per
  * line, only those of the given pids if any are given:
  *
- *   pid=P ppid=P start_ns=N cgroup_id=N memcg_id=N memcg_usage=B
- *   memcg_limit=B rss_anon=B rss_file=B rss_shmem=B swap=B uid=U flags=F comm=C
+ *   pid=P start_ns=N cgroup_id=N memcg_id=N memcg_usage=B
+ *   memcg_limit=B rss_anon=B rss_file=B rss_shmem=B swap=B flags=F comm=C
  *
  * (one line; memcg_limit "none" for ~0; comm last, as it may hold spaces).
  * On stderr: "memsample_dump: hierarchy MOUNT" and, per pass,
@@ -60,12 +60,12 @@ static int on_sample(const struct vigil_mem_sample *s, void *ctx)
 		snprintf(limit, sizeof(limit), "none");
 	else
 		snprintf(limit, sizeof(limit), "%" PRIu64, (uint64_t)s->memcg_limit);
-	printf("pid=%u ppid=%u start_ns=%" PRIu64 " cgroup_id=%" PRIu64 " memcg_id=%" PRIu64
+	printf("pid=%u start_ns=%" PRIu64 " cgroup_id=%" PRIu64 " memcg_id=%" PRIu64
 	       " memcg_usage=%" PRIu64 " memcg_limit=%s rss_anon=%" PRIu64 " rss_file=%" PRIu64
-	       " rss_shmem=%" PRIu64 " swap=%" PRIu64 " uid=%u flags=%u comm=%s\n",
-	       s->pid, s->ppid, (uint64_t)s->start_ns, (uint64_t)s->cgroup_id,
+	       " rss_shmem=%" PRIu64 " swap=%" PRIu64 " flags=%u comm=%s\n",
+	       s->pid, (uint64_t)s->start_ns, (uint64_t)s->cgroup_id,
 	       (uint64_t)s->memcg_id, (uint64_t)s->memcg_usage, limit, (uint64_t)s->rss_anon,
-	       (uint64_t)s->rss_file, (uint64_t)s->rss_shmem, (uint64_t)s->swap, s->uid,
+	       (uint64_t)s->rss_file, (uint64_t)s->rss_shmem, (uint64_t)s->swap,
 	       s->flags, comm);
 	return 0;
 }

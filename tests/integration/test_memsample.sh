@@ -9,13 +9,16 @@
 #     delegated);
 #   - memhog 8 --hold in a: its sample's rss_anon, rss_file, rss_shmem and
 #     swap equal RssAnon, RssFile, RssShmem and VmSwap in /proc/PID/status,
-#     ppid, comm, uid and start time match /proc, cgroup_id is a's inode in
+#     comm and start time match /proc, cgroup_id is a's inode in
 #     the attribution hierarchy, memcg_id a's inode in the memory hierarchy,
 #     memcg_limit a's own 48 MiB (tighter than P's), memcg_usage a's usage;
 #   - shmhog (shared anonymous memory, 4116 KiB, and 3 idle threads) in b
 #     as uid 65534: one record (not one per thread), rss_shmem equals
-#     RssShmem, uid 65534, memcg_limit is P's 64 MiB (the tightest on the
-#     path, not b's own);
+#     RssShmem, memcg_limit is P's 64 MiB (the tightest on the path, not
+#     b's own), in the same pass as a's figures (the sampler caches memcg
+#     figures per pass: each memcg must keep its own);
+#   (ppid and uid are not in a sample: the leak engine takes them from the
+#   enricher's process table);
 #   - a memhog that was killed and reaped has no record;
 #   - no kernel thread (kthreadd, or any child of it) and no duplicate pid
 #     appears; this test's own shell, under no limit, reports none;
@@ -158,9 +161,7 @@ check_proc() {
 	local p=$1 r=$2 st ticks got
 	st=$(cat "/proc/$p/stat")
 	st=${st##*) }	# fields from the 3rd (state) on
-	assert_eq "$(field "$r" ppid)" "$(awk '{ print $2 }' <<<"$st")" "pid $p: ppid"
 	assert_eq "$(field "$r" comm)" "$(cat "/proc/$p/comm")" "pid $p: comm"
-	assert_eq "$(field "$r" uid)" "$(awk '$1 == "Uid:" { print $2 }' "/proc/$p/status")" "pid $p: uid"
 	ticks=$(awk '{ print $20 }' <<<"$st")	# starttime, field 22
 	got=$(awk -v ns="$(field "$r" start_ns)" -v hz="$hz" 'BEGIN { printf "%d", ns * hz / 1e9 }')
 	near "pid $p: start time in clock ticks" "$got" "$ticks" 1
@@ -183,7 +184,6 @@ r=$(rec "$shm") || exit 1
 log "shmhog: $r"
 check_proc "$shm" "$r"
 (($(field "$r" rss_shmem) >= 4116 << 10)) || fail "shmhog holds 4116 KiB of shmem, sampled $(field "$r" rss_shmem)"
-assert_eq "$(field "$r" uid)" 65534 "shmhog: uid"
 assert_eq "$(field "$r" cgroup_id)" "$(stat -c %i "$attr_b")" "shmhog: cgroup_id (inode of $attr_b)"
 assert_eq "$(field "$r" memcg_id)" "$(stat -c %i "$P/b")" "shmhog: memcg_id (inode of $P/b)"
 assert_eq "$(field "$r" memcg_limit)" "$exp_b" "shmhog: memcg_limit (P's, the tightest on the path)"
@@ -193,7 +193,20 @@ grep -qE "^pid=$gone " "$out" && fail "pid $gone was reaped but still has a reco
 
 if [[ $(cat /proc/2/comm 2>/dev/null) == kthreadd ]]; then
 	grep -qE '^pid=2 ' "$out" && fail "kthreadd (pid 2) has a record"
-	grep -qE '^pid=[0-9]+ ppid=2 ' "$out" && fail "a kernel thread (child of kthreadd) has a record"
+	# Children of kthreadd from /proc (pure bash: the node may have many processes).
+	kthreads=()
+	for f in /proc/[0-9]*/stat; do
+		read -r st <"$f" 2>/dev/null || continue
+		st=${st##*) }	# "state ppid ..."
+		st=${st#* }
+		[[ ${st%% *} == 2 ]] || continue
+		k=${f#/proc/}
+		kthreads+=("${k%/stat}")
+	done
+	for k in "${kthreads[@]}"; do
+		grep -qE "^pid=$k " "$out" && fail "kernel thread $k (child of kthreadd) has a record"
+	done
+	((${#kthreads[@]})) || fail "found no children of kthreadd in /proc to check"
 fi
 dups=$(sed -E 's/^pid=([0-9]+) .*/\1/' "$out" | sort | uniq -d | head -n 5)
 [[ -z $dups ]] || fail "pids with more than one record: $dups"

@@ -86,7 +86,6 @@ static struct vigil_mem_sample sample(uint32_t pid, uint64_t start, const char *
 
 	memset(&s, 0, sizeof(s));
 	s.pid = pid;
-	s.ppid = 1;
 	s.start_ns = start;
 	s.rss_anon = anon;
 	s.rss_file = 3 * MIB;
