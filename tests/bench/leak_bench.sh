@@ -225,3 +225,6 @@ printf 'statm via openat/sampler, medians: wall clock %sx (%s), CPU time %sx (%s
 	"$(kv ratio_at)" "$(verdict "$(kv ratio_at)")" "$(kv cpu_ratio_at)" "$(verdict "$(kv cpu_ratio_at)")"
 printf 'sampler records from the bench cgroup: %s of %s; %s bytes per record in the tick array\n' \
 	"$(kv in_cgroup)" "$((procs + 1))" "$(kv record_bytes)"
+printf 'the whole leak-scorer tick (sampling, history, scoring; leak_engine_tick, defaults): CPU median %s ms, p90 %s ms for %s tracked processes\n' \
+	"$(kv engine_cpu_median_ms)" "$(kv engine_cpu_p90_ms)" "$(kv engine_tracked)"
+printf 'agent heap per tracked process (history 360 samples): %s bytes\n' "$(kv engine_bytes_per_process)"
