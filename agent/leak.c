@@ -24,11 +24,9 @@
 #define FLAT_BYTES (64u << 10)	/* a window within this range is flat: score 0 */		/* history points per process in the JSON */
 
 struct leak_proc {
-	uint32_t pid, ppid, uid;
+	uint32_t pid, ppid, uid;	/* ppid, uid: from the process table, 0 if absent */
 	uint64_t start_ns;
-	uint64_t cgroup_id, memcg_id, memcg_usage, memcg_limit;
-	uint64_t rss_anon, rss_file, rss_shmem, swap;
-	char comm[VIGIL_MEM_COMM_LEN];
+	struct vigil_mem_sample s;	/* the last sample */
 	uint64_t first_ns;		/* CLOCK_MONOTONIC: first sample */
 	uint64_t seen_tick;
 	uint32_t count;			/* samples in the ring (<= history) */
@@ -93,12 +91,12 @@ static const struct leak_pol *pol_of(const struct vigil_leak_engine *e, const st
 static void match_policy(struct vigil_leak_engine *e, struct leak_proc *p)
 {
 	const struct vigil_proc *vp = proc_lookup(&e->en->procs, p->pid);
-	const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, p->cgroup_id);
+	const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, p->s.cgroup_id);
 	struct sel_subject x;
 
 	ctr_subject(c, &x);
 	x.binary = vp && vp->start_ns == p->start_ns && vp->binary ? vp->binary : "";
-	x.comm = p->comm;
+	x.comm = p->s.comm;
 	p->pol = 0;
 	for (size_t i = 1; i < e->n_pols; i++) {
 		const struct leak_policy *lp = e->pols[i].p;
@@ -148,7 +146,7 @@ void leak_engine_apply(struct vigil_leak_engine *e, const struct policy_set *set
 static void fill_info(const struct vigil_leak_engine *e, const struct leak_proc *p,
 		      const char *reason, struct vigil_leak_info *li)
 {
-	bool cg = p->memcg_limit != UINT64_MAX && p->memcg_limit && p->memcg_limit < e->node_total;
+	bool cg = p->s.memcg_limit != UINT64_MAX && p->s.memcg_limit && p->s.memcg_limit < e->node_total;
 	uint64_t headroom;
 
 	memset(li, 0, sizeof(*li));
@@ -160,9 +158,9 @@ static void fill_info(const struct vigil_leak_engine *e, const struct leak_proc 
 	li->current = p->sc.current;
 	li->growth_pct = p->sc.growth_pct;
 	if (cg) {
-		li->limit = p->memcg_limit;
+		li->limit = p->s.memcg_limit;
 		li->limit_scope = "cgroup";
-		headroom = p->memcg_limit > p->memcg_usage ? p->memcg_limit - p->memcg_usage : 0;
+		headroom = p->s.memcg_limit > p->s.memcg_usage ? p->s.memcg_limit - p->s.memcg_usage : 0;
 	} else {
 		li->limit = e->node_total;
 		li->limit_scope = "node";
@@ -171,10 +169,10 @@ static void fill_info(const struct vigil_leak_engine *e, const struct leak_proc 
 	li->tte_s = leak_time_to_exhaustion(p->sc.slope, headroom);
 	li->evaluations = p->streak;
 	li->observed_s = (double)(e->now - p->first_ns) / 1e9;
-	li->rss_anon = p->rss_anon;
-	li->rss_file = p->rss_file;
-	li->rss_shmem = p->rss_shmem;
-	li->swap = p->swap;
+	li->rss_anon = p->s.rss_anon;
+	li->rss_file = p->s.rss_file;
+	li->rss_shmem = p->s.rss_shmem;
+	li->swap = p->s.swap;
 }
 
 static void emit(struct vigil_leak_engine *e, const struct leak_proc *p, uint32_t type,
@@ -191,9 +189,9 @@ static void emit(struct vigil_leak_engine *e, const struct leak_proc *p, uint32_
 	raw.task.tid = p->pid;
 	raw.task.ppid = p->ppid;
 	raw.task.uid = p->uid;
-	raw.task.cgroup_id = p->cgroup_id;
+	raw.task.cgroup_id = p->s.cgroup_id;
 	raw.task.start_ns = p->start_ns;
-	memcpy(raw.task.comm, p->comm, sizeof(raw.task.comm));
+	memcpy(raw.task.comm, p->s.comm, sizeof(raw.task.comm));
 	fill_info(e, p, reason, &li);
 	if (enrich_leak(e->en, type, &raw, &li, &v) == 0 && e->emit)
 		e->emit(e->emit_ctx, &v);
@@ -262,7 +260,7 @@ static int on_sample(const struct vigil_mem_sample *s, void *ctx)
 	uint64_t kib;
 
 	if (p && (p->start_ns != s->start_ns ||
-		  strncmp(p->comm, s->comm, sizeof(p->comm)) != 0))
+		  strncmp(p->s.comm, s->comm, sizeof(p->s.comm)) != 0))
 		proc_restart(e, p, s);
 	if (!p) {
 		if (e->n_procs >= e->s.max_processes) {
@@ -286,18 +284,10 @@ static int on_sample(const struct vigil_mem_sample *s, void *ctx)
 	} else {
 		p->ppid = p->uid = 0;
 	}
-	if (p->cgroup_id != s->cgroup_id)
+	if (p->s.cgroup_id != s->cgroup_id)
 		p->pol_gen = 0;	/* moved: the scope may differ */
-	p->cgroup_id = s->cgroup_id;
-	p->memcg_id = s->memcg_id;
-	p->memcg_usage = s->memcg_usage;
-	p->memcg_limit = s->memcg_limit;
-	p->rss_anon = s->rss_anon;
-	p->rss_file = s->rss_file;
-	p->rss_shmem = s->rss_shmem;
-	p->swap = s->swap;
-	memcpy(p->comm, s->comm, sizeof(p->comm));
-	p->comm[sizeof(p->comm) - 1] = 0;
+	p->s = *s;
+	p->s.comm[sizeof(p->s.comm) - 1] = 0;
 	p->seen_tick = e->tick;
 	kib = footprint(s) >> KIB_SHIFT;
 	p->ring[p->head] = kib > UINT32_MAX ? UINT32_MAX : (uint32_t)kib;
@@ -456,7 +446,7 @@ static void ctr_totals_one(uint64_t key, void *val, void *ctx)
 {
 	struct vigil_leak_engine *e = ctx;
 	struct leak_proc *p = val;
-	const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, p->cgroup_id);
+	const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, p->s.cgroup_id);
 	const char *rt;
 
 	(void)key;
@@ -464,13 +454,13 @@ static void ctr_totals_one(uint64_t key, void *val, void *ctx)
 		return;
 	rt = cgroup_runtime_name(c->info.runtime);
 	metrics_add(metrics_series(e->f_ctr_mem, (const char *[]){ c->info.id, c->info.pod_uid, rt, "anon" }),
-		    (double)p->rss_anon);
+		    (double)p->s.rss_anon);
 	metrics_add(metrics_series(e->f_ctr_mem, (const char *[]){ c->info.id, c->info.pod_uid, rt, "file" }),
-		    (double)p->rss_file);
+		    (double)p->s.rss_file);
 	metrics_add(metrics_series(e->f_ctr_mem, (const char *[]){ c->info.id, c->info.pod_uid, rt, "shmem" }),
-		    (double)p->rss_shmem);
+		    (double)p->s.rss_shmem);
 	metrics_add(metrics_series(e->f_ctr_mem, (const char *[]){ c->info.id, c->info.pod_uid, rt, "swap" }),
-		    (double)p->swap);
+		    (double)p->s.swap);
 }
 
 /* After the samples are in: drop the exited, score the rest, update gauges. */
@@ -676,7 +666,7 @@ static double growth_of(const struct leak_proc *p)
 
 static uint64_t usage_of(const struct leak_proc *p)
 {
-	return p->rss_anon + p->rss_shmem + p->swap;
+	return p->s.rss_anon + p->s.rss_shmem + p->s.swap;
 }
 
 /* Larger first; ties by pid for a stable order. */
@@ -710,7 +700,7 @@ static int by_growth(const void *a, const void *b)
 static void put_proc(struct vigil_leak_engine *e, struct jsonw *w, const struct leak_proc *p)
 {
 	const struct vigil_proc *vp = proc_lookup(&e->en->procs, p->pid);
-	const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, p->cgroup_id);
+	const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, p->s.cgroup_id);
 	struct vigil_leak_info li;
 	uint32_t points, i, j, from, to;
 	uint64_t sum;
@@ -719,7 +709,7 @@ static void put_proc(struct vigil_leak_engine *e, struct jsonw *w, const struct 
 	jsonw_object_begin(w, NULL);
 	jsonw_uint(w, "pid", p->pid);
 	jsonw_uint(w, "ppid", p->ppid);
-	jsonw_string(w, "comm", p->comm);
+	jsonw_string(w, "comm", p->s.comm);
 	jsonw_string(w, "binary", vp && vp->start_ns == p->start_ns && vp->binary ? vp->binary : "");
 	jsonw_string(w, "container", c && c->info.id[0] ? c->info.id : "");
 	jsonw_string(w, "cgroup", c ? c->cgroup : "");
@@ -745,10 +735,10 @@ static void put_proc(struct vigil_leak_engine *e, struct jsonw *w, const struct 
 	jsonw_uint(w, "evaluations", p->streak);
 	jsonw_double(w, "observed_seconds", li.observed_s);
 	jsonw_object_begin(w, "memory");
-	jsonw_uint(w, "rss_anon", p->rss_anon);
-	jsonw_uint(w, "rss_file", p->rss_file);
-	jsonw_uint(w, "rss_shmem", p->rss_shmem);
-	jsonw_uint(w, "swap", p->swap);
+	jsonw_uint(w, "rss_anon", p->s.rss_anon);
+	jsonw_uint(w, "rss_file", p->s.rss_file);
+	jsonw_uint(w, "rss_shmem", p->s.rss_shmem);
+	jsonw_uint(w, "swap", p->s.swap);
 	jsonw_object_end(w);
 	/* The history, averaged down to at most SPARK_POINTS points. */
 	points = p->count < SPARK_POINTS ? p->count : SPARK_POINTS;
@@ -786,7 +776,7 @@ static void put_containers(struct vigil_leak_engine *e, struct jsonw *w, struct 
 
 	jsonw_array_begin(w, "containers");
 	for (i = 0; t && i < n; i++) {
-		const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, v[i]->cgroup_id);
+		const struct vigil_ctr *c = ctr_lookup(&e->en->ctrs, v[i]->s.cgroup_id);
 
 		if (!c || !c->info.id[0])
 			continue;
@@ -794,10 +784,10 @@ static void put_containers(struct vigil_leak_engine *e, struct jsonw *w, struct 
 			;
 		if (k == nt)
 			t[nt++].c = c;
-		t[k].v[0] += v[i]->rss_anon;
-		t[k].v[1] += v[i]->rss_file;
-		t[k].v[2] += v[i]->rss_shmem;
-		t[k].v[3] += v[i]->swap;
+		t[k].v[0] += v[i]->s.rss_anon;
+		t[k].v[1] += v[i]->s.rss_file;
+		t[k].v[2] += v[i]->s.rss_shmem;
+		t[k].v[3] += v[i]->s.swap;
 	}
 	for (k = 0; k < nt; k++) {
 		jsonw_object_begin(w, NULL);

@@ -55,13 +55,6 @@ struct lt_target {
 	uint64_t lo, hi;		/* where the allocator's library is mapped */
 };
 
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
-
 /*
  * A C library by its file name: glibc's libc.so.6 (and old libc-2.NN.so),
  * musl's libc.so or ld-musl-ARCH.so.1 (musl's loader is its libc).
@@ -148,7 +141,7 @@ static int find_libc(struct lt_target *t)
 		n = strlen(p);
 		if (n > 10 && !strcmp(p + n - 10, " (deleted)"))
 			p[n - 10] = '\0';
-		if (p[0] != '/' || !is_libc_name(base_name(p)))
+		if (p[0] != '/' || !is_libc_name(basename(p)))
 			continue;
 		if (err == -ENOENT) {
 			snprintf(t->shown, sizeof(t->shown), "%s", p);
@@ -575,7 +568,7 @@ static void text_frame(FILE *out, const struct sym_frame *f)
 	else
 		fprintf(out, "    0x%llx", (unsigned long long)f->address);
 	if (f->file[0])
-		fprintf(out, " (%s:%d)", base_name(f->file), f->line);
+		fprintf(out, " (%s:%d)", basename(f->file), f->line);
 	fprintf(out, "  [%s]\n", f->module[0] ? f->module : "?");
 }
 

@@ -142,23 +142,35 @@ static uint64_t vaddr_to_offset(Elf *e, uint64_t v)
  * libraries) are both searched.  Indirect functions (STT_GNU_IFUNC) are not
  * taken: their symbol is the resolver, not the code that runs.
  */
+/* path as an ELF file: 0 with *e and *fd open (elf_end, close), or -errno. */
+static int elf_open(const char *path, Elf **e, int *fd)
+{
+	*e = NULL;
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	*e = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	if (!*e || elf_kind(*e) != ELF_K_ELF) {
+		if (*e)
+			elf_end(*e);
+		close(*fd);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
 int symbolize_func_offsets(const char *path, const char *const *names, size_t n, uint64_t *offs)
 {
 	Elf_Scn *scn = NULL;
 	Elf *e;
-	int fd, err = 0;
+	int fd, err;
 
 	memset(offs, 0, n * sizeof(*offs));
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!e || elf_kind(e) != ELF_K_ELF) {
-		err = -ENOEXEC;
-		goto out;
-	}
+	err = elf_open(path, &e, &fd);
+	if (err)
+		return err;
 	while ((scn = elf_nextscn(e, scn))) {
 		GElf_Shdr sh;
 		Elf_Data *data;
@@ -187,44 +199,31 @@ int symbolize_func_offsets(const char *path, const char *const *names, size_t n,
 					offs[j] = vaddr_to_offset(e, sym.st_value);
 		}
 	}
-out:
-	if (e)
-		elf_end(e);
+	elf_end(e);
 	close(fd);
-	return err;
+	return 0;
 }
 
 int symbolize_entry_offset(const char *path, uint64_t *off)
 {
 	GElf_Ehdr eh;
 	Elf *e;
-	int fd, err = 0;
+	int fd, err;
 
 	*off = 0;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh))
+	err = elf_open(path, &e, &fd);
+	if (err)
+		return err;
+	if (!gelf_getehdr(e, &eh))
 		err = -ENOEXEC;
 	else if (!(*off = vaddr_to_offset(e, eh.e_entry)))
 		err = -ENOENT;
-	if (e)
-		elf_end(e);
+	elf_end(e);
 	close(fd);
 	return err;
 }
 
 /* ---- addresses to names ---- */
-
-static const char *base_name(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	return slash ? slash + 1 : path;
-}
 
 void symbolizer_frame(struct symbolizer *s, uint64_t addr, bool return_address,
 		      struct sym_frame *f)
@@ -246,7 +245,7 @@ void symbolizer_frame(struct symbolizer *s, uint64_t addr, bool return_address,
 	if (!mod)
 		return;
 	modname = dwfl_module_info(mod, NULL, &start, NULL, NULL, NULL, NULL, NULL);
-	snprintf(f->module, sizeof(f->module), "%s", modname ? base_name(modname) : "");
+	snprintf(f->module, sizeof(f->module), "%s", modname ? basename(modname) : "");
 
 	name = dwfl_module_addrinfo(mod, look, &off, &sym, NULL, NULL, NULL);
 	if (name && name[0]) {
