@@ -183,6 +183,8 @@ static void duration(char *buf, size_t len, double s)
 {
 	if (s < 0 || !isfinite(s))
 		snprintf(buf, len, "-");
+	else if (s < 10 && s != floor(s))
+		snprintf(buf, len, "%.1fs", s);
 	else if (s < 120)
 		snprintf(buf, len, "%.0fs", s);
 	else if (s < 7200)
