@@ -460,7 +460,11 @@ static int cmd_trace(int argc, char **argv)
 			types |= VIGIL_OBS_ALL | VIGIL_OBS(VIGIL_EV_OOM_KILL);
 		} else if (!strcmp(argv[i], "signal")) {
 			types |= VIGIL_OBS(VIGIL_EV_SIGNAL_GENERATE) | VIGIL_OBS(VIGIL_EV_SIGNAL_DELIVER);
-		} else if ((t = event_type_parse(argv[i])) > 0) {
+		} else if ((t = event_type_parse(argv[i])) > 0 && event_user_space_only(t)) {
+			die_usage(trace_usage, "'%s' events come from `vigil run`'s engines, not from "
+				  "the kernel: run `vigil run` (and `vigil leaks` for leak scores)",
+				  argv[i]);
+		} else if (t > 0) {
 			types |= VIGIL_OBS(t);
 		} else {
 			die_usage(trace_usage, "unknown event type '%s' (exec, exit, fork, signal, oom_kill, all)", argv[i]);

@@ -21,7 +21,7 @@ v() {
 o=$T_TMP/o e=$T_TMP/e
 
 # --- help
-for cmd in "" trace run features version; do
+for cmd in "" trace run features version leaks; do
 	rc=0
 	# shellcheck disable=SC2086 # $cmd is one word or none
 	v "$o" "$e" $cmd --help || rc=$?
@@ -45,6 +45,9 @@ usage_error "unknown command" no-such-command
 usage_error "unknown flag" trace --no-such-flag
 usage_error "unknown flag" run --no-such-flag
 usage_error "unknown event type" trace no-such-type
+usage_error "an event type only vigil run makes" trace leak_suspected
+grep -q "vigil run" "$e" || fail "vigil trace leak_suspected does not point at vigil run"
+usage_error "vigil leaks --top 0" leaks --top 0
 usage_error "non-numeric --duration" trace --duration soon
 usage_error "--container and --host together" trace --container abc --host
 
