@@ -601,6 +601,7 @@ static void probe_mem_sampler(struct vigil_features *f)
 		return;
 	}
 	got = memsampler_read(m, count_sample, &n);
+	f->mem_task_list = !strcmp(memsampler_walk(m), "task-list");
 	memsampler_close(m);
 	if (got < 0)
 		PROBE_FAIL(&f->mem_sampler, "reading the task iterator: %s", strerror((int)-got));
@@ -794,7 +795,13 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 	/* What the leak scorer samples with: the sampler's own object, probed by loading it. */
 	m = &out[VIGIL_MOD_LEAK_SAMPLING];
 	*m = (struct vigil_module_mode){ .module = "leak-sampling", .implemented = true };
-	if (f->mem_sampler.ok) {
+	if (f->mem_sampler.ok && f->mem_task_list) {
+		m->mode = "task-list";
+		set_why(m->why, sizeof(m->why), "one walk of the process list per tick (open-coded "
+			"task iterator, 6.7+; iter/task if it overflows) reads every process's mm "
+			"counters (anon, file, shmem, swap; per-CPU parts summed) and memcg usage and "
+			"limit, without /proc; %s", f->mem_sampler.why);
+	} else if (f->mem_sampler.ok) {
 		m->mode = "iter/task";
 		set_why(m->why, sizeof(m->why), "one task iterator pass per tick reads every "
 			"process's mm counters (anon, file, shmem, swap; per-CPU parts summed) and "
@@ -807,8 +814,7 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 
 	m = &out[VIGIL_MOD_LEAK];
 	*m = (struct vigil_module_mode){ .module = "leak", .implemented = true };
-	if (out[VIGIL_MOD_LEAK_SAMPLING].mode && !strcmp(out[VIGIL_MOD_LEAK_SAMPLING].mode,
-							  "iter/task")) {
+	if (f->mem_sampler.ok) {
 		/*
 		 * Sampled, not traced: the rss_stat tracepoint would run a program
 		 * on every page fault; a timer pass over the tasks costs the node

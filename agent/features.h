@@ -40,6 +40,7 @@ struct vigil_features {
 	struct vigil_probe kp_oom_kill;	/* a kprobe attaches to oom_kill_process */
 	struct vigil_probe oom_counter;	/* vm_event_states in kallsyms: kills told exactly */
 	struct vigil_probe mem_sampler;	/* bpf/mem.bpf.c loads and one iterator pass reads */
+	bool mem_task_list;		/* ... and walks the process list (memsampler_walk) */
 	struct vigil_probe uprobes;	/* a uprobe on this binary attaches (leak trace) */
 	char lockdown[32];		/* "none", "integrity", "confidentiality", "unknown" */
 	struct vigil_cgroup_layout cgroups;

@@ -25,11 +25,19 @@ int memsampler_open(struct vigil_memsampler **out, uint32_t cg_source, uint32_t 
 typedef int (*memsample_fn)(const struct vigil_mem_sample *s, void *ctx);
 
 /*
- * One pass: create an iterator fd, read every record (large reads, no
- * per-process syscalls), call fn for each.  A non-zero return from fn stops
+ * One pass: run the task-list walk, or create an iterator fd and read
+ * every record (large reads, no per-process syscalls); call fn for each
+ * (the record is valid only during the call).  A non-zero return from fn stops
  * the pass and is returned.  Returns the number of records (>= 0) or -errno.
  */
 long memsampler_read(struct vigil_memsampler *m, memsample_fn fn, void *ctx);
+
+/*
+ * How a pass walks the tasks: "task-list" (a syscall program over the
+ * process list with the open-coded task iterator, 6.7+) or "iter/task" (the
+ * task iterator, which visits every thread by pid).
+ */
+const char *memsampler_walk(const struct vigil_memsampler *m);
 
 void memsampler_close(struct vigil_memsampler *m);
 

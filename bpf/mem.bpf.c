@@ -5,6 +5,8 @@
  * One iter/task program: every read of an iterator fd walks all tasks and
  * writes one struct vigil_mem_sample per live thread-group leader that has
  * an mm of its own (kernel threads, other threads and zombies are skipped).
+ * On 6.7+ a syscall program does the same by the process list, faster
+ * (vigil_mem_walk, at the end); both fill records with vigil_mem_fill().
  * Nothing is kept between passes and nothing is sent anywhere else: the
  * agent decides when to sample and what the numbers mean.
  *
@@ -321,27 +323,109 @@ static __always_inline void vigil_mem_cgroups(struct vigil_mem_sample *s, struct
 	s->memcg_limit = e->limit;
 }
 
+/*
+ * One process's sample into *s, or false if it has none (not a leader, a
+ * kernel thread, a zombie).  session tags the memcg cache's slots: any
+ * value that differs from one pass to the next.
+ */
+static __always_inline bool vigil_mem_fill(struct vigil_mem_sample *s, struct task_struct *task,
+					   u64 session)
+{
+	struct mm_struct *mm;
+
+	if (task->pid != task->tgid || (task->flags & VIGIL_PF_KTHREAD))
+		return false;
+	mm = task->mm;
+	if (!mm)
+		return false;	/* a zombie, or exiting past exit_mm() */
+
+	__builtin_memset(s, 0, sizeof(*s));
+	s->pid = task->tgid;
+	s->start_ns = task->start_time;
+	__builtin_memcpy(s->comm, task->comm, sizeof(s->comm));
+	vigil_mem_cgroups(s, task->cgroups, session);
+	vigil_mem_rss(s, mm);
+	return true;
+}
+
 SEC("iter/task")
 int vigil_mem_sample(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct vigil_mem_sample s;
-	struct mm_struct *mm;
-	struct css_set *cs;
 
-	if (!task || task->pid != task->tgid || (task->flags & VIGIL_PF_KTHREAD))
+	if (!task || !vigil_mem_fill(&s, task, ctx->meta->session_id))
 		return 0;
-	mm = task->mm;
-	if (!mm)
-		return 0;	/* a zombie, or exiting past exit_mm() */
-
-	__builtin_memset(&s, 0, sizeof(s));
-	s.pid = task->tgid;
-	s.start_ns = task->start_time;
-	__builtin_memcpy(s.comm, task->comm, sizeof(s.comm));
-	cs = task->cgroups;
-	vigil_mem_cgroups(&s, cs, ctx->meta->session_id);
-	vigil_mem_rss(&s, mm);
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	return 0;
+}
+
+/*
+ * The faster walk, on kernels with the open-coded task iterator (6.7+):
+ * BPF_TASK_ITER_ALL_PROCS follows the process list (for_each_process), so
+ * it visits leaders only and looks no pid up, where iter/task visits every
+ * thread by pid through the pid IDR.  A syscall program, run by the agent
+ * with BPF_PROG_TEST_RUN once per pass, writing records into an mmap-able
+ * array the agent reads in place.  The agent bumps vigil_mem_pass before
+ * each run; the memcg cache's tag for it has the top bit set so it never
+ * equals an iterator session id (a pass that overflows the array is re-read
+ * through iter/task).  The walk covers every process on the node, not only
+ * those of the reader's pid namespace as iter/task does; the agent runs in
+ * the initial one, where the two are the same.
+ *
+ * The agent enables this program only when vmlinux BTF has the kfuncs
+ * (their weak declarations let the object load without them).
+ */
+extern int bpf_iter_task_new(struct bpf_iter_task *it, struct task_struct *task,
+			     unsigned int flags) __weak __ksym;
+extern struct task_struct *bpf_iter_task_next(struct bpf_iter_task *it) __weak __ksym;
+extern void bpf_iter_task_destroy(struct bpf_iter_task *it) __weak __ksym;
+extern void bpf_rcu_read_lock(void) __weak __ksym;
+extern void bpf_rcu_read_unlock(void) __weak __ksym;
+
+#define VIGIL_TASK_ITER_ALL_PROCS 0	/* enum bpf_iter_task_flag */
+
+/* Records of the last pass (the agent sizes it before load and mmaps it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct vigil_mem_sample);
+} vigil_mem_out SEC(".maps");
+
+/* Bumped by the agent before each run of vigil_mem_walk. */
+u64 vigil_mem_pass = 0;
+/* Processes the last run found (records written: at most the array's size). */
+u32 vigil_mem_found = 0;
+
+SEC("syscall")
+int vigil_mem_walk(void *ctx)
+{
+	u64 session = vigil_mem_pass | (1ull << 63);
+	struct bpf_iter_task it;
+	struct task_struct *task;
+	u32 n = 0;
+
+	bpf_rcu_read_lock();
+	bpf_iter_task_new(&it, NULL, VIGIL_TASK_ITER_ALL_PROCS);
+	while ((task = bpf_iter_task_next(&it))) {
+		struct vigil_mem_sample *s;
+		u32 i = n;
+
+		s = bpf_map_lookup_elem(&vigil_mem_out, &i);
+		if (!s) {
+			/* Full: count on, so the agent knows to re-read. */
+			if (task->pid == task->tgid && !(task->flags & VIGIL_PF_KTHREAD) &&
+			    task->mm)
+				n++;
+			continue;
+		}
+		if (vigil_mem_fill(s, task, session))
+			n++;
+	}
+	bpf_iter_task_destroy(&it);
+	bpf_rcu_read_unlock();
+	vigil_mem_found = n;
 	return 0;
 }

@@ -1,9 +1,12 @@
 /*
  * mem.h - per-process memory samples, shared by bpf/mem.bpf.c and the agent.
  *
- * The leak scorer never scans /proc: on each tick the agent reads a task
- * iterator (iter/task, SEC "iter/task" program vigil_mem_sample) that writes
- * one struct vigil_mem_sample per live thread-group leader that has an mm.
+ * The leak scorer never scans /proc: on each tick the agent runs the
+ * syscall program vigil_mem_walk (a walk of the process list with the
+ * open-coded task iterator, 6.7+, into the mmap-able array vigil_mem_out)
+ * or, on older kernels, reads the task iterator vigil_mem_sample
+ * (iter/task); either writes one struct vigil_mem_sample per live
+ * thread-group leader that has an mm.
  * The counters are the kernel's own mm counters (MM_ANONPAGES, MM_FILEPAGES,
  * MM_SHMEMPAGES, MM_SWAPENTS), read with CO-RE from both layouts (6.1's
  * atomic array, 6.2+'s percpu_counters, summed over CPUs where they are

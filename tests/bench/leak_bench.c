@@ -2,7 +2,7 @@
  * leak_bench - one leak-sampling tick three ways, side by side, for
  * tests/bench/leak_bench.sh:
  *
- *   sampler  memsampler_read() (bpf/mem.bpf.c's task iterator) copying
+ *   sampler  memsampler_read() (bpf/mem.bpf.c's task-list walk or iter/task) copying
  *            every record into an array, as the leak scorer's tick does;
  *   statm    opendir("/proc"), and for every numeric entry open
  *            "/proc/PID/statm", read, close, and parse its seven numbers
@@ -327,9 +327,10 @@ int main(int argc, char **argv)
 		       method_name[k], cmed[k], method_name[k], got[k]);
 	}
 	printf("ratio=%.1f cpu_ratio=%.1f ratio_at=%.1f cpu_ratio_at=%.1f rounds=%ld in_cgroup=%zu "
-	       "record_bytes=%zu\n",
+	       "record_bytes=%zu walk=%s\n",
 	       med[STATM] / med[SAMPLER], cmed[STATM] / cmed[SAMPLER], med[STATMAT] / med[SAMPLER],
-	       cmed[STATMAT] / cmed[SAMPLER], rounds, a.in_cgroup, sizeof(struct vigil_mem_sample));
+	       cmed[STATMAT] / cmed[SAMPLER], rounds, a.in_cgroup, sizeof(struct vigil_mem_sample),
+	       memsampler_walk(m));
 	for (k = 0; k < NMETHODS; k++) {
 		free(wall[k]);
 		free(cpu[k]);

@@ -214,7 +214,7 @@ line5() { printf '%-44s %-10s %-10s %-11s %s\n' "$@"; }
 row() { line5 "$2" "$(kv "$1_median_ms")" "$(kv "$1_p90_ms")" "$(kv "$1_cpu_median_ms")" "$(kv "$1_records")"; }
 line5 "one tick, $rounds rounds each, order rotating" "median ms" "p90 ms" "CPU ms med" "records/pass"
 line5 "--------------------------------------------" "---------" "------" "----------" "------------"
-row sampler "sampler (task iterator, into an array)"
+row sampler "sampler ($(kv walk) walk, into an array)"
 row statm "/proc/PID/statm: open, read, close, parse"
 row statmat "the same with openat on the /proc fd"
 echo

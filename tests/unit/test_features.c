@@ -214,6 +214,11 @@ Test(features_modes, the_leak_scorer_runs_exactly_when_the_memory_sampler_loads)
 	features_modes(&f, m);
 	cr_assert_str_eq(m[VIGIL_MOD_LEAK_SAMPLING].mode, "iter/task");
 	cr_assert_str_eq(m[VIGIL_MOD_LEAK].mode, "scorer");
+
+	f.mem_task_list = true;
+	features_modes(&f, m);
+	cr_assert_str_eq(m[VIGIL_MOD_LEAK_SAMPLING].mode, "task-list");
+	cr_assert_str_eq(m[VIGIL_MOD_LEAK].mode, "scorer");
 }
 
 Test(features_modes, oom_uses_mark_victim_and_mentions_fentry_only_when_it_works)
