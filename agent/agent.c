@@ -22,6 +22,8 @@
 
 #include <bpf/bpf.h>
 #include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 
 #include "agent.h"
 #include "features.h"
@@ -121,9 +123,16 @@ static void engine_emit(void *ctx, const struct vigil_event_view *v)
 static int leaks_http(void *ctx, const char *query, char **body, size_t *len)
 {
 	struct vigil_agent *a = ctx;
-	const char *q = strstr(query, "top=");
-	unsigned long top = q && (q == query || q[-1] == '&') ? strtoul(q + 4, NULL, 10) : 10;
+	struct evkeyvalq q;
+	const char *v;
+	unsigned long top = 10;
 
+	if (evhttp_parse_query_str(query, &q) == 0) {
+		v = evhttp_find_header(&q, "top");
+		if (v)
+			top = strtoul(v, NULL, 10);
+		evhttp_clear_headers(&q);
+	}
 	if (!top || top > 1000)
 		top = top ? 1000 : 10;
 	return leak_engine_json(&a->leak, (unsigned)top, body, len);

@@ -12,20 +12,21 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "containers.h"
 #include "jsonw.h"
 #include "leak.h"
 #include "memsample.h"
+#include "oomproc.h"
 #include "selector.h"
 
 #define KIB_SHIFT 10
 #define BASELINE_SAMPLES 3	/* the baseline is the median of this many samples */
-#define SPARK_POINTS 48
-#define FLAT_BYTES (64u << 10)	/* a window within this range is flat: score 0 */		/* history points per process in the JSON */
+#define SPARK_POINTS 48		/* history points per process in the JSON */
+#define FLAT_BYTES (64u << 10)	/* a window within this range is flat: score 0 */
 
 struct leak_proc {
 	uint32_t pid, ppid, uid;	/* ppid, uid: from the process table, 0 if absent */
-	uint64_t start_ns;
 	struct vigil_mem_sample s;	/* the last sample */
 	uint64_t first_ns;		/* CLOCK_MONOTONIC: first sample */
 	uint64_t seen_tick;
@@ -42,14 +43,6 @@ struct leak_proc {
 	struct leak_score sc;
 	uint32_t ring[];		/* footprint in KiB */
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static double interval_s(const struct vigil_leak_engine *e)
 {
@@ -95,7 +88,7 @@ static void match_policy(struct vigil_leak_engine *e, struct leak_proc *p)
 	struct sel_subject x;
 
 	ctr_subject(c, &x);
-	x.binary = vp && vp->start_ns == p->start_ns && vp->binary ? vp->binary : "";
+	x.binary = vp && vp->start_ns == p->s.start_ns && vp->binary ? vp->binary : "";
 	x.comm = p->s.comm;
 	p->pol = 0;
 	for (size_t i = 1; i < e->n_pols; i++) {
@@ -184,13 +177,13 @@ static void emit(struct vigil_leak_engine *e, const struct leak_proc *p, uint32_
 
 	memset(&raw, 0, sizeof(raw));
 	raw.hdr.type = type;
-	raw.hdr.ts_ns = mono_ns();
+	raw.hdr.ts_ns = clock_ns(CLOCK_MONOTONIC);
 	raw.task.pid = p->pid;
 	raw.task.tid = p->pid;
 	raw.task.ppid = p->ppid;
 	raw.task.uid = p->uid;
 	raw.task.cgroup_id = p->s.cgroup_id;
-	raw.task.start_ns = p->start_ns;
+	raw.task.start_ns = p->s.start_ns;
 	memcpy(raw.task.comm, p->s.comm, sizeof(raw.task.comm));
 	fill_info(e, p, reason, &li);
 	if (enrich_leak(e->en, type, &raw, &li, &v) == 0 && e->emit)
@@ -227,7 +220,6 @@ static struct leak_proc *proc_new(struct vigil_leak_engine *e, const struct vigi
 	if (!p)
 		return NULL;
 	p->pid = s->pid;
-	p->start_ns = s->start_ns;
 	p->first_ns = e->now;
 	if (idmap_put(&e->procs, p->pid, p) < 0) {
 		free(p);
@@ -243,7 +235,6 @@ static void proc_restart(struct vigil_leak_engine *e, struct leak_proc *p,
 {
 	if (p->suspected)
 		clear_leak(e, p, "exited");
-	p->start_ns = s->start_ns;
 	p->first_ns = e->now;
 	p->count = p->head = 0;
 	p->have_baseline = p->scored = false;
@@ -259,7 +250,7 @@ static int on_sample(const struct vigil_mem_sample *s, void *ctx)
 	const struct vigil_proc *vp;
 	uint64_t kib;
 
-	if (p && (p->start_ns != s->start_ns ||
+	if (p && (p->s.start_ns != s->start_ns ||
 		  strncmp(p->s.comm, s->comm, sizeof(p->s.comm)) != 0))
 		proc_restart(e, p, s);
 	if (!p) {
@@ -298,21 +289,15 @@ static int on_sample(const struct vigil_mem_sample *s, void *ctx)
 	return 0;
 }
 
+/* The node's memory, for processes without a cgroup limit; kept when unreadable. */
 static void read_meminfo(struct vigil_leak_engine *e)
 {
-	char line[256];
-	unsigned long long kb;
-	FILE *f = fopen("/proc/meminfo", "re");
+	struct oom_meminfo m;
 
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
-			e->node_total = (uint64_t)kb << KIB_SHIFT;
-		else if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
-			e->node_avail = (uint64_t)kb << KIB_SHIFT;
+	if (oom_meminfo_read(&m) == 0) {
+		e->node_total = m.total;
+		e->node_avail = m.available;
 	}
-	fclose(f);
 }
 
 /* ---------------------------------------------------------------- scoring */
@@ -474,7 +459,7 @@ static void tick_finish(struct vigil_leak_engine *e, uint64_t t0, uint64_t now)
 	free(w.gone);
 	metrics_family_clear(e->f_ctr_mem);
 	idmap_each(&e->procs, ctr_totals_one, e);
-	e->last_tick_s = (double)(mono_ns() - t0) / 1e9;
+	e->last_tick_s = (double)(clock_ns(CLOCK_MONOTONIC) - t0) / 1e9;
 	metrics_set(e->g_tracked, (double)e->n_procs);
 	metrics_set(e->g_untracked, (double)e->untracked);
 	metrics_set(e->g_suspects, (double)e->suspects);
@@ -483,7 +468,7 @@ static void tick_finish(struct vigil_leak_engine *e, uint64_t t0, uint64_t now)
 
 void leak_engine_tick(struct vigil_leak_engine *e)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 	long n;
 
 	if (!e->ms)
@@ -508,7 +493,7 @@ void leak_engine_tick(struct vigil_leak_engine *e)
 void leak_engine_feed(struct vigil_leak_engine *e, const struct vigil_mem_sample *s, size_t n,
 		      uint64_t now_ns)
 {
-	uint64_t t0 = mono_ns();
+	uint64_t t0 = clock_ns(CLOCK_MONOTONIC);
 
 	e->tick++;
 	e->now = now_ns;
@@ -710,7 +695,7 @@ static void put_proc(struct vigil_leak_engine *e, struct jsonw *w, const struct 
 	jsonw_uint(w, "pid", p->pid);
 	jsonw_uint(w, "ppid", p->ppid);
 	jsonw_string(w, "comm", p->s.comm);
-	jsonw_string(w, "binary", vp && vp->start_ns == p->start_ns && vp->binary ? vp->binary : "");
+	jsonw_string(w, "binary", vp && vp->start_ns == p->s.start_ns && vp->binary ? vp->binary : "");
 	jsonw_string(w, "container", c && c->info.id[0] ? c->info.id : "");
 	jsonw_string(w, "cgroup", c ? c->cgroup : "");
 	jsonw_string(w, "policy", li.policy);

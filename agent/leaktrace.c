@@ -34,6 +34,7 @@
 #include <bpf/libbpf.h>
 #include <json-c/json.h>
 
+#include "clock.h"
 #include "leaktrace.h"
 #include "../bpf/leaktrace.h"
 #include "leaktrace.skel.h"
@@ -217,14 +218,6 @@ struct lt_state {
 	bool exited, interrupted;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int attach_all(struct lt_state *st)
 {
 	const struct leaktrace_opts *o = st->o;
@@ -347,7 +340,7 @@ static void wait_trace(struct lt_state *st, int pidfd, int sfd)
 	int nfd, timeout;
 
 	for (;;) {
-		uint64_t now = mono_ns();
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
 		if (now >= deadline)
 			break;
@@ -372,7 +365,7 @@ static void wait_trace(struct lt_state *st, int pidfd, int sfd)
 		}
 	}
 	st->skel->bss->tracing_on = false;
-	st->t_end = mono_ns();
+	st->t_end = clock_ns(CLOCK_MONOTONIC);
 }
 
 /* ---- reading and grouping ------------------------------------------------ */
@@ -866,7 +859,7 @@ int leaktrace_run(const struct leaktrace_opts *opts)
 		goto out;
 
 	st.skel->bss->tracing_on = true;
-	st.t_start = mono_ns();
+	st.t_start = clock_ns(CLOCK_MONOTONIC);
 	fprintf(o.err, "vigil: tracing allocations of pid %d (%s) in %s for %.1f s%s "
 		"(Ctrl-C to stop and report)\n", (int)o.pid, st.t.comm, st.t.shown, o.duration_s,
 		o.sample_every > 1 ? ", sampled" : "");

@@ -23,6 +23,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "cgroup.h"
 #include "containers.h"
 #include "oomengine.h"
@@ -110,14 +111,6 @@ struct oom_pol {
 	bool missing_reported;
 	struct vigil_metric_series *watched;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static const char *unit_name(const struct oom_unit *u)
 {
@@ -276,7 +269,7 @@ int oom_watchdog_main(int fd)
 	for (;;) {
 		struct pollfd pfd[WD_MAX + 1];
 		int map[WD_MAX + 1], n = 0, timeout = -1;
-		uint64_t now = now_ns();
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 		ssize_t r;
 
 		pfd[n].fd = fd;
@@ -302,7 +295,7 @@ int oom_watchdog_main(int fd)
 		}
 		if (poll(pfd, (nfds_t)n, timeout) < 0 && errno != EINTR)
 			break;
-		now = now_ns();
+		now = clock_ns(CLOCK_MONOTONIC);
 		for (i = 1; i < n; i++) {
 			uint64_t cnt;
 
@@ -1021,7 +1014,7 @@ static void emit_oom(struct oom_unit *u, uint32_t type, const struct oom_candida
 
 	memset(&raw, 0, sizeof(raw));
 	raw.hdr.type = type;
-	raw.hdr.ts_ns = now_ns();
+	raw.hdr.ts_ns = clock_ns(CLOCK_MONOTONIC);
 	raw.victim.pid = (uint32_t)v->pid;
 	raw.victim.tid = (uint32_t)v->pid;
 	raw.victim.cgroup_id = cgroup_ino(e, v->cgroup[0] ? v->cgroup : "/");
@@ -1096,7 +1089,7 @@ static void do_kill(struct oom_unit *u, const char *hook, int hook_status)
 	int err;
 
 	memset(&r, 0, sizeof(r));
-	u->last_action_ns = now_ns();
+	u->last_action_ns = clock_ns(CLOCK_MONOTONIC);
 	if (u->fired_handoff && u->rel) {
 		unit_dir(e, u, dir, sizeof(dir));
 		if (!under_oom(dir)) {
@@ -1152,7 +1145,7 @@ static void do_kill(struct oom_unit *u, const char *hook, int hook_status)
 		return;	/* no oom_kill event: vigil killed nothing */
 	}
 	emit_oom(u, VIGIL_EV_OOM_KILL, &u->victim, r.signalled, hook, hook_status,
-		 now_ns() - u->fired_ns);
+		 clock_ns(CLOCK_MONOTONIC) - u->fired_ns);
 	reset_detectors(u);
 	arm_triggers(u);
 }
@@ -1204,7 +1197,7 @@ static void act(struct oom_unit *u, int det, double value, uint64_t fired_ns, bo
 	u->fired_value = value;
 	u->fired_ns = fired_ns;
 	u->fired_handoff = handoff;
-	u->last_action_ns = now_ns();
+	u->last_action_ns = clock_ns(CLOCK_MONOTONIC);
 	err = oom_candidates_collect(e->s.mem_mount, u->rel, ex, e->wd_pid ? 2 : 1, &c, &n);
 	if (err) {
 		fprintf(stderr, "vigil: oom: OomPolicy %s, %s: listing its processes failed: %s\n",
@@ -1298,7 +1291,7 @@ static void on_handoff(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (u->busy)
 		return;
-	act(u, -1, 100, now_ns(), true);
+	act(u, -1, 100, clock_ns(CLOCK_MONOTONIC), true);
 }
 
 /* ------------------------------------------------------------ detectors */
@@ -1486,7 +1479,7 @@ static void on_psi(evutil_socket_t fd, short what, void *arg);
 static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct vigil_oom_engine *e = arg;
-	uint64_t now = now_ns();
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
 	size_t k;
 
 	metrics_add(e->ticks, 1);
@@ -1512,7 +1505,7 @@ static void on_psi(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < n; i++) {
 		struct oom_trig *t = evs[i].data.ptr;
 		struct oom_unit *u = t->u;
-		uint64_t now = now_ns();
+		uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
 		if (evs[i].events & EPOLLERR) {
 			trig_close(u, t->idx);	/* the cgroup went away */

@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "leak.h"
 #include "oomengine.h"
 #include "reload.h"
@@ -31,14 +32,6 @@
 #define RELOAD_SETTLE_MS 200
 #define RELOAD_WAIT_MAX_MS 5000
 #define RELOAD_REWATCH_MS 2000
-
-static uint64_t now_ns(clockid_t clk)
-{
-	struct timespec ts;
-
-	clock_gettime(clk, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
 
 static struct timeval ms_tv(unsigned ms)
 {
@@ -159,7 +152,7 @@ int reloader_run(struct vigil_reloader *r, const char *trigger)
 		r->files = files;
 		r->signature = sig;
 		metrics_add(r->reloads_ok, 1);
-		metrics_set(r->last_success, now_ns(CLOCK_REALTIME) / 1e9);
+		metrics_set(r->last_success, clock_ns(CLOCK_REALTIME) / 1e9);
 	} else {
 		metrics_add(r->reloads_failed, 1);
 		metrics_add(r->errors, 1);
@@ -168,7 +161,7 @@ int reloader_run(struct vigil_reloader *r, const char *trigger)
 	metrics_set(r->generation, r->sp->gen);
 	metrics_set(r->active_documents, (double)r->documents);
 
-	info.time_ns = now_ns(CLOCK_REALTIME);
+	info.time_ns = clock_ns(CLOCK_REALTIME);
 	info.ok = !err;
 	info.generation = r->sp->gen;
 	info.documents = r->documents;
@@ -212,7 +205,7 @@ static void arm_settle(struct vigil_reloader *r)
 	struct timeval tv = ms_tv(RELOAD_SETTLE_MS);
 
 	if (!r->settle_started_ns)
-		r->settle_started_ns = now_ns(CLOCK_MONOTONIC);
+		r->settle_started_ns = clock_ns(CLOCK_MONOTONIC);
 	evtimer_add(r->ev_settle, &tv);	/* re-adding restarts the timer */
 }
 
@@ -247,7 +240,7 @@ static void on_inotify(evutil_socket_t fd, short what, void *arg)
 static void on_settle(evutil_socket_t fd, short what, void *arg)
 {
 	struct vigil_reloader *r = arg;
-	uint64_t waited = (now_ns(CLOCK_MONOTONIC) - r->settle_started_ns) / 1000000;
+	uint64_t waited = (clock_ns(CLOCK_MONOTONIC) - r->settle_started_ns) / 1000000;
 	struct timeval tv = ms_tv(RELOAD_SETTLE_MS);
 
 	if (r->n_dirty && waited < RELOAD_WAIT_MAX_MS) {

@@ -32,7 +32,7 @@ typedef __u64 u64;
 struct vigil_mem_sample {
 	u32 pid;		/* tgid */
 	u32 flags;		/* VIGIL_MEM_* */
-	u64 start_ns;		/* task->start_time (boot-based ns): with pid, one process */
+	u64 start_ns;		/* task->start_time, CLOCK_MONOTONIC ns (as vigil_task.start_ns): with pid, one process */
 	u64 cgroup_id;		/* attribution hierarchy cgroup id, as vigil_task_cgroup_id() */
 	u64 memcg_id;		/* the task's memory cgroup id (vigil_memcg_id); 0 if none */
 	u64 memcg_usage;	/* bytes charged to that memcg (0 if none), read once per memcg per pass */
