@@ -275,6 +275,16 @@ function semantic(variant, objs, dir) {
     out = `${e.stdout}${e.stderr}`;
   }
   check(P("vigil run --check-config accepts vigil.yaml"), ok ? [] : out.trim().split("\n"));
+  // ...and the check can fail: a misspelled key in the same text.
+  writeFileSync(cfgFile + ".bad", cfgText.replace(/^output:/m, "outptu:"));
+  let refused = "";
+  try {
+    execFileSync(vigil, ["run", "--config", cfgFile + ".bad", "--check-config"], { stdio: "pipe" });
+  } catch (e) {
+    refused = `${e.stderr}`;
+  }
+  check(P("vigil run --check-config refuses vigil.yaml with a misspelled key"),
+    /unknown key 'outptu'/.test(refused) ? [] : [`got: ${refused || "accepted"}`]);
   const cfg = parseYaml(cfgText) ?? {};
   check(P(`metrics_addr listens on every address at the container port (${cfg.metrics_addr})`),
     cfg.metrics_addr === `0.0.0.0:${port?.containerPort}`);

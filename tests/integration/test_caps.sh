@@ -12,7 +12,7 @@
 #     proves the list sufficient; the log says which);
 #   - it starts, loads the policies, reports a host exec of this test, and
 #     pins the trust hooks (TrustPolicy in audit mode) in a bpffs directory
-#     of this test's own;
+#     of this test's own; events carry VIGIL_NODE_NAME as their node;
 # and as a control, the base list without BPF fails to load anything (so
 # the bounding set really limits the agent).
 # Pins go to /sys/fs/bpf/<mark>, removed at exit; the trust store is in the
@@ -87,7 +87,10 @@ for variant in base enforce; do
 	out=$T_TMP/$variant.json err=$T_TMP/$variant.err
 	real=$VIGIL
 	VIGIL=$RUN_WRAP
+	# As the DaemonSet sets it from spec.nodeName.
+	export VIGIL_NODE_NAME=node-$T_MARK
 	vigil_start "$out" "$err" run --config "$RUN_CFG" --policy-dir "$T_TMP/policies"
+	unset VIGIL_NODE_NAME
 	VIGIL=$real
 	eff=$((16#$(awk '/^CapEff:/ {print $2}' "/proc/$VIGIL_PID/status")))
 	((eff == RUN_MASK)) ||
@@ -104,6 +107,8 @@ for variant in base enforce; do
 			{ seen=1; break; }
 	done
 	((seen)) || { dump_file "$err"; fail "$variant: no exec event for this test's '$marker' with the manifest's capabilities"; }
+	assert_jq "$out" '.type == "exec" and .node == "node-'"$T_MARK"'" and ((.process.args // []) | join(" ") | contains("'"$marker"'"))' \
+		"$variant: events carry VIGIL_NODE_NAME as node" '.type == "exec" and ((.process.args // []) | join(" ") | contains("'"$marker"'"))'
 	[[ -e $bpffs/trust/trust_inodes ]] ||
 		{ dump_file "$err"; fail "$variant: the TrustPolicy's maps are not pinned under $bpffs/trust"; }
 	if grep -q 'Operation not permitted' "$err"; then
