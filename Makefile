@@ -67,7 +67,7 @@ DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcriterion-dev \
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps static image test unit integration vmtest bench fuzz run install clean vmlinux help
+.PHONY: all deps static image test unit integration vmtest deploytest bench fuzz run install clean vmlinux help
 
 all: $(BUILD)/vigil
 
@@ -75,8 +75,9 @@ help:
 	@echo 'make            build build/vigil (BPF objects embedded)'
 	@echo 'make deps       install build/test dependencies (Debian packages)'
 	@echo 'make run        deps + build + `vigil run` on the built-in default config'
-	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration + VM tests + fuzz (60 s + 20 s)'
+	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration + VM tests + deploytest + fuzz (60 s + 20 s)'
 	@echo 'make vmtest     boot a stock Debian kernel under qemu and run tests/vm/cases'
+	@echo 'make deploytest render deploy/kubernetes and validate it offline (schemas, capabilities, config, policies)'
 	@echo 'make static     build/vigil-static'
 	@echo 'make image      OCI image archive build/vigil-image.tar (vigil:$$(IMAGE_TAG), from scratch, umoci)'
 	@echo 'make bench      exec-throughput benchmark, with vs without the agent'
@@ -96,6 +97,10 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 			apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
 	fi
+	@command -v npm >/dev/null || { echo "deps: installing: nodejs npm"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; }
+	@tests/deploy/npm-ci.sh
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/$(ARCH)/vmlinux.h
@@ -170,6 +175,11 @@ integration: deps $(BUILD)/vigil $(TEST_TOOLS) $(BUILD)/vigil-image.tar
 vmtest: deps $(BUILD)/vigil-static
 	$(Q)tests/vm/run.sh
 
+# deploy/kubernetes rendered with kubectl kustomize and checked offline.
+# Exit 77 is a skip (no kubectl), said loudly by run.sh.
+deploytest: deps $(BUILD)/vigil
+	$(Q)tests/deploy/run.sh || [ $$? = 77 ]
+
 # Every tier runs even if an earlier one fails, so one CI run shows all
 # failures; the target fails if any tier did.
 test: deps
@@ -177,6 +187,7 @@ test: deps
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory integration || rc=1; \
 	$(MAKE) --no-print-directory vmtest || rc=1; \
+	$(MAKE) --no-print-directory deploytest || rc=1; \
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) || rc=1; \
 	exit $$rc
 

@@ -110,6 +110,7 @@ static const char run_usage[] =
 	"                            " VIGIL_METRICS_DEFAULT_ADDR "; see docs/metrics.md)\n"
 	"      --bpf-stats           count time spent in each BPF program\n"
 	"      --ringbuf-bytes N     ring buffer size (overrides the config)\n"
+	"      --check-config        load and validate --config FILE, then exit\n"
 	"      --print-default-config\n"
 	"                            print the built-in config and exit\n"
 	"  -v, --verbose             show libbpf's messages\n"
@@ -234,8 +235,16 @@ static void require_bpf_env(void)
 
 static void node_name(const char *configured, char *buf, size_t len)
 {
+	const char *env;
+
 	if (configured && configured[0]) {
 		snprintf(buf, len, "%s", configured);
+		return;
+	}
+	/* In a Kubernetes pod the host name is the pod's: the manifest sets this from spec.nodeName. */
+	env = getenv("VIGIL_NODE_NAME");
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
 		return;
 	}
 	if (gethostname(buf, len) != 0)
@@ -386,7 +395,8 @@ static int run_agent(const char *cmd, struct vigil_agent_opts *o, struct cli_sin
 
 /* ---- trace ---------------------------------------------------------- */
 
-enum { OPT_RINGBUF = 0x100, OPT_CGH, OPT_PRINT_DEFAULT, OPT_MAXBYTES, OPT_KEEP, OPT_BPFSTATS };
+enum { OPT_RINGBUF = 0x100, OPT_CGH, OPT_PRINT_DEFAULT, OPT_MAXBYTES, OPT_KEEP, OPT_BPFSTATS,
+       OPT_CHECK_CONFIG };
 
 static int cmd_trace(int argc, char **argv)
 {
@@ -502,13 +512,14 @@ static int cmd_run(int argc, char **argv)
 		{ "metrics-addr", required_argument, NULL, 'm' },
 		{ "bpf-stats", no_argument, NULL, OPT_BPFSTATS },
 		{ "print-default-config", no_argument, NULL, OPT_PRINT_DEFAULT },
+		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const char *config_path = NULL, *output = NULL, *metrics_addr = NULL, *policy_dir = NULL;
 	long long max_bytes = -1, keep = -1;
-	bool bpf_stats = false;
+	bool bpf_stats = false, check_only = false;
 	struct vigil_config cfg;
 	struct vigil_config_error cerr;
 	struct vigil_agent_opts o = { 0 };
@@ -564,6 +575,9 @@ static int cmd_run(int argc, char **argv)
 		case OPT_PRINT_DEFAULT:
 			fputs(vigil_default_config_yaml, stdout);
 			return 0;
+		case OPT_CHECK_CONFIG:
+			check_only = true;
+			break;
 		case 'v':
 			verbose = true;
 			break;
@@ -585,6 +599,12 @@ static int cmd_run(int argc, char **argv)
 			fprintf(stderr, "%s\n", msg);
 			return 1;
 		}
+	}
+	if (check_only) {
+		if (!config_path)
+			die_usage(run_usage, "--check-config wants --config FILE");
+		printf("%s: config OK\n", config_path);
+		return 0;
 	}
 	if (output)
 		snprintf(cfg.output, sizeof(cfg.output), "%s", output);
