@@ -2,13 +2,19 @@
 // DaemonSet's container adds, one per line (as Kubernetes names them:
 // BPF, SYS_PTRACE, ...); with POLICY_DIR, also write the files of the
 // ConfigMap mounted at the container's --policy-dir there.
+//
+// caps.mjs --mounts RENDERED.yaml - print the container's host mounts
+// instead, one per line: HOST_PATH MOUNT_PATH ro|rw.
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 
-const [file, policyDir] = process.argv.slice(2);
+const args = process.argv.slice(2);
+const mounts = args[0] === "--mounts";
+if (mounts) args.shift();
+const [file, policyDir] = args;
 if (!file) {
-  console.error("usage: caps.mjs RENDERED.yaml [POLICY_DIR]");
+  console.error("usage: caps.mjs RENDERED.yaml [POLICY_DIR] | caps.mjs --mounts RENDERED.yaml");
   process.exit(2);
 }
 const objs = parseAllDocuments(readFileSync(file, "utf8")).map((d) => d.toJS()).filter(Boolean);
@@ -19,6 +25,13 @@ if (ds.length !== 1) {
 }
 const pod = ds[0].spec.template.spec;
 const c = pod.containers[0];
+if (mounts) {
+  for (const m of c.volumeMounts ?? []) {
+    const v = pod.volumes.find((x) => x.name === m.name);
+    if (v?.hostPath) console.log(`${v.hostPath.path} ${m.mountPath} ${m.readOnly ? "ro" : "rw"}`);
+  }
+  process.exit(0);
+}
 const caps = c.securityContext?.capabilities?.add ?? [];
 if (!caps.length) {
   console.error(`caps.mjs: ${file}: the container adds no capabilities`);

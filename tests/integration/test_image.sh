@@ -41,17 +41,27 @@ port=$(free_port)
 mkdir -p "$T_TMP/varlib"
 out=$T_TMP/events.jsonl err=$T_TMP/vigil.err
 name=vigil-it-$(rand_hex 8)
-# The mounts of deploy/kubernetes's DaemonSet (the host's /var/lib/vigil
-# is replaced by a temp dir: nothing here may touch the host's).
+# The host mounts of deploy/kubernetes's DaemonSet, read from the rendered
+# base.  Host paths a test must not touch are replaced: the runtimes' state
+# by this test's containerd's (and an empty dir), /var/lib/vigil by a temp dir.
+t_require_cmd kubectl node
+kubectl kustomize "$T_ROOT/deploy/kubernetes/base" >"$T_TMP/base.yaml" 2>"$T_TMP/kustomize.err" ||
+	{ dump_file "$T_TMP/kustomize.err"; fail "kubectl kustomize deploy/kubernetes/base failed"; }
+node "$T_ROOT/tests/deploy/caps.mjs" --mounts "$T_TMP/base.yaml" >"$T_TMP/mounts" ||
+	fail "cannot read the DaemonSet's mounts (tests/deploy: make deps runs npm ci)"
+mkdir -p "$T_TMP/crio-state"
 mounts=()
-for m in /sys/fs/bpf:/sys/fs/bpf:rw /sys/kernel/btf:/sys/kernel/btf:ro \
-	/sys/kernel/tracing:/sys/kernel/tracing:ro /sys/kernel/security:/sys/kernel/security:ro \
-	/sys/fs/cgroup:/sys/fs/cgroup:ro /proc:/host/proc:ro "$CTRD_STATE:/run/containerd:ro" \
-	"$T_TMP/varlib:/var/lib/vigil:rw"; do
-	IFS=: read -r src dst mode <<<"$m"
+while read -r src dst mode; do
+	case $src in
+	/run/containerd) src=$CTRD_STATE ;;
+	/run/containers) src=$T_TMP/crio-state ;;
+	/var/lib/vigil) src=$T_TMP/varlib ;;
+	esac
 	[[ -e $src ]] || { log "host has no $src: not mounted"; continue; }
 	mounts+=(--mount "type=bind,src=$src,dst=$dst,options=rbind:$mode")
-done
+	log "mount $src -> $dst ($mode)"
+done <"$T_TMP/mounts"
+((${#mounts[@]} >= 5)) || fail "only ${#mounts[@]} host mounts read from the DaemonSet"
 # --with-ns pid:<our pid namespace> is the DaemonSet's hostPID: true.
 spawn t_ctr -n k8s.io run --rm --privileged --net-host \
 	--with-ns "pid:/proc/$$/ns/pid" "${mounts[@]}" \
