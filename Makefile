@@ -257,8 +257,7 @@ UNITDIR        ?= $(PREFIX)/lib/systemd/system
 MANDIR         ?= $(PREFIX)/share/man
 DATADIR        ?= $(PREFIX)/share/vigil
 DOCDIR         ?= $(PREFIX)/share/doc/vigil
-INSTALL_DOCS   := docs/CONFIG.md docs/events.md docs/metrics.md docs/TRUST.md docs/OOM.md \
-	docs/LEAKS.md docs/BENCHMARKS.md
+INSTALL_DOCS   := $(wildcard docs/*.md)
 
 man: $(BUILD)/man/vigil.8
 $(BUILD)/man/vigil.8: docs/man/vigil.8.scd
