@@ -63,11 +63,11 @@ DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcriterion-dev \
 	runc busybox-static libyaml-dev libjson-c-dev pkg-config jq make gcc \
 	libclang-rt-14-dev iproute2 procps util-linux qemu-system-x86 cpio gzip \
 	libevent-dev prometheus curl libssl-dev libdw-dev liblzma-dev libbz2-dev \
-	umoci containerd
+	umoci containerd scdoc groff-base man-db systemd
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps static image test unit integration vmtest deploytest bench fuzz run install clean vmlinux help
+.PHONY: all deps static image test unit integration vmtest deploytest bench fuzz run install uninstall man clean vmlinux help
 
 all: $(BUILD)/vigil
 
@@ -83,7 +83,8 @@ help:
 	@echo 'make bench      exec-throughput benchmark, with vs without the agent'
 	@echo 'make fuzz       replay fuzz regressions, fuzz the policy loader (FUZZ_SECONDS=$(FUZZ_SECONDS)) and the trust store parser (TRUST_FUZZ_SECONDS=$(TRUST_FUZZ_SECONDS))'
 	@echo 'make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
-	@echo 'make install    install vigil into $$(PREFIX)/sbin (PREFIX=$(PREFIX))'
+	@echo 'make install    binary, systemd unit, config, example policies, vigil(8), docs (PREFIX=$(PREFIX), DESTDIR=)'
+	@echo 'make uninstall  remove what `make install` put under $$(PREFIX); keeps /etc/vigil and /var/lib/vigil'
 	@echo 'V=1 shows commands; WERROR=1 (or CI=true) turns warnings into errors'
 
 # Quiet when everything is present; otherwise one apt-get run.
@@ -267,8 +268,66 @@ fuzz: deps $(BUILD)/fuzz/fuzz_policy $(BUILD)/fuzz/fuzz_truststore
 run: deps $(BUILD)/vigil
 	$(BUILD)/vigil run
 
-install: $(BUILD)/vigil
-	install -D -m 0755 $(BUILD)/vigil $(DESTDIR)$(PREFIX)/sbin/vigil
+# ---- man page, install
+#
+# vigil(8) is generated from docs/man/vigil.8.scd by scdoc.  The installed
+# binary is the static one: it needs nothing on the node but the kernel
+# (INSTALL_BIN=$(BUILD)/vigil installs the dynamic build instead, which needs
+# the runtime packages of libbpf, libyaml, json-c, libevent, libdw, libssl).
+# The config is the built-in default with events going to a rotated file in
+# /var/log/vigil; an existing /etc/vigil/vigil.yaml is never overwritten
+# (the new default lands beside it as vigil.yaml.default).
+INSTALL_BIN    ?= $(BUILD)/vigil-static
+SYSCONFDIR     ?= /etc
+UNITDIR        ?= $(PREFIX)/lib/systemd/system
+MANDIR         ?= $(PREFIX)/share/man
+DATADIR        ?= $(PREFIX)/share/vigil
+DOCDIR         ?= $(PREFIX)/share/doc/vigil
+INSTALL_DOCS   := $(wildcard docs/*.md)
+
+man: $(BUILD)/man/vigil.8
+$(BUILD)/man/vigil.8: docs/man/vigil.8.scd
+	$(msg) SCDOC $@
+	@mkdir -p $(@D)
+	$(Q)scdoc < $< > $@
+
+$(BUILD)/vigil.yaml: $(BUILD)/vigil
+	$(msg) GEN $@
+	$(Q){ echo '# /etc/vigil/vigil.yaml: the config of vigil.service (`vigil run --config`).'; \
+	  echo '# The built-in defaults, with events in a rotated file; docs/CONFIG.md has every key.'; \
+	  $(BUILD)/vigil run --print-default-config | sed \
+	    -e 's|^output: "-" *#.*|output: /var/log/vigil/events.jsonl # "-" = stdout (the journal, under systemd)|' \
+	    -e 's|^output_max_bytes: 0 |output_max_bytes: 100MiB |'; } > $@.tmp
+	$(Q)grep -q '^output: /var/log/vigil/events.jsonl' $@.tmp && grep -q '^output_max_bytes: 100MiB' $@.tmp || \
+		{ echo "$@: the default config's output lines changed; update this rule" >&2; rm -f $@.tmp; exit 1; }
+	$(Q)mv $@.tmp $@
+
+install: $(INSTALL_BIN) $(BUILD)/man/vigil.8 $(BUILD)/vigil.yaml
+	install -D -m 0755 $(INSTALL_BIN) $(DESTDIR)$(PREFIX)/sbin/vigil
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed 's|^ExecStart=/usr/local/sbin/vigil |ExecStart=$(PREFIX)/sbin/vigil |' \
+		deploy/systemd/vigil.service > $(DESTDIR)$(UNITDIR)/vigil.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vigil.service
+	install -D -m 0644 $(BUILD)/man/vigil.8 $(DESTDIR)$(MANDIR)/man8/vigil.8
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/vigil/policies.d
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.yaml ]; then \
+		echo "install: keeping $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.yaml; the new default is vigil.yaml.default"; \
+		install -m 0644 $(BUILD)/vigil.yaml $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.yaml.default; \
+	else \
+		echo "install -m 0644 $(BUILD)/vigil.yaml $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.yaml"; \
+		install -m 0644 $(BUILD)/vigil.yaml $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.yaml; \
+	fi
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/policies $(DESTDIR)$(DOCDIR)/policies
+	install -m 0644 policies/*.yaml $(DESTDIR)$(DATADIR)/policies/
+	install -m 0644 policies/README.md $(DESTDIR)$(DOCDIR)/policies/README.md
+	install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+	@[ -n "$(DESTDIR)" ] || echo "install: now run: systemctl daemon-reload && systemctl enable --now vigil"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/vigil $(DESTDIR)$(UNITDIR)/vigil.service \
+		$(DESTDIR)$(MANDIR)/man8/vigil.8
+	rm -rf $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR)
+	@echo "uninstall: left $(DESTDIR)$(SYSCONFDIR)/vigil (config, policies) and /var/lib/vigil (trust store) in place"
 
 clean:
 	rm -rf $(BUILD)
