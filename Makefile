@@ -62,11 +62,12 @@ ASAN_OBJS  := $(patsubst %.c,$(BUILD)/asan/%.o,$(LIB_SRCS))
 DEPS := clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev libcriterion-dev \
 	runc busybox-static libyaml-dev libjson-c-dev pkg-config jq make gcc \
 	libclang-rt-14-dev iproute2 procps util-linux qemu-system-x86 cpio gzip \
-	libevent-dev prometheus curl libssl-dev libdw-dev liblzma-dev libbz2-dev
+	libevent-dev prometheus curl libssl-dev libdw-dev liblzma-dev libbz2-dev \
+	umoci containerd
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps static test unit integration vmtest bench fuzz run install clean vmlinux help
+.PHONY: all deps static image test unit integration vmtest bench fuzz run install clean vmlinux help
 
 all: $(BUILD)/vigil
 
@@ -77,6 +78,7 @@ help:
 	@echo 'make test       deps + unit tests (ASan/UBSan) + host integration + VM tests + fuzz (60 s + 20 s)'
 	@echo 'make vmtest     boot a stock Debian kernel under qemu and run tests/vm/cases'
 	@echo 'make static     build/vigil-static'
+	@echo 'make image      OCI image archive build/vigil-image.tar (vigil:$$(IMAGE_TAG), from scratch, umoci)'
 	@echo 'make bench      exec-throughput benchmark, with vs without the agent'
 	@echo 'make fuzz       replay fuzz regressions, fuzz the policy loader (FUZZ_SECONDS=$(FUZZ_SECONDS)) and the trust store parser (TRUST_FUZZ_SECONDS=$(TRUST_FUZZ_SECONDS))'
 	@echo 'make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
@@ -148,7 +150,21 @@ unit: deps $(UNIT_BINS)
 		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $$t --jobs 1 || fail=1; \
 	done; exit $$fail
 
-integration: deps $(BUILD)/vigil $(TEST_TOOLS)
+# The container image: build/vigil-static alone in one layer, from scratch,
+# built by umoci (no daemon).  `podman load` / `ctr images import
+# --base-name vigil` take the archive; its tag is IMAGE_TAG.
+IMAGE_TAG ?= $(subst +,-,$(VERSION))
+image: $(BUILD)/vigil-image.tar
+$(BUILD)/vigil-image.tar: $(BUILD)/vigil-static deploy/image/mkimage.sh $(VERSION_STAMP)
+	$(msg) IMAGE $@
+	$(Q)deploy/image/mkimage.sh --out $@ --tag $(IMAGE_TAG) \
+		--entrypoint '["/usr/sbin/vigil"]' --cmd '["run"]' \
+		--label org.opencontainers.image.title=vigil \
+		--label org.opencontainers.image.version=$(VERSION) \
+		--label org.opencontainers.image.description="vigil eBPF node agent" \
+		$(BUILD)/vigil-static:/usr/sbin/vigil >/dev/null
+
+integration: deps $(BUILD)/vigil $(TEST_TOOLS) $(BUILD)/vigil-image.tar
 	$(Q)tests/integration/run.sh
 
 vmtest: deps $(BUILD)/vigil-static

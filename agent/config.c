@@ -989,7 +989,7 @@ static int unknown_key(struct ctx *c, const char *path, const struct field *fiel
 {
 	const yaml_event_t *ev = &c->ev;
 	const char *key = (const char *)ev->data.scalar.value, *hint;
-	char shown[64], in[80] = "", valid[160];
+	char shown[64], in[80] = "", valid[400];
 	size_t i, off = 0;
 
 	show(key, ev->data.scalar.length, shown, sizeof(shown));

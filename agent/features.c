@@ -725,7 +725,7 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 	}
 
 	m = &out[VIGIL_MOD_SIGNAL_POLICY];
-	*m = (struct vigil_module_mode){ .module = "signal-policy" };
+	*m = (struct vigil_module_mode){ .module = "signal-policy", .implemented = true };
 	if (f->lsm.ok) {
 		m->mode = "lsm";
 		set_why(m->why, sizeof(m->why), "lsm/task_kill denies a forbidden signal with EPERM");
@@ -744,7 +744,7 @@ void features_modes(const struct vigil_features *f, struct vigil_module_mode out
 	}
 
 	m = &out[VIGIL_MOD_OOM];
-	*m = (struct vigil_module_mode){ .module = "oom" };
+	*m = (struct vigil_module_mode){ .module = "oom", .implemented = true };
 	if (trace_ok && f->tp_mark_victim.ok) {
 		m->mode = "tp_btf";
 		set_why(m->why, sizeof(m->why), "oom:mark_victim names each kernel OOM victim%s; %s",

@@ -456,6 +456,9 @@ Test(config, an_unrelated_key_lists_the_valid_keys_instead_of_guessing)
 	cr_assert(strstr(err.msg, "valid keys: node_name, output, observe, ring_buffer_bytes, "
 				  "cgroup_hierarchy, loss_report_interval_ms"), "%s", err.msg);
 	cr_assert_null(strstr(err.msg, "did you mean"), "%s", err.msg);
+	/* The whole list, not cut short: the later sections are named too. */
+	cr_assert(strstr(err.msg, ", trust, oom, leak"), "%s", err.msg);
+	cr_assert_eq(err.msg[strlen(err.msg) - 1], ')', "%s", err.msg);
 }
 
 Test(config, an_unknown_key_under_observe_names_its_parent)
