@@ -320,6 +320,12 @@ int agent_open(struct vigil_agent *a, const struct vigil_agent_opts *o, char *wh
 		snprintf(why, whylen, "allocating tables: %s", strerror(-err));
 		return err;
 	}
+	if (o->state_dirs &&
+	    (err = ctr_cache_set_state_dirs(&a->en.ctrs, o->state_dirs, o->n_state_dirs))) {
+		snprintf(why, whylen, "runtime state directories: at most %d absolute paths "
+			 "shorter than %d bytes", PODMETA_MAX_DIRS, PODMETA_DIR_LEN);
+		return err;
+	}
 	/* OOM kills name memcgs by their id in the memory controller's hierarchy. */
 	snprintf(a->en.mem_mount, sizeof(a->en.mem_mount), "%s",
 		 cgroup_layout_v1_mount(&a->layout, "memory") ?: a->layout.v2_mount);

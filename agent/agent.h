@@ -44,6 +44,8 @@ struct vigil_agent_opts {
 	unsigned observe;		/* VIGIL_OBS bits: which programs load (fork/exec/exit always do) */
 	uint32_t ring_buffer_bytes;
 	const char *cgroup_hierarchy;	/* "auto", "v2", "memory", "pids", "cpu" */
+	const char *const *state_dirs;	/* runtime state dirs for pod names; NULL: the defaults */
+	size_t n_state_dirs;
 	struct vigil_filter filter;
 	double duration_s;		/* 0 = until a signal */
 	uint32_t loss_interval_ms;

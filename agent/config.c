@@ -48,6 +48,9 @@ const char vigil_default_config_yaml[] =
 	"metrics_addr: \"127.0.0.1:9867\" # /metrics, /healthz, /readyz; \"off\" = no HTTP server\n"
 	"bpf_stats: false              # kernel run-time stats per BPF program (vigil_bpf_program_*)\n"
 	"metrics_max_containers: 256   # containers with their own metric series; more share \"_overflow\"\n"
+	"runtime_state_dirs:           # container runtimes' state: OCI bundles whose annotations name pods; [] = none\n"
+	"  - /run/containerd/io.containerd.runtime.v2.task\n"
+	"  - /run/containers/storage/overlay-containers\n"
 	"policy_dir: /etc/vigil/policies.d # policy documents (*.yaml, *.yml); reloaded on change and SIGHUP\n"
 	"policy_required: false        # true: refuse to start without a valid, non-empty policy dir\n"
 	"signal_guard:                 # built-in signal rules\n"
@@ -98,6 +101,10 @@ void config_defaults(struct vigil_config *cfg)
 	strcpy(cfg->metrics_addr, VIGIL_METRICS_DEFAULT_ADDR);
 	cfg->bpf_stats = false;
 	cfg->metrics_max_containers = 256;
+	for (size_t i = 0; i < podmeta_default_ndirs; i++)
+		snprintf(cfg->runtime_state_dirs[i], sizeof(cfg->runtime_state_dirs[i]), "%s",
+			 podmeta_default_dirs[i]);
+	cfg->n_runtime_state_dirs = (uint32_t)podmeta_default_ndirs;
 	strcpy(cfg->policy_dir, VIGIL_POLICY_DIR_DEFAULT);
 	cfg->policy_required = false;
 	cfg->guard_container_escape = 0;
@@ -627,6 +634,52 @@ static int parse_cgroup_hierarchy(struct ctx *c, const struct field *f, const ch
 		    show(ev->data.scalar.value, ev->data.scalar.length, shown, sizeof(shown)));
 }
 
+/* A list of absolute directory paths, at most PODMETA_MAX_DIRS, no repeats. */
+static int parse_runtime_state_dirs(struct ctx *c, const struct field *f, const char *path,
+				    const yaml_mark_t *key_mark)
+{
+	char dirs[PODMETA_MAX_DIRS][PODMETA_DIR_LEN], item[80], shown[64];
+	const char *s;
+	size_t n = 0;
+	int err;
+
+	memset(dirs, 0, sizeof(dirs));
+	if (c->ev.type == YAML_ALIAS_EVENT)
+		return fail(c, &c->ev.start_mark,
+			    "'%s': aliases are not supported in the config", path);
+	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
+		return fail(c, &c->ev.start_mark,
+			    "'%s' must be a list of directories (use [] for none), found %s",
+			    path, node_kind(&c->ev));
+	for (;;) {
+		err = next(c);
+		if (err)
+			return err;
+		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		snprintf(item, sizeof(item), "%s[%zu]", path, n);
+		if (n == PODMETA_MAX_DIRS)
+			return fail(c, &c->ev.start_mark, "'%s' has more than %d directories",
+				    path, PODMETA_MAX_DIRS);
+		err = parse_string(c, item, &c->ev.start_mark, dirs[n], sizeof(dirs[n]), &s);
+		if (err)
+			return err;
+		if (!*s)
+			return fail(c, &c->ev.start_mark, "'%s' must not be empty", item);
+		if (*s != '/')
+			return fail(c, &c->ev.start_mark, "'%s' must be an absolute path, got '%s'",
+				    item, show(s, strlen(s), shown, sizeof(shown)));
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(dirs[i], s))
+				return fail(c, &c->ev.start_mark, "'%s' repeats '%s' (entry %zu)",
+					    item, show(s, strlen(s), shown, sizeof(shown)), i);
+		n++;
+	}
+	memcpy(c->cfg->runtime_state_dirs, dirs, sizeof(dirs));
+	c->cfg->n_runtime_state_dirs = (uint32_t)n;
+	return 0;
+}
+
 static int parse_policy_dir(struct ctx *c, const struct field *f, const char *path,
 			    const yaml_mark_t *key_mark)
 {
@@ -859,6 +912,7 @@ static const struct field top_fields[] = {
 	{ "metrics_addr", parse_metrics_addr, 0 },
 	{ "bpf_stats", parse_bpf_stats, 0 },
 	{ "metrics_max_containers", parse_max_containers, 0 },
+	{ "runtime_state_dirs", parse_runtime_state_dirs, 0 },
 	{ "policy_dir", parse_policy_dir, 0 },
 	{ "policy_required", parse_policy_required, 0 },
 	{ "signal_guard", parse_signal_guard, 0 },

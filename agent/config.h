@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "podmeta.h"
 #include "policy.h"
 
 struct vigil_config {
@@ -26,6 +27,9 @@ struct vigil_config {
 	char metrics_addr[64];		/* HOST:PORT of /metrics, /healthz, /readyz; "off" = none */
 	bool bpf_stats;			/* kernel BPF run-time stats (small cost per program run) */
 	uint32_t metrics_max_containers;	/* per-container metric cap before the overflow series */
+	/* Where container runtimes keep OCI bundles, for pod names (podmeta.h); 0 = none. */
+	char runtime_state_dirs[PODMETA_MAX_DIRS][PODMETA_DIR_LEN];
+	uint32_t n_runtime_state_dirs;
 	char policy_dir[PATH_MAX];	/* where policy documents live */
 	bool policy_required;		/* a missing/empty/unloadable policy dir is fatal */
 	/* Built-in signal rules: 0 = off, else enum sig_action (policy.h). */

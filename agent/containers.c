@@ -9,6 +9,12 @@
  * (cgroup_path_from_id), which can fail only if the cgroup is already gone.
  * cgroup_rmdir evicts, which keeps the cache the size of the live cgroup
  * tree; CTR_CACHE_MAX is a backstop should rmdir records be lost.
+ *
+ * A container's cgroup also gets its pod's names when it enters the cache,
+ * from the runtime's bundle (podmeta.c), before the on_new hooks run, so
+ * policy engines classify it with them.  The names live and die with the
+ * cgroup's entry.  A bundle not there yet is looked for again on later
+ * lookups, at most once per CTR_POD_RETRY_NS doubling up to a minute.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -16,21 +22,89 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "containers.h"
 
 #define CTR_CACHE_MAX 16384
+
+static uint64_t mono_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+int ctr_cache_set_state_dirs(struct vigil_ctr_cache *c, const char *const *dirs, size_t n)
+{
+	if (n > PODMETA_MAX_DIRS)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!dirs[i] || dirs[i][0] != '/' || strlen(dirs[i]) >= PODMETA_DIR_LEN)
+			return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(c->pods.dir[i], sizeof(c->pods.dir[i]), "%s", dirs[i]);
+		c->pods.dirs[i] = c->pods.dir[i];
+	}
+	c->pods.ndirs = n;
+	return 0;
+}
 
 int ctr_cache_init(struct vigil_ctr_cache *c, const char *mount)
 {
 	memset(c, 0, sizeof(*c));
 	snprintf(c->mount, sizeof(c->mount), "%s", mount ? mount : "");
 	c->unknown.info.runtime = VIGIL_RT_UNKNOWN;
+	c->unknown.pod_done = true;
+	c->pods.now_ns = mono_ns;
+	ctr_cache_set_state_dirs(c, podmeta_default_dirs, podmeta_default_ndirs);
 	return idmap_init(&c->map, 256);
+}
+
+static void ctr_free(struct vigil_ctr *e)
+{
+	if (e)
+		free((void *)e->pod);
+	free(e);
 }
 
 static void free_one(uint64_t key, void *val, void *ctx)
 {
-	free(val);
+	ctr_free(val);
+}
+
+/* Look e's container up in the runtime state; schedule a retry unless that decided. */
+static void pod_lookup(struct vigil_ctr_cache *c, struct vigil_ctr *e, uint64_t now)
+{
+	struct vigil_pod_meta m, *copy;
+	enum podmeta_result r;
+	uint64_t delay;
+
+	r = podmeta_lookup(c->pods.dirs, c->pods.ndirs, e->info.id, &m);
+	c->pods.results[r]++;
+	if (r == PODMETA_FOUND && (copy = malloc(sizeof(*copy)))) {
+		*copy = m;
+		e->pod = copy;
+		e->pod_done = true;
+		return;
+	}
+	if (r == PODMETA_NOT_KUBERNETES) {
+		e->pod_done = true;
+		return;
+	}
+	/* Missing, unreadable, garbled (perhaps half-written), or no memory: later. */
+	delay = e->pod_tries < 6 ? CTR_POD_RETRY_NS << e->pod_tries : CTR_POD_RETRY_MAX_NS;
+	if (delay > CTR_POD_RETRY_MAX_NS)
+		delay = CTR_POD_RETRY_MAX_NS;
+	e->pod_tries++;
+	e->pod_retry_ns = now + delay;
+}
+
+/* A new entry: its first lookup, if it is a container's. */
+static void pod_first(struct vigil_ctr_cache *c, struct vigil_ctr *e)
+{
+	e->pod = NULL;
+	e->pod_tries = 0;
+	e->pod_done = !e->info.id[0] || !c->pods.ndirs;
+	if (!e->pod_done)
+		pod_lookup(c, e, c->pods.now_ns());
 }
 
 void ctr_cache_free(struct vigil_ctr_cache *c)
@@ -44,7 +118,7 @@ static int insert(struct vigil_ctr_cache *c, struct vigil_ctr *e)
 {
 	e->resolved = true;
 	cgroup_parse_path(e->cgroup, &e->info);
-	free(idmap_del(&c->map, e->cgroup_id));
+	ctr_free(idmap_del(&c->map, e->cgroup_id));
 	if (c->map.len >= CTR_CACHE_MAX) {
 		idmap_each(&c->map, free_one, NULL);
 		idmap_free(&c->map);
@@ -57,6 +131,7 @@ static int insert(struct vigil_ctr_cache *c, struct vigil_ctr *e)
 		free(e);
 		return -ENOMEM;
 	}
+	pod_first(c, e);
 	for (unsigned i = 0; i < c->nhooks; i++)
 		if (c->hooks[i].on_new)
 			c->hooks[i].on_new(c->hooks[i].ctx, e);
@@ -81,15 +156,19 @@ void ctr_cache_forget(struct vigil_ctr_cache *c, uint64_t cgroup_id)
 	for (unsigned i = 0; e && i < c->nhooks; i++)
 		if (c->hooks[i].on_gone)
 			c->hooks[i].on_gone(c->hooks[i].ctx, e);
-	free(e);
+	ctr_free(e);
 }
 
 const struct vigil_ctr *ctr_lookup(struct vigil_ctr_cache *c, uint64_t cgroup_id)
 {
 	struct vigil_ctr *e = idmap_get(&c->map, cgroup_id);
+	uint64_t now;
 
-	if (e)
+	if (e) {
+		if (!e->pod_done && (now = c->pods.now_ns()) >= e->pod_retry_ns)
+			pod_lookup(c, e, now);
 		return e;
+	}
 	c->misses++;
 	if (!c->mount[0])
 		goto fail;
@@ -194,9 +273,32 @@ void ctr_subject(const struct vigil_ctr *c, struct sel_subject *x)
 	x->in_container = c->info.id[0] != 0;
 	x->container_id = c->info.id;
 	x->pod_uid = c->info.pod_uid;
-	x->pod_namespace = "";
-	x->pod_name = "";
+	x->pod_namespace = c->pod ? c->pod->pod_namespace : "";
+	x->pod_name = c->pod ? c->pod->pod_name : "";
 	x->cgroup = c->cgroup;
 	x->binary = "";
 	x->comm = "";
+}
+
+struct pod_of {
+	const char *id;
+	const struct vigil_pod_meta *pod;
+};
+
+static void pod_of_one(uint64_t key, void *val, void *ctx)
+{
+	const struct vigil_ctr *e = val;
+	struct pod_of *x = ctx;
+
+	if (!x->pod && e->pod && !strcmp(e->info.id, x->id))
+		x->pod = e->pod;
+}
+
+const struct vigil_pod_meta *ctr_cache_pod_of(const struct vigil_ctr_cache *c, const char *id)
+{
+	struct pod_of x = { id, NULL };
+
+	if (id[0])
+		idmap_each(&c->map, pod_of_one, &x);
+	return x.pod;
 }

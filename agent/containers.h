@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "cgroup.h"
 #include "idmap.h"
+#include "podmeta.h"
 #include "selector.h"
 
 struct vigil_ctr {
@@ -17,6 +18,16 @@ struct vigil_ctr {
 	bool resolved;		/* false: the cgroup could not be found (already removed?) */
 	char cgroup[512];	/* path relative to the hierarchy root, "" if unresolved */
 	struct vigil_container info;
+	/*
+	 * The container's Kubernetes names, from the runtime's state
+	 * (podmeta.h); NULL while unknown.  A lookup that found no
+	 * config.json (or a bad one) is retried, with a growing delay, on
+	 * later lookups of this cgroup until one decides (pod_done).
+	 */
+	const struct vigil_pod_meta *pod;
+	bool pod_done;
+	uint32_t pod_tries;
+	uint64_t pod_retry_ns;	/* CLOCK_MONOTONIC: no new lookup before this */
 };
 
 struct vigil_ctr_cache {
@@ -37,13 +48,28 @@ struct vigil_ctr_cache {
 		void *ctx;
 	} hooks[4];
 	unsigned nhooks;
+	/* Where container ids are looked up for pod names (podmeta.h). */
+	struct {
+		char dir[PODMETA_MAX_DIRS][PODMETA_DIR_LEN];
+		const char *dirs[PODMETA_MAX_DIRS];
+		size_t ndirs;		/* 0: no lookups */
+		uint64_t results[PODMETA__N];	/* lookups, by outcome */
+		uint64_t (*now_ns)(void);	/* CLOCK_MONOTONIC; tests replace it */
+	} pods;
 };
+
+/* First retry of a failed pod lookup after this, doubling up to the max. */
+#define CTR_POD_RETRY_NS	1000000000ull
+#define CTR_POD_RETRY_MAX_NS	60000000000ull
 
 /* Add (on != NULL) or remove (on == NULL: every hook with this ctx) hooks. -ENOSPC if full. */
 int ctr_cache_hook(struct vigil_ctr_cache *c, void (*on_new)(void *, const struct vigil_ctr *),
 		   void (*on_gone)(void *, const struct vigil_ctr *), void *ctx);
 
+/* Starts with podmeta_default_dirs. */
 int ctr_cache_init(struct vigil_ctr_cache *c, const char *mount);
+/* Replace the runtime state directories (n == 0: no pod lookups). 0 or -EINVAL. */
+int ctr_cache_set_state_dirs(struct vigil_ctr_cache *c, const char *const *dirs, size_t n);
 void ctr_cache_free(struct vigil_ctr_cache *c);
 /* Never NULL.  Failed resolutions are not cached, so a later event retries. */
 const struct vigil_ctr *ctr_lookup(struct vigil_ctr_cache *c, uint64_t cgroup_id);
@@ -61,8 +87,10 @@ void ctr_root_path(const struct vigil_ctr *c, char *buf, size_t len);
 /* Call fn for every cached cgroup. */
 void ctr_cache_each(const struct vigil_ctr_cache *c,
 		    void (*fn)(void *ctx, const struct vigil_ctr *e), void *ctx);
-/* A cgroup as policy selectors see it (no process-level fields; pod name/namespace unknown). */
+/* A cgroup as policy selectors see it (no process-level fields; pod names "" while unknown). */
 void ctr_subject(const struct vigil_ctr *c, struct sel_subject *x);
+/* Pod names of container id as some cached cgroup of it has them, or NULL (a scan). */
+const struct vigil_pod_meta *ctr_cache_pod_of(const struct vigil_ctr_cache *c, const char *id);
 /* Number of containers whose root cgroup is cached. */
 unsigned long ctr_cache_containers(const struct vigil_ctr_cache *c);
 

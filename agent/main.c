@@ -78,6 +78,10 @@ static const char trace_usage[] =
 	"      --ringbuf-bytes N  ring buffer size (power of two; KiB/MiB/GiB suffixes)\n"
 	"      --cgroup-hierarchy auto|v2|memory|pids|cpu\n"
 	"                         where container attribution reads cgroups\n"
+	"      --runtime-state-dir DIR\n"
+	"                         where to look for containers' OCI bundles (pod\n"
+	"                         names); repeatable; default: containerd's and\n"
+	"                         CRI-O's (see runtime_state_dirs in docs/CONFIG.md)\n"
 	"  -v, --verbose          show libbpf's messages\n"
 	"  -h, --help             this help\n"
 	"\n"
@@ -396,7 +400,7 @@ static int run_agent(const char *cmd, struct vigil_agent_opts *o, struct cli_sin
 /* ---- trace ---------------------------------------------------------- */
 
 enum { OPT_RINGBUF = 0x100, OPT_CGH, OPT_PRINT_DEFAULT, OPT_MAXBYTES, OPT_KEEP, OPT_BPFSTATS,
-       OPT_CHECK_CONFIG };
+       OPT_CHECK_CONFIG, OPT_STATE_DIR };
 
 static int cmd_trace(int argc, char **argv)
 {
@@ -408,10 +412,12 @@ static int cmd_trace(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "ringbuf-bytes", required_argument, NULL, OPT_RINGBUF },
 		{ "cgroup-hierarchy", required_argument, NULL, OPT_CGH },
+		{ "runtime-state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	static const char *state_dirs[PODMETA_MAX_DIRS];
 	struct vigil_agent_opts o = { 0 };
 	struct cli_sink sink = { .out = stdout };
 	unsigned types = 0;
@@ -452,6 +458,16 @@ static int cmd_trace(int argc, char **argv)
 			break;
 		case OPT_CGH:
 			o.cgroup_hierarchy = optarg;
+			break;
+		case OPT_STATE_DIR:
+			if (optarg[0] != '/' || strlen(optarg) >= PODMETA_DIR_LEN)
+				die_usage(trace_usage, "--runtime-state-dir wants an absolute path "
+					  "shorter than %d bytes, got '%s'", PODMETA_DIR_LEN, optarg);
+			if (o.n_state_dirs == PODMETA_MAX_DIRS)
+				die_usage(trace_usage, "at most %d --runtime-state-dir options",
+					  PODMETA_MAX_DIRS);
+			state_dirs[o.n_state_dirs++] = optarg;
+			o.state_dirs = state_dirs;
 			break;
 		case 'v':
 			verbose = true;
@@ -521,6 +537,7 @@ static int cmd_run(int argc, char **argv)
 	long long max_bytes = -1, keep = -1;
 	bool bpf_stats = false, check_only = false;
 	struct vigil_config cfg;
+	const char *state_dirs[PODMETA_MAX_DIRS];
 	struct vigil_config_error cerr;
 	struct vigil_agent_opts o = { 0 };
 	struct cli_sink sink = { .json = true };
@@ -642,6 +659,10 @@ static int cmd_run(int argc, char **argv)
 		.fail_open_after_ms = cfg.trust_fail_open_after_ms,
 		.hash_cache_entries = cfg.trust_hash_cache_entries,
 	};
+	for (uint32_t i = 0; i < cfg.n_runtime_state_dirs; i++)
+		state_dirs[i] = cfg.runtime_state_dirs[i];
+	o.state_dirs = state_dirs;
+	o.n_state_dirs = cfg.n_runtime_state_dirs;
 	o.cgroup_hierarchy = cfg.cgroup_hierarchy;
 	o.loss_interval_ms = cfg.loss_report_interval_ms;
 	o.sink = (struct vigil_sink){ .event = sink_event, .lost = sink_lost_live,

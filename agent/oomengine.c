@@ -759,21 +759,33 @@ static bool unit_read_usage(struct oom_unit *u, uint64_t *usage)
  * to are parsed from the path itself, so it works in whichever hierarchy
  * the memory controller is.  tmp holds the strings x points to.
  */
-static void path_subject(const char *rel, struct vigil_ctr *tmp, struct sel_subject *x)
+static void path_subject(const char *rel, const struct vigil_ctr_cache *pods,
+			 struct vigil_ctr *tmp, struct sel_subject *x)
 {
 	memset(tmp, 0, sizeof(*tmp));
 	tmp->resolved = true;
 	snprintf(tmp->cgroup, sizeof(tmp->cgroup), "%s", rel);
 	cgroup_parse_path(rel, &tmp->info);
+	/* Pod names: the container's, as the event cache knows them (a scan, so only on demand). */
+	if (pods && tmp->info.id[0])
+		tmp->pod = ctr_cache_pod_of(pods, tmp->info.id);
 	ctr_subject(tmp, x);
 }
 
-static bool scope_match(const struct oom_policy *p, const char *rel)
+/* The cache to take pod names from, when selector s needs them. */
+static const struct vigil_ctr_cache *pods_for(const struct vigil_oom_engine *e,
+					      const struct selector *s)
+{
+	return e->en && (s->namespaces.set || s->pods.set) ? &e->en->ctrs : NULL;
+}
+
+static bool scope_match(const struct vigil_oom_engine *e, const struct oom_policy *p,
+			const char *rel)
 {
 	struct vigil_ctr tmp;
 	struct sel_subject x;
 
-	path_subject(rel, &tmp, &x);
+	path_subject(rel, pods_for(e, &p->scope), &tmp, &x);
 	return selector_match_cgroup(&p->scope, &x);
 }
 
@@ -792,7 +804,7 @@ static void walk_dir(struct walk *w, char *rel, size_t rlen, int depth)
 
 	if (++w->dirs > WALK_MAX_DIRS)
 		return;
-	if (scope_match(w->pol->p, rlen ? rel : "/")) {
+	if (scope_match(w->e, w->pol->p, rlen ? rel : "/")) {
 		const char *r = rlen ? rel : "/";
 		struct oom_unit *u = unit_find(w->pol, r);
 
@@ -943,9 +955,16 @@ static double growth_of(const struct oom_unit *u, const struct oom_candidate *c)
 
 /* ------------------------------------------------------------ actions */
 
+struct subject_ctx {
+	struct vigil_ctr tmp;
+	const struct vigil_ctr_cache *pods;	/* NULL: prefer/avoid name no pods */
+};
+
 static void subject_of(void *ctx, const struct oom_candidate *c, struct sel_subject *x)
 {
-	path_subject(c->cgroup, ctx, x);
+	struct subject_ctx *sc = ctx;
+
+	path_subject(c->cgroup, sc->pods, &sc->tmp, x);
 	x->binary = c->binary;
 	x->comm = c->comm;
 }
@@ -1186,7 +1205,7 @@ static void act(struct oom_unit *u, int det, double value, uint64_t fired_ns, bo
 	struct oom_candidate *c = NULL;
 	pid_t ex[2] = { getpid(), e->wd_pid };
 	struct oom_rank_opts ro;
-	struct vigil_ctr tmp;
+	struct subject_ctx sc;
 	struct oom_memcg_stat st;
 	struct oom_meminfo mi;
 	char dir[PATH_MAX];
@@ -1220,7 +1239,10 @@ static void act(struct oom_unit *u, int det, double value, uint64_t fired_ns, bo
 	ro.prefer = p->has_prefer ? &p->prefer : NULL;
 	ro.avoid = p->has_avoid ? &p->avoid : NULL;
 	ro.subject = subject_of;
-	ro.ctx = &tmp;
+	sc.pods = p->has_prefer ? pods_for(e, &p->prefer) : NULL;
+	if (!sc.pods && p->has_avoid)
+		sc.pods = pods_for(e, &p->avoid);
+	ro.ctx = &sc;
 	ro.total_bytes = 0;
 	if (u->rel) {
 		unit_dir(e, u, dir, sizeof(dir));

@@ -123,6 +123,8 @@ static void collect(void *ctx)
 		metrics_set(t->lost_output, (double)*t->output_errors);
 	metrics_set(t->processes, (double)a->en.procs.map.len);
 	metrics_set(t->containers, (double)ctr_cache_containers(&a->en.ctrs));
+	for (int r = 0; r < PODMETA__N; r++)
+		metrics_set(t->pod_lookups[r], (double)a->en.ctrs.pods.results[r]);
 	collect_programs(t);
 	collect_process(t);
 }
@@ -189,6 +191,15 @@ int telemetry_init(struct vigil_telemetry *t, struct vigil_metrics *m, struct vi
 				      VIGIL_METRIC_COUNTER, (const char *[]){ "source", "scope", NULL }, 16);
 	metrics_series(t->oom_kills, (const char *[]){ "kernel", "memcg" });
 	metrics_series(t->oom_kills, (const char *[]){ "kernel", "global" });
+	f = metrics_family(m, "vigil_pod_metadata_lookups_total",
+			   "Lookups of a container's pod names in the runtime state directories, "
+			   "by result: found, not_kubernetes (no pod annotations), missing (no "
+			   "config.json yet; retried), unreadable, too_large, invalid (garbled)",
+			   VIGIL_METRIC_COUNTER, (const char *[]){ "result", NULL }, PODMETA__N);
+	for (int r = 0; f && r < PODMETA__N; r++)
+		t->pod_lookups[r] = metrics_series(f, (const char *[]){ podmeta_result_name(r) });
+	if (!f)
+		return -1;
 	t->cpu = metrics_single(m, "process_cpu_seconds_total",
 				 "Total user and system CPU time spent in seconds", VIGIL_METRIC_COUNTER);
 	t->rss = metrics_single(m, "process_resident_memory_bytes",

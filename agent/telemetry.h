@@ -29,6 +29,7 @@ struct vigil_telemetry {
 	struct vigil_metric_series *ctr_overflow[VIGIL_EV__MAX];
 	struct vigil_metric_family *prog_seconds, *prog_runs;
 	struct vigil_metric_family *oom_kills;	/* vigil_oom_kills_total{source,scope} */
+	struct vigil_metric_series *pod_lookups[PODMETA__N];	/* vigil_pod_metadata_lookups_total{result} */
 	struct vigil_metric_series *cpu, *rss, *vms, *start, *fds, *max_fds;
 	const uint64_t *output_errors;	/* the sink's failed writes, read at collect time */
 	double start_time;		/* process start, seconds since the epoch */

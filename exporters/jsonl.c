@@ -99,6 +99,10 @@ static void put_container(struct jsonw *w, const struct vigil_ctr *c)
 	jsonw_string(w, "pod_uid", c ? c->info.pod_uid : "");
 	jsonw_string(w, "qos", cgroup_qos_name(c ? c->info.qos : VIGIL_QOS_NONE));
 	jsonw_string(w, "cgroup", c ? c->cgroup : "");
+	jsonw_string(w, "pod_name", c && c->pod ? c->pod->pod_name : "");
+	jsonw_string(w, "pod_namespace", c && c->pod ? c->pod->pod_namespace : "");
+	jsonw_string(w, "container_name", c && c->pod ? c->pod->container_name : "");
+	jsonw_string(w, "image", c && c->pod ? c->pod->image : "");
 	jsonw_object_end(w);
 }
 

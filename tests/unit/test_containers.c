@@ -1,8 +1,9 @@
 /*
  * test_containers.c - the cgroup-id cache's notion of a container's root
  * cgroup, which per-container metrics key on, and learning/forgetting
- * cgroups from mkdir/rmdir records.  The cache is given no mount, so
- * nothing here touches the system.
+ * cgroups from mkdir/rmdir records.  The cache is given no mount and no
+ * runtime state directories, so nothing here touches the system.
+ * (test_podmeta.c covers pod names.)
  */
 #include <criterion/criterion.h>
 #include <string.h>
@@ -16,6 +17,7 @@ static struct vigil_ctr_cache c;
 static void setup(void)
 {
 	cr_assert_eq(ctr_cache_init(&c, ""), 0);
+	cr_assert_eq(ctr_cache_set_state_dirs(&c, NULL, 0), 0);
 }
 
 static void teardown(void)

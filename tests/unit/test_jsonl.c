@@ -246,6 +246,31 @@ Test(jsonl, a_pod_container_has_its_runtime_pod_uid_and_qos)
 	cr_expect_str_eq(str_at(o, "container.pod_uid"), POD);
 	cr_expect_str_eq(str_at(o, "container.qos"), "burstable");
 	cr_expect_str_eq(str_at(o, "container.cgroup"), cg);
+	cr_expect_str_eq(str_at(o, "container.pod_name"), "");
+	cr_expect_str_eq(str_at(o, "container.image"), "");
+	json_object_put(o);
+}
+
+Test(jsonl, a_container_with_known_pod_names_carries_them)
+{
+	static const char cg[] = "/kubepods/besteffort/pod" POD "/" CID;
+	struct vigil_pod_meta m = { .pod_name = "web-0", .pod_namespace = "shop",
+				    .container_name = "nginx", .image = "docker.io/library/nginx:1.27" };
+	struct vigil_exec_event x;
+	struct vigil_proc p = fx_proc(7, 1, "app", "/app", FX_ARGS("app"));
+	struct vigil_ctr c = fx_ctr(VIGIL_RT_KUBEPODS, CID, POD, VIGIL_QOS_BESTEFFORT, cg);
+	struct vigil_event_view v;
+	struct json_object *o;
+
+	c.pod = &m;
+	fx_exec(&x, fx_task(7, 1, 1, "app"), "/app", FX_ARGS("app"), 0);
+	v = fx_view(VIGIL_EV_EXEC, &x, &p, &c, NULL, NULL);
+	o = emit(&v);
+	cr_expect_str_eq(str_at(o, "container.pod_name"), "web-0");
+	cr_expect_str_eq(str_at(o, "container.pod_namespace"), "shop");
+	cr_expect_str_eq(str_at(o, "container.container_name"), "nginx");
+	cr_expect_str_eq(str_at(o, "container.image"), "docker.io/library/nginx:1.27");
+	cr_expect_str_eq(str_at(o, "container.id"), CID);
 	json_object_put(o);
 }
 
@@ -267,6 +292,10 @@ Test(jsonl, an_unattributed_or_missing_container_is_written_as_unknown_with_empt
 		cr_expect_str_eq(str_at(o, "container.pod_uid"), "", "case %zu", i);
 		cr_expect_str_eq(str_at(o, "container.qos"), "", "case %zu", i);
 		cr_expect_str_eq(str_at(o, "container.cgroup"), "", "case %zu", i);
+		cr_expect_str_eq(str_at(o, "container.pod_name"), "", "case %zu", i);
+		cr_expect_str_eq(str_at(o, "container.pod_namespace"), "", "case %zu", i);
+		cr_expect_str_eq(str_at(o, "container.container_name"), "", "case %zu", i);
+		cr_expect_str_eq(str_at(o, "container.image"), "", "case %zu", i);
 		json_object_put(o);
 	}
 }
