@@ -3,7 +3,8 @@
 # The image `make image` builds (build/vigil-image.tar) runs under a real
 # containerd the way the DaemonSet runs it: privileged, in the host's pid
 # namespace, with the DaemonSet's host mounts; and it reports an exec that
-# happens on the host, with the host's pid.  Also: the archive is a
+# happens on the host, with the host's pid, and names a pod's container
+# from the runtime state the DaemonSet mounts.  Also: the archive is a
 # from-scratch image (one layer, only vigil's files) whose entrypoint is vigil.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -88,6 +89,32 @@ ev=$(jq_lines "$out" ".type == \"exec\" and (.process.args | index(\"$T_MARK\"))
 log "event: $ev"
 assert_eq "$(jq -r .process.pid <<<"$ev")" "$host_pid" "pid in the event is the host's pid (hostPID)"
 assert_eq "$(jq -r .container.runtime <<<"$ev")" host "the host exec is attributed to the host"
+
+# A pod's container in the same containerd: the agent in the image reads
+# its names through the DaemonSet's /run/containerd mount, with the
+# built-in default runtime_state_dirs.
+busybox_image vigil-it/busybox:img
+pod_uid=$(rand_pod_uid)
+id=$(rand_container_id)
+cg=$(kubepods_cgroup "$pod_uid" "$id" besteffort)
+_note_cgroup_dirs "$cg"
+t_ctr -n k8s.io run --rm --cgroup "$cg" \
+	--annotation io.kubernetes.cri.container-type=container \
+	--annotation io.kubernetes.cri.sandbox-name=shop-api-7d9f \
+	--annotation io.kubernetes.cri.sandbox-namespace=shop \
+	--annotation io.kubernetes.cri.container-name=api \
+	vigil-it/busybox:img "$id" /bin/busybox true "$T_MARK-pod" \
+	</dev/null >"$T_TMP/ctr.out" 2>&1 || { dump_file "$T_TMP/ctr.out"; fail "ctr run of the pod container failed"; }
+deadline=$((SECONDS + 10))
+until grep -qF -- "$T_MARK-pod" "$out"; do
+	((SECONDS < deadline)) || { dump_file "$err"; fail "no event for the pod container's exec"; }
+	sleep 0.2
+done
+ev=$(grep -F -- "$id" "$out" | jq -c "select(.type == \"exec\" and .process.args[-1] == \"$T_MARK-pod\")" | head -n 1)
+log "pod event: $ev"
+[[ -n $ev ]] || fail "no exec event of the pod container naming its id"
+assert_eq "$(jq -r '[.container.pod_name, .container.pod_namespace, .container.container_name] | join("/")' <<<"$ev")" \
+	"shop-api-7d9f/shop/api" "pod name, namespace and container name seen from inside the image"
 
 t_ctr -n k8s.io tasks kill -s TERM "$name" >/dev/null 2>&1 || fail "cannot signal the vigil task"
 rc=0
