@@ -13,6 +13,9 @@
 #                     one process's window of 60, 360 and 4096 samples, a
 #                     leak (no change point) and a step (change point);
 #                     median and p90 ns per call
+#   pod names         tests/bench/bench_podmeta.c: podmeta_lookup() of a
+#                     container's runtime bundle (containerd, CRI-O, none);
+#                     once per new container; median and p90 us per lookup
 #
 # All are built with -O2 against the agent's own objects (build/obj/agent/
 # *.o except main.o, build/obj/exporters/*.o; `make` is run first to bring
@@ -92,6 +95,7 @@ build() {
 build bench_metrics
 build bench_json "${json_flags[@]}"
 build bench_leakscore
+build bench_podmeta
 
 pin=()
 if command -v taskset >/dev/null 2>&1 && taskset -c "$cpu" true 2>/dev/null; then
@@ -120,6 +124,7 @@ awk -v l="$load1" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }' &&
 m=$("${pin[@]}" "$out/bench_metrics" "$series" "$renders") || die "bench_metrics failed"
 j=$("${pin[@]}" "$out/bench_json" "$events" "$runs") || die "bench_json failed"
 s=$("${pin[@]}" "$out/bench_leakscore" "$score_calls") || die "bench_leakscore failed"
+p=$("${pin[@]}" "$out/bench_podmeta") || die "bench_podmeta failed"
 
 m_med=$(kv "$m" median_ms) m_p90=$(kv "$m" p90_ms) m_bytes=$(kv "$m" bytes)
 j_eps=$(kv "$j" median_eps) j_min=$(kv "$j" min_eps) j_max=$(kv "$j" max_eps)
@@ -162,3 +167,14 @@ done
 l=$(score 60 leak)
 printf 'score:  %s calls per case; 10,000 processes at the default window (60 samples) cost %s ms per tick\n' \
 	"$(kv "$l" calls)" "$(awk -v n="$(kv "$l" median_ns)" 'BEGIN { printf "%.0f", n * 10000 / 1e6 }')"
+
+# Pod names: one lookup per new container, then cached with its cgroup.
+echo
+printf '%-34s %-28s %s\n' "pod names, per new container" "median / p90" "config.json"
+printf '%-34s %-28s %s\n' ---------- ------------ -----------
+for c in containerd crio missing; do
+	l=$(grep " case=$c " <<<"$p")
+	[[ -n $l ]] || die "bench_podmeta printed no case=$c line"
+	printf '%-34s %-28s %s\n' "$c" "$(us "$l")" \
+		"$(awk -v b="$(kv "$l" file_bytes)" 'BEGIN { print b ? sprintf("%.1f KiB", b / 1024) : "-" }')"
+done
