@@ -1502,9 +1502,16 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct vigil_oom_engine *e = arg;
 	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	unsigned long cgns_errs;
 	size_t k;
 
 	metrics_add(e->ticks, 1);
+	cgns_errs = oom_cgns_take_errors();
+	if (cgns_errs) {
+		const char *v[] = { "cgroupns" };
+
+		metrics_add(metrics_series(e->errors, v), (double)cgns_errs);
+	}
 	on_psi(e->epfd, EV_READ, e);	/* PSI trigger events since the last tick */
 	for (k = 0; k < e->n_pols; k++) {
 		struct oom_pol *pol = &e->pols[k];

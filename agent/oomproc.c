@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgns.h"
 #include "oomproc.h"
 
 #ifndef SYS_pidfd_open
@@ -559,8 +560,8 @@ static bool has_memory_ctrl(const char *ctrls, size_t len)
 	return false;
 }
 
-/* The process's cgroup path in the hierarchy of `kind`.  0, -ESRCH, or -ENOENT (no such line). */
-static int read_pcgroup(int pdfd, int kind, char *out, size_t len)
+/* The process's cgroup path as /proc shows it (relative to the reader's cgroup namespace). */
+static int read_pcgroup_raw(int pdfd, int kind, char *out, size_t len)
 {
 	char buf[8192], *line, *save = NULL;
 	const char *v2 = NULL, *mem = NULL;
@@ -585,6 +586,184 @@ static int read_pcgroup(int pdfd, int kind, char *out, size_t len)
 	if (!mem && !v2)
 		return -ENOENT;
 	snprintf(out, len, "%s", mem ? mem : v2);
+	return 0;
+}
+
+/* ------------------------------------------------------------ cgroup namespaces */
+
+/*
+ * A hierarchy as the kills and candidates see it: which /proc/PID/cgroup
+ * line (kind, see hier_kind) and where it is mounted (NULL: unknown, paths
+ * are then used as read).
+ */
+struct hier {
+	int kind;
+	const char *mount;
+};
+
+static int cgroup_dir(const char *mount, const char *nrel, char *out, size_t len);
+
+enum ns_state { NS_UNKNOWN, NS_PLAIN, NS_ROOTED, NS_FAILED };
+
+/* What is known of the agent's cgroup namespace root in one hierarchy (see cgns.h). */
+struct ns_view {
+	char mount[PATH_MAX];
+	int kind;
+	enum ns_state state;
+	char root[PATH_MAX];	/* NS_ROOTED: the namespace root, relative to the mount */
+	dev_t dev;		/* and its directory's identity, to notice it replaced */
+	ino_t ino;
+	uint64_t checked_ns;	/* last check of root (NS_ROOTED) or failed attempt (NS_FAILED) */
+	bool logged;
+};
+
+#define NS_VIEWS 4
+#define NS_RECHECK_NS 1000000000ull	/* NS_ROOTED: stat the root again after 1 s */
+#define NS_RETRY_NS 10000000000ull	/* NS_FAILED: look again after 10 s */
+
+static struct ns_view ns_views[NS_VIEWS];
+static unsigned long ns_errors;
+
+unsigned long oom_cgns_take_errors(void)
+{
+	unsigned long n = ns_errors;
+
+	ns_errors = 0;
+	return n;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void ns_fail(struct ns_view *v, const char *why)
+{
+	v->state = NS_FAILED;
+	v->checked_ns = mono_ns();
+	ns_errors++;
+	if (!v->logged) {
+		fprintf(stderr, "vigil: oom: the agent runs in a private cgroup namespace and its root "
+			"could not be found under %s (%s): cgroup paths of processes are used as "
+			"/proc shows them, so cgroup checks before kills may fail; mount the "
+			"host's cgroup hierarchy and run the agent with the host's cgroup namespace "
+			"(or privileged) to avoid this\n", v->mount, why);
+		v->logged = true;
+	}
+}
+
+/* Work out where the namespace root of v's hierarchy is. */
+static void ns_resolve(struct ns_view *v)
+{
+	char self[PATH_MAX], mroot[PATH_MAX], *mi = NULL;
+	struct stat st;
+	int err, depth, sfd;
+
+	err = read_all_at(AT_FDCWD, "/proc/self/mountinfo", &mi, NULL);
+	if (err < 0) {
+		ns_fail(v, "/proc/self/mountinfo is unreadable");
+		return;
+	}
+	err = cgns_mount_root(mi, v->mount, mroot, sizeof(mroot));
+	free(mi);
+	if (err == -ENOENT) {
+		v->state = NS_PLAIN;	/* not a mount point of its own: nothing to go by */
+		return;
+	}
+	if (err < 0) {
+		ns_fail(v, "its mountinfo line is unreadable");
+		return;
+	}
+	depth = cgns_root_depth(mroot);
+	if (depth == 0 || (depth < 0 && strncmp(mroot, "/..", 3))) {
+		/* The mount's root is the namespace root, or below it: paths read are the mount's. */
+		v->state = NS_PLAIN;
+		return;
+	}
+	if (depth < 0) {
+		ns_fail(v, "the mount is not an ancestor of the namespace root");
+		return;
+	}
+	sfd = proc_dir(getpid());
+	err = sfd < 0 ? sfd : read_pcgroup_raw(sfd, v->kind, self, sizeof(self));
+	if (sfd >= 0)
+		close(sfd);
+	if (err < 0) {
+		ns_fail(v, "the agent's own /proc/self/cgroup has no line for it");
+		return;
+	}
+	err = cgns_find_root(v->mount, depth, self, getpid(), v->root, sizeof(v->root));
+	if (err < 0) {
+		ns_fail(v, err == -E2BIG ? "too many cgroups to search" :
+			err == -ENOENT ? "no cgroup at the mount root's depth holds the agent" :
+			strerror(-err));
+		return;
+	}
+	if (cgroup_dir(v->mount, v->root, self, sizeof(self)) < 0 || stat(self, &st) < 0) {
+		ns_fail(v, "the namespace root vanished");
+		return;
+	}
+	v->dev = st.st_dev;
+	v->ino = st.st_ino;
+	v->checked_ns = mono_ns();
+	v->state = NS_ROOTED;
+}
+
+static struct ns_view *ns_view_of(const char *mount, int kind)
+{
+	struct ns_view *v = NULL;
+	uint64_t now;
+
+	for (int i = 0; i < NS_VIEWS && !v; i++)
+		if (ns_views[i].mount[0] && ns_views[i].kind == kind && !strcmp(ns_views[i].mount, mount))
+			v = &ns_views[i];
+	if (!v) {
+		for (int i = 0; i < NS_VIEWS && !v; i++)
+			if (!ns_views[i].mount[0])
+				v = &ns_views[i];
+		if (!v || strlen(mount) >= sizeof(v->mount))
+			return NULL;
+		memset(v, 0, sizeof(*v));
+		strcpy(v->mount, mount);
+		v->kind = kind;
+	}
+	now = mono_ns();
+	if (v->state == NS_ROOTED && now - v->checked_ns >= NS_RECHECK_NS) {
+		char dir[PATH_MAX];
+		struct stat st;
+
+		v->checked_ns = now;
+		if (cgroup_dir(v->mount, v->root, dir, sizeof(dir)) < 0 || stat(dir, &st) < 0 ||
+		    st.st_dev != v->dev || st.st_ino != v->ino)
+			v->state = NS_UNKNOWN;	/* removed or replaced: look again */
+	}
+	if (v->state == NS_FAILED && now - v->checked_ns >= NS_RETRY_NS)
+		v->state = NS_UNKNOWN;
+	if (v->state == NS_UNKNOWN)
+		ns_resolve(v);
+	return v;
+}
+
+/*
+ * The process's cgroup path in hierarchy h, relative to h's mount (as the
+ * rest of vigil uses them) also when the agent runs in a private cgroup
+ * namespace.  0, -ESRCH, or -ENOENT (no such line).
+ */
+static int read_pcgroup(int pdfd, const struct hier *h, char *out, size_t len)
+{
+	char raw[PATH_MAX];
+	struct ns_view *v;
+	int err = read_pcgroup_raw(pdfd, h->kind, raw, sizeof(raw));
+
+	if (err < 0)
+		return err;
+	v = h->mount && h->kind ? ns_view_of(h->mount, h->kind) : NULL;
+	/* A path outside the mount (or no root known): as read, which matches nothing under it. */
+	if (!v || v->state != NS_ROOTED || cgns_join(v->root, raw, out, len) < 0)
+		snprintf(out, len, "%s", raw);
 	return 0;
 }
 
@@ -718,7 +897,7 @@ static int walk_procs(int dfd, struct pidvec *pv, bool top, int depth)
  * The cgroup path of the directory `dir` within its hierarchy: dir minus
  * the mount point, found as the topmost ancestor on the same filesystem.
  */
-static int rel_of_dir(const char *dir, char *out, size_t len)
+static int rel_of_dir(const char *dir, char *out, size_t len, char *mnt, size_t mlen)
 {
 	char buf[PATH_MAX];
 	struct stat st, up;
@@ -744,6 +923,8 @@ static int rel_of_dir(const char *dir, char *out, size_t len)
 		root = (size_t)(slash - buf);
 	}
 	norm_rel(dir + root, out, len);
+	if (snprintf(mnt, mlen, "%.*s", (int)root, dir) >= (int)mlen)
+		return -ENAMETOOLONG;
 	return 0;
 }
 
@@ -833,7 +1014,7 @@ static uint64_t status_kb(const char *text, const char *key)
  * insist on.  -ESRCH: gone, reused, a kernel thread or without memory
  * (zombie).
  */
-static int read_candidate(int pdfd, pid_t pid, uint64_t want_start, int kind,
+static int read_candidate(int pdfd, pid_t pid, uint64_t want_start, const struct hier *h,
 			  struct oom_candidate *c)
 {
 	struct pstat ps;
@@ -866,8 +1047,8 @@ static int read_candidate(int pdfd, pid_t pid, uint64_t want_start, int kind,
 	snprintf(c->comm, sizeof(c->comm), "%s", ps.comm);
 	r = readlinkat(pdfd, "exe", c->binary, sizeof(c->binary) - 1);
 	c->binary[r > 0 ? r : 0] = 0;
-	if (kind >= 0) {
-		if (read_pcgroup(pdfd, kind, c->cgroup, sizeof(c->cgroup)) == -ESRCH)
+	if (h) {
+		if (read_pcgroup(pdfd, h, c->cgroup, sizeof(c->cgroup)) == -ESRCH)
 			return -ESRCH;
 	}
 	return 0;
@@ -879,7 +1060,8 @@ int oom_candidates_collect(const char *mount, const char *rel, const pid_t *excl
 	struct pidvec pv = { 0 };
 	struct oom_candidate *v = NULL;
 	size_t nv = 0, cap = 0, i;
-	int kind = hier_kind(mount), err;
+	struct hier h = { hier_kind(mount), mount };
+	int err;
 
 	*out = NULL;
 	*n = 0;
@@ -910,7 +1092,7 @@ int oom_candidates_collect(const char *mount, const char *rel, const pid_t *excl
 		if (pdfd < 0)
 			continue;
 		memset(&v[nv], 0, sizeof(v[nv]));
-		err = read_candidate(pdfd, pid, 0, kind, &v[nv]);
+		err = read_candidate(pdfd, pid, 0, &h, &v[nv]);
 		close(pdfd);
 		if (err == -ESRCH)
 			continue;
@@ -939,7 +1121,7 @@ int oom_candidate_refresh(struct oom_candidate *c)
 
 	if (pdfd < 0)
 		return pdfd;
-	err = read_candidate(pdfd, c->pid, c->start_ticks, -1, &t);
+	err = read_candidate(pdfd, c->pid, c->start_ticks, NULL, &t);
 	close(pdfd);
 	if (err < 0)
 		return err;
@@ -1048,7 +1230,7 @@ int oom_rank(struct oom_candidate *c, size_t n, const struct oom_rank_opts *o)
  * (want_start != 0), the process group (want_pgid > 0), the cgroup subtree
  * (nrel != NULL).  -ESRCH: gone, reused, or not (any more) what was asked.
  */
-static int open_checked(pid_t pid, uint64_t want_start, pid_t want_pgid, int kind,
+static int open_checked(pid_t pid, uint64_t want_start, pid_t want_pgid, const struct hier *h,
 			const char *nrel, int *pidfd, uint64_t *start)
 {
 	struct pstat ps;
@@ -1068,7 +1250,7 @@ static int open_checked(pid_t pid, uint64_t want_start, pid_t want_pgid, int kin
 	if (!err && nrel) {
 		char cg[PATH_MAX];
 
-		err = read_pcgroup(pdfd, kind, cg, sizeof(cg));
+		err = read_pcgroup(pdfd, h, cg, sizeof(cg));
 		if (err == -ENOENT || (!err && !in_subtree(cg, nrel)))
 			err = -ESRCH;
 	}
@@ -1095,7 +1277,7 @@ int oom_kill_process(const struct oom_candidate *v, struct oom_kill_result *r)
 	int pfd = -1, err;
 
 	memset(r, 0, sizeof(*r));
-	err = open_checked(v->pid, v->start_ticks, 0, 0, NULL, &pfd, NULL);
+	err = open_checked(v->pid, v->start_ticks, 0, NULL, NULL, &pfd, NULL);
 	if (!err)
 		err = pidfd_kill(pfd);
 	if (!err) {
@@ -1114,7 +1296,8 @@ int oom_kill_pgrp(const char *mount, const char *rel, const struct oom_candidate
 {
 	struct pidvec pv = { 0 };
 	char nrel[PATH_MAX];
-	int kind = hier_kind(mount), vfd = -1, err;
+	struct hier h = { hier_kind(mount), mount };
+	int vfd = -1, err;
 
 	memset(r, 0, sizeof(*r));
 	if (rel)
@@ -1123,7 +1306,7 @@ int oom_kill_pgrp(const char *mount, const char *rel, const struct oom_candidate
 	if (err < 0)
 		goto out;
 	/* The victim first: if it is gone, the situation changed; the caller decides again. */
-	err = open_checked(v->pid, v->start_ticks, 0, 0, NULL, &vfd, NULL);
+	err = open_checked(v->pid, v->start_ticks, 0, NULL, NULL, &vfd, NULL);
 	if (!err)
 		err = pidfd_kill(vfd);
 	if (err < 0)
@@ -1135,7 +1318,7 @@ int oom_kill_pgrp(const char *mount, const char *rel, const struct oom_candidate
 
 		if (pid == v->pid || pid <= 1 || is_excluded(pid, exclude, n_exclude))
 			continue;
-		if (open_checked(pid, 0, v->pgid, kind, rel ? nrel : NULL, &pfd, NULL) < 0)
+		if (open_checked(pid, 0, v->pgid, &h, rel ? nrel : NULL, &pfd, NULL) < 0)
 			continue;
 		if (!pidfd_kill(pfd))
 			r->signalled++;
@@ -1151,7 +1334,7 @@ out:
 }
 
 /* Any excluded pid inside the subtree (listed there, or its own cgroup file says so)? */
-static bool excluded_inside(const struct pidvec *pv, int kind, const char *nrel,
+static bool excluded_inside(const struct pidvec *pv, const struct hier *h, const char *nrel,
 			    const pid_t *exclude, size_t n_exclude)
 {
 	for (size_t i = 0; i < n_exclude; i++) {
@@ -1165,7 +1348,7 @@ static bool excluded_inside(const struct pidvec *pv, int kind, const char *nrel,
 		pdfd = proc_dir(exclude[i]);
 		if (pdfd < 0)
 			continue;
-		if (!read_pcgroup(pdfd, kind, cg, sizeof(cg)) && in_subtree(cg, nrel)) {
+		if (!read_pcgroup(pdfd, h, cg, sizeof(cg)) && in_subtree(cg, nrel)) {
 			close(pdfd);
 			return true;
 		}
@@ -1188,7 +1371,7 @@ static bool was_killed(const struct killed *k, size_t n, pid_t pid, uint64_t sta
 }
 
 /* SIGKILL through pidfds until the subtree at dir is empty. */
-static int kill_loop(const char *dir, int kind, const char *nrel, const pid_t *exclude,
+static int kill_loop(const char *dir, const struct hier *h, const char *nrel, const pid_t *exclude,
 		     size_t n_exclude, struct oom_kill_result *r)
 {
 	struct killed *k = NULL;
@@ -1216,7 +1399,7 @@ static int kill_loop(const char *dir, int kind, const char *nrel, const pid_t *e
 
 			if (is_excluded(pv.v[i], exclude, n_exclude))
 				continue;	/* moved in after the check: never kill vigil */
-			if (open_checked(pv.v[i], 0, 0, kind, nrel, &pfd, &start) < 0)
+			if (open_checked(pv.v[i], 0, 0, h, nrel, &pfd, &start) < 0)
 				continue;
 			if (was_killed(k, nk, pv.v[i], start)) {
 				close(pfd);
@@ -1258,7 +1441,9 @@ int oom_kill_cgroup(const char *mount, const char *rel, const char *v2_dir, cons
 {
 	struct pidvec pv1 = { 0 }, pv2 = { 0 };
 	char nrel[PATH_MAX], dir[PATH_MAX], v2rel[PATH_MAX];
-	int kind = hier_kind(mount), err = 0, fd;
+	char v2mount[PATH_MAX];
+	struct hier h = { hier_kind(mount), mount }, h2 = { 2, v2mount };
+	int err = 0, fd;
 	bool have_rel = mount && rel;
 
 	memset(r, 0, sizeof(*r));
@@ -1276,13 +1461,13 @@ int oom_kill_cgroup(const char *mount, const char *rel, const char *v2_dir, cons
 			goto out;
 		if ((err = list_cgroup_pids(dir, &pv1)) < 0)
 			goto out;
-		if (excluded_inside(&pv1, kind, nrel, exclude, n_exclude)) {
+		if (excluded_inside(&pv1, &h, nrel, exclude, n_exclude)) {
 			err = -EPERM;
 			goto out;
 		}
 	}
 	if (v2_dir) {
-		if ((err = rel_of_dir(v2_dir, v2rel, sizeof(v2rel))) < 0)
+		if ((err = rel_of_dir(v2_dir, v2rel, sizeof(v2rel), v2mount, sizeof(v2mount))) < 0)
 			goto out;
 		if (!strcmp(v2rel, "/")) {
 			err = -EINVAL;
@@ -1290,7 +1475,7 @@ int oom_kill_cgroup(const char *mount, const char *rel, const char *v2_dir, cons
 		}
 		if ((err = list_cgroup_pids(v2_dir, &pv2)) < 0)
 			goto out;
-		if (excluded_inside(&pv2, 2, v2rel, exclude, n_exclude)) {
+		if (excluded_inside(&pv2, &h2, v2rel, exclude, n_exclude)) {
 			err = -EPERM;
 			goto out;
 		}
@@ -1319,9 +1504,9 @@ int oom_kill_cgroup(const char *mount, const char *rel, const char *v2_dir, cons
 		}
 	}
 	if (have_rel)
-		err = kill_loop(dir, kind, nrel, exclude, n_exclude, r);
+		err = kill_loop(dir, &h, nrel, exclude, n_exclude, r);
 	else
-		err = kill_loop(v2_dir, 2, v2rel, exclude, n_exclude, r);
+		err = kill_loop(v2_dir, &h2, v2rel, exclude, n_exclude, r);
 out:
 	free(pv1.v);
 	free(pv2.v);

@@ -194,6 +194,19 @@ int oom_kill_pgrp(const char *mount, const char *rel, const struct oom_candidate
 int oom_kill_cgroup(const char *mount, const char *rel, const char *v2_dir, const pid_t *exclude,
 		    size_t n_exclude, struct oom_kill_result *r);
 
+/*
+ * Cgroup namespaces: in a private one, /proc/PID/cgroup shows paths relative
+ * to the agent's namespace root, not to the hierarchy's mount.  Every
+ * cgroup path this file reads from /proc (candidates' cgroup, the subtree
+ * checks of process-group and cgroup kills) is translated back to the
+ * mount (see cgns.h): the namespace root is found at the first read per
+ * hierarchy, kept, and looked for again if its directory is replaced.
+ * When it cannot be found the paths stay as read, the agent says so once
+ * on stderr, and each failed attempt (at most one per 10 s per hierarchy)
+ * is counted here: the count since the last call, then reset.
+ */
+unsigned long oom_cgns_take_errors(void);
+
 /* ------------------------------------------------------------ pre-kill hook */
 
 /*
