@@ -167,6 +167,9 @@ struct search {
 	const char *self_rel;
 	pid_t pid;
 	unsigned long budget;
+	bool all;		/* self_rel climbs: look on for a second match */
+	int hits;
+	char first[PATH_MAX];
 };
 
 /* rel: a directory's path below the mount ("" for the mount); 1 found (rel holds it), 0, -errno. */
@@ -208,6 +211,11 @@ static int search_at(struct search *s, char *rel, size_t rlen, int left)
 		rel[l] = '/';
 		memcpy(rel + l + 1, de->d_name, n + 1);
 		err = search_at(s, rel, rlen, left - 1);
+		if (err == 1 && s->all) {
+			if (!s->hits++)
+				snprintf(s->first, sizeof(s->first), "%s", rel);
+			err = s->hits > 1 ? -ENOTUNIQ : 0;
+		}
 		if (err != 1)
 			rel[l] = 0;
 	}
@@ -218,15 +226,25 @@ static int search_at(struct search *s, char *rel, size_t rlen, int left)
 int cgns_find_root(const char *mount, int depth, const char *self_rel, pid_t pid, char *out,
 		   size_t len)
 {
-	struct search s = { mount, self_rel, pid, CGNS_FIND_MAX_DIRS };
+	struct search s = { mount, self_rel, pid, CGNS_FIND_MAX_DIRS, false, 0, "" };
 	char rel[PATH_MAX] = "";
 	int err;
 
 	if (!mount || !self_rel || *self_rel != '/' || depth < 0 || depth > CGNS_MAX_DEPTH || !out)
 		return -EINVAL;
+	/*
+	 * An agent below its namespace root is in one cgroup, so one root at
+	 * most leads to it; one outside ("/../x") could be reached from any
+	 * sibling root: the search must then find exactly one.
+	 */
+	s.all = strstr(self_rel, "/..") != NULL;
 	err = search_at(&s, rel, sizeof(rel), depth);
 	if (err < 0)
 		return err;
+	if (s.all && s.hits == 1 && depth > 0) {
+		snprintf(rel, sizeof(rel), "%s", s.first);
+		err = 1;
+	}
 	if (!err)
 		return -ENOENT;
 	if (snprintf(out, len, "%s", *rel ? rel : "/") >= (int)len)

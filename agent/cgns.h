@@ -56,9 +56,11 @@ int cgns_join(const char *base, const char *path, char *out, size_t len);
  * The namespace root: the directory `depth` levels below `mount` such that
  * mount + cgns_join(it, self_rel) has `pid` in its cgroup.procs.  Its path
  * relative to the mount ("/a/b"; "/" for depth 0) goes to out.  At most
- * CGNS_FIND_MAX_DIRS directories are looked at.  0, -ENOENT (not found),
- * -E2BIG (the bound was hit first), -ENAMETOOLONG, other -errno (the mount
- * is unreadable).
+ * CGNS_FIND_MAX_DIRS directories are looked at.  An agent outside its
+ * namespace root (self_rel "/../x") may be reached from several roots
+ * (siblings): then exactly one must match.  0, -ENOENT (not found),
+ * -ENOTUNIQ (more than one root fits), -E2BIG (the bound was hit first),
+ * -ENAMETOOLONG, other -errno (the mount is unreadable).
  */
 int cgns_find_root(const char *mount, int depth, const char *self_rel, pid_t pid, char *out,
 		   size_t len);

@@ -698,6 +698,8 @@ static void ns_resolve(struct ns_view *v)
 	err = cgns_find_root(v->mount, depth, self, getpid(), v->root, sizeof(v->root));
 	if (err < 0) {
 		ns_fail(v, err == -E2BIG ? "too many cgroups to search" :
+			err == -ENOTUNIQ ? "the agent is outside its namespace root, and more than "
+					   "one cgroup fits" :
 			err == -ENOENT ? "no cgroup at the mount root's depth holds the agent" :
 			strerror(-err));
 		return;

@@ -19,6 +19,7 @@
 #include <ftw.h>
 #include <linux/magic.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -846,6 +847,99 @@ Test(oom_live, kill_pgrp_stays_inside_the_memcg)
 	cr_expect(dead_soon(b));
 	cr_expect(alive(outside), "the group member outside the memcg must survive");
 	cr_expect(alive(other), "another group in the memcg must survive");
+}
+
+/* What the "agent" child of cgroupns_paths_are_translated saw and did. */
+struct ns_report {
+	int stage;		/* how far it got: 4 = all done */
+	int collect_err, pgrp_err, cgroup_err;
+	unsigned int pgrp_signalled, cgroup_signalled;
+	char self[256];		/* its own /proc/self/cgroup memory line */
+	char cgroup[512];	/* the first kid's cgroup as collected */
+};
+
+/*
+ * The agent in a private cgroup namespace rooted 3 levels down (v1_dir/ns/deep):
+ * /proc/PID/cgroup of the kids reads "/../../work"; the engine must still see
+ * v1_rel/work, and its process-group and cgroup kills must find the kids inside.
+ */
+Test(oom_live, cgroupns_paths_are_translated)
+{
+	struct ns_report rep;
+	char work[300], ns[300], deep[300], wrel[300];
+	pid_t a, b, c, agent;
+	int p[2], st;
+
+	need_v1(256 * MiB, false);
+	snprintf(work, sizeof(work), "%s/work", v1_dir);
+	snprintf(ns, sizeof(ns), "%s/ns", v1_dir);
+	snprintf(deep, sizeof(deep), "%s/ns/deep", v1_dir);
+	snprintf(wrel, sizeof(wrel), "%s/work", v1_rel);
+	cr_assert_eq(mkdir(work, 0755), 0);
+	cr_assert_eq(mkdir(ns, 0755), 0);
+	cr_assert_eq(mkdir(deep, 0755), 0);
+	a = kid(&(struct kid_opts){ .v1 = work, .pgid = 0, .touch_mib = 4 });
+	b = kid(&(struct kid_opts){ .v1 = work, .pgid = a });
+	c = kid(&(struct kid_opts){ .v1 = work, .pgid = 0 });	/* another group: the cgroup kill's */
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	agent = fork();
+	cr_assert_geq(agent, 0);
+	if (agent == 0) {
+		struct oom_candidate *cv = NULL, *va;
+		struct oom_kill_result r;
+		char buf[4096], *m;
+		pid_t self = getpid();
+		size_t n = 0;
+		int fd;
+
+		memset(&rep, 0, sizeof(rep));
+		close(p[0]);
+		child_join(deep);
+		if (unshare(CLONE_NEWCGROUP))
+			_exit(95);
+		rep.stage = 1;
+		fd = open("/proc/self/cgroup", O_RDONLY);
+		if (fd >= 0) {
+			ssize_t got = read(fd, buf, sizeof(buf) - 1);
+
+			buf[got > 0 ? got : 0] = 0;
+			close(fd);
+			if ((m = strstr(buf, ":memory:")))
+				snprintf(rep.self, sizeof(rep.self), "%.*s", (int)strcspn(m, "\n"), m);
+		}
+		rep.collect_err = oom_candidates_collect(V1_MOUNT, wrel, &self, 1, &cv, &n);
+		va = rep.collect_err ? NULL : find(cv, n, a);
+		if (va) {
+			rep.stage = 2;
+			snprintf(rep.cgroup, sizeof(rep.cgroup), "%s", va->cgroup);
+			rep.pgrp_err = oom_kill_pgrp(V1_MOUNT, wrel, va, &self, 1, &r);
+			rep.pgrp_signalled = r.signalled;
+			rep.stage = 3;
+			rep.cgroup_err = oom_kill_cgroup(V1_MOUNT, wrel, NULL, &self, 1, &r);
+			rep.cgroup_signalled = r.signalled;
+			rep.stage = 4;
+		}
+		free(cv);
+		_exit(write(p[1], &rep, sizeof(rep)) == (ssize_t)sizeof(rep) ? 0 : 96);
+	}
+	close(p[1]);
+	memset(&rep, 0, sizeof(rep));
+	cr_assert_eq(read(p[0], &rep, sizeof(rep)), (ssize_t)sizeof(rep), "the agent child reported nothing");
+	close(p[0]);
+	cr_assert_eq(waitpid(agent, &st, 0), agent);
+	cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "agent child status %d", st);
+	cr_expect_str_eq(rep.self, ":memory:/", "the agent is not at its namespace root: %s", rep.self);
+	cr_assert_eq(rep.collect_err, 0, "collect: %s", strerror(-rep.collect_err));
+	cr_assert_eq(rep.stage, 4, "the first kid was not collected (stage %d)", rep.stage);
+	cr_expect_str_eq(rep.cgroup, wrel);
+	cr_expect_eq(rep.pgrp_err, 0, "pgrp kill: %s", strerror(-rep.pgrp_err));
+	cr_expect_eq(rep.pgrp_signalled, 2);
+	cr_expect(dead_soon(a));
+	cr_expect(dead_soon(b), "the group-mate inside the memcg must die with the victim");
+	cr_expect_eq(rep.cgroup_err, 0, "cgroup kill: %s", strerror(-rep.cgroup_err));
+	cr_expect_geq(rep.cgroup_signalled, 1);
+	cr_expect(dead_soon(c), "the cgroup kill must reach the other group");
 }
 
 Test(oom_live, kill_cgroup_v1_pidfd_loop_catches_forks)
