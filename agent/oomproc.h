@@ -101,7 +101,8 @@ struct oom_candidate {
  * skipped; each is read through one /proc/PID directory fd, so its fields
  * never mix two processes that shared a pid.  Each candidate's cgroup is
  * its /proc/PID/cgroup line for `mount`'s hierarchy (v1: the memory line;
- * v2: the "0::" line; mount NULL: memory if present, else "0::").
+ * v2: the "0::" line; mount NULL: memory if present, else "0::"), as a
+ * path from the mount's root also in a private cgroup namespace (below).
  * Beyond OOM_CANDIDATES_MAX processes (lowest pids first) the rest are
  * ignored: a bound on the agent's memory while the node is short of it.
  * *out is malloc'd (free it; NULL when *n == 0).  0, -ENOENT (the cgroup is
