@@ -96,6 +96,10 @@ struct oom_unit {
 	bool ho_on;
 	int ho_efd, ho_cfd;
 	struct event *ev_ho;
+	struct event *ev_ho_again;	/* re-check after an action (zero timeout) */
+	bool ho_pending;		/* an OOM notification came while busy */
+	pid_t ho_killed_pid;		/* the last handed-off OOM's victim ... */
+	uint64_t ho_killed_start;	/* ... and its start time, while it may be dying */
 	/* growth samples, fastest_growth only */
 	struct oom_growth *g;
 	size_t n_g;
@@ -136,7 +140,8 @@ static void count_action(struct vigil_oom_engine *e, const struct oom_pol *p, co
 
 /*
  * The watchdog: a forked child holding the list of handed-off memcgs.  It
- * reads "add DIR DEADLINE_MS" / "del DIR" lines from the agent; on EOF (the
+ * reads "add DIR DEADLINE_MS" / "del DIR" / "acted DIR" lines from the
+ * agent (acted: it resolved an OOM there, the deadline restarts); on EOF (the
  * agent is gone, however it died) it writes oom_kill_disable=0 everywhere
  * and exits.  For each memcg it listens on its own OOM eventfd; an OOM still
  * pending after the deadline is handed back to the kernel (and re-armed
@@ -246,6 +251,19 @@ static void wd_command(struct wd_cg *cgs, char *line)
 		cgs[free_i].used = true;
 		if (oom_notify_open(dir, &cgs[free_i].efd, &cgs[free_i].cfd))
 			cgs[free_i].efd = cgs[free_i].cfd = -1;
+		return;
+	}
+	/*
+	 * The agent resolved an OOM it was handed: the deadline restarts.  If
+	 * the memcg is (still or again) under OOM, that is an OOM of its own
+	 * with a full deadline - the one whose notification may have come
+	 * while the last deadline ran and was not counted.
+	 */
+	if (sscanf(line, "acted %511s", dir) == 1) {
+		for (i = 0; i < WD_MAX; i++)
+			if (cgs[i].used && !cgs[i].given_back && !strcmp(cgs[i].dir, dir))
+				cgs[i].due_ns = under_oom(dir) ? clock_ns(CLOCK_MONOTONIC) +
+						cgs[i].deadline_ms * 1000000ull : 0;
 		return;
 	}
 	if (sscanf(line, "del %511s", dir) == 1) {
@@ -486,6 +504,12 @@ static void handoff_off(struct oom_unit *u)
 		event_free(u->ev_ho);
 		u->ev_ho = NULL;
 	}
+	if (u->ev_ho_again) {
+		event_free(u->ev_ho_again);
+		u->ev_ho_again = NULL;
+	}
+	u->ho_pending = false;
+	u->ho_killed_pid = 0;
 	if (u->ho_efd >= 0)
 		close(u->ho_efd);
 	if (u->ho_cfd >= 0)
@@ -553,6 +577,7 @@ static void reset_detectors(struct oom_unit *u)
 }
 
 static void on_handoff(evutil_socket_t fd, short what, void *arg);
+static void on_handoff_again(evutil_socket_t fd, short what, void *arg);
 
 static void handoff_on(struct oom_unit *u)
 {
@@ -587,6 +612,7 @@ static void handoff_on(struct oom_unit *u)
 	u->ev_ho = event_new(e->base, u->ho_efd, EV_READ | EV_PERSIST, on_handoff, u);
 	if (u->ev_ho)
 		event_add(u->ev_ho, NULL);
+	u->ev_ho_again = evtimer_new(e->base, on_handoff_again, u);
 	/* The watchdog learns it only after the agent's own hook is in place. */
 	wd_send(e, "add %s %llu\n", dir, u->pol->p->handoff_deadline_ms);
 	u->ho_on = true;
@@ -1096,7 +1122,7 @@ static const char *kill_result(int err)
 	}
 }
 
-static void do_kill(struct oom_unit *u, const char *hook, int hook_status)
+static void kill_victim(struct oom_unit *u, const char *hook, int hook_status)
 {
 	struct vigil_oom_engine *e = u->e;
 	const struct oom_policy *p = u->pol->p;
@@ -1165,8 +1191,27 @@ static void do_kill(struct oom_unit *u, const char *hook, int hook_status)
 	}
 	emit_oom(u, VIGIL_EV_OOM_KILL, &u->victim, r.signalled, hook, hook_status,
 		 clock_ns(CLOCK_MONOTONIC) - u->fired_ns);
+	if (u->fired_handoff && u->rel) {
+		u->ho_killed_pid = u->victim.pid;
+		u->ho_killed_start = u->victim.start_ticks;
+		unit_dir(e, u, dir, sizeof(dir));
+		wd_send(e, "acted %s\n", dir, 0);
+	}
 	reset_detectors(u);
 	arm_triggers(u);
+}
+
+/*
+ * Kill the chosen victim.  For a handed-off OOM, an OOM notification that
+ * came while the hook ran is looked at again once this is over.
+ */
+static void do_kill(struct oom_unit *u, const char *hook, int hook_status)
+{
+	static const struct timeval now = { 0, 0 };
+
+	kill_victim(u, hook, hook_status);
+	if (u->fired_handoff && u->ho_pending && u->ev_ho_again)
+		evtimer_add(u->ev_ho_again, &now);
 }
 
 static void on_hook_done(evutil_socket_t fd, short what, void *arg)
@@ -1304,6 +1349,21 @@ static void act(struct oom_unit *u, int det, double value, uint64_t fired_ns, bo
 	do_kill(u, "none", 0);
 }
 
+/*
+ * A handed-off OOM: choose and kill, unless the last victim is still on
+ * its way out.  Its memory is freed when it exits, which wakes the tasks
+ * the kernel parked; if they still do not fit, that is a new OOM and a new
+ * notification.  Killing a second process meanwhile would be one too many
+ * (the kernel's OOM killer waits for its victim the same way).
+ */
+static void handoff_act(struct oom_unit *u)
+{
+	if (u->ho_killed_pid && oom_process_alive(u->ho_killed_pid, u->ho_killed_start))
+		return;
+	u->ho_killed_pid = 0;
+	act(u, -1, 100, clock_ns(CLOCK_MONOTONIC), true);
+}
+
 static void on_handoff(evutil_socket_t fd, short what, void *arg)
 {
 	struct oom_unit *u = arg;
@@ -1311,9 +1371,25 @@ static void on_handoff(evutil_socket_t fd, short what, void *arg)
 
 	if (read(u->ho_efd, &cnt, sizeof(cnt)) != sizeof(cnt))
 		return;
-	if (u->busy)
+	if (u->busy) {
+		/* Looked at again once this action is over (do_kill). */
+		u->ho_pending = true;
 		return;
-	act(u, -1, 100, clock_ns(CLOCK_MONOTONIC), true);
+	}
+	handoff_act(u);
+}
+
+static void on_handoff_again(evutil_socket_t fd, short what, void *arg)
+{
+	struct oom_unit *u = arg;
+	char dir[PATH_MAX];
+
+	if (u->busy || !u->ho_on)
+		return;
+	u->ho_pending = false;
+	unit_dir(u->e, u, dir, sizeof(dir));
+	if (under_oom(dir))
+		handoff_act(u);
 }
 
 /* ------------------------------------------------------------ detectors */

@@ -51,6 +51,7 @@
 #endif
 
 #define PF_KTHREAD_FLAG 0x00200000u
+#define PF_EXITING_FLAG 0x00000004u
 /* v1 reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 on 4 KiB pages). */
 #define V1_UNLIMITED (1ULL << 62)
 #define KILL_ROUNDS 50
@@ -529,6 +530,27 @@ static int read_pstat(int pdfd, struct pstat *s)
 		}
 	}
 	return 0;
+}
+
+/* A SIGKILL queued to the whole process (ShdPnd in /proc/PID/status). */
+static bool sigkill_pending(const char *status)
+{
+	const char *p = strstr(status, "\nShdPnd:");
+	unsigned long long mask;
+
+	return p && sscanf(p + 8, "%llx", &mask) == 1 && (mask & (1ull << (SIGKILL - 1)));
+}
+
+bool oom_process_alive(pid_t pid, uint64_t start)
+{
+	struct pstat ps;
+	int pdfd = proc_dir(pid), err;
+
+	if (pdfd < 0)
+		return false;
+	err = read_pstat(pdfd, &ps);
+	close(pdfd);
+	return !err && ps.start == start && ps.state != 'Z' && ps.state != 'X';
 }
 
 /* Which line of /proc/PID/cgroup describes a hierarchy: 1 v1 memory, 2 v2, 0 memory else v2. */
@@ -1028,13 +1050,16 @@ static int read_candidate(int pdfd, pid_t pid, uint64_t want_start, const struct
 		return err;
 	if (want_start && ps.start != want_start)
 		return -ESRCH;
-	if ((ps.flags & PF_KTHREAD_FLAG) || ps.state == 'Z' || ps.state == 'X')
+	/* Exiting already (a victim on its way out): its memory is being freed. */
+	if ((ps.flags & (PF_KTHREAD_FLAG | PF_EXITING_FLAG)) || ps.state == 'Z' || ps.state == 'X')
 		return -ESRCH;
 	r = read_small_at(pdfd, "status", buf, sizeof(buf));
 	if (r < 0)
 		return proc_errno((int)r);
 	if (!strstr(buf, "\nRssAnon:"))
 		return -ESRCH;	/* no mm: exiting, or a kernel thread */
+	if (sigkill_pending(buf))
+		return -ESRCH;	/* killed, not yet exiting: the same */
 	c->pid = pid;
 	c->start_ticks = ps.start;
 	c->pgid = ps.pgid;

@@ -114,9 +114,13 @@ int oom_candidates_collect(const char *mount, const char *rel, const pid_t *excl
 /*
  * Re-read one candidate's memory, oom_score_adj, pgid, comm and binary
  * (growth, cgroup, tier and score are left as they are).  -ESRCH when it
- * has exited or the pid was reused (start_ticks differ); *c is then untouched.
+ * has exited, is exiting or has a SIGKILL pending (memory on its way back),
+ * or the pid was reused (start_ticks differ); *c is then untouched.
  */
 int oom_candidate_refresh(struct oom_candidate *c);
+
+/* pid is still the process that started at `start` (start_ticks), and not a zombie. */
+bool oom_process_alive(pid_t pid, uint64_t start);
 
 struct oom_rank_opts {
 	enum oom_strategy strategy;

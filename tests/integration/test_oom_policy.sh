@@ -19,6 +19,8 @@
 #           counted, then picks the cgroup up once it is made.
 #   handoff (cgroup v1) oom_kill_disable=1: a real OOM is resolved by the
 #           policy's choice (smaller), and the kernel's counter stays 0.
+#   chain   (cgroup v1) OOMs back to back for longer than handoffDeadline,
+#           each resolved by the policy in time: the kernel kills nothing.
 #   wd      (cgroup v1) kill -9 of the agent while it is handling a
 #           handed-off OOM: the watchdog gives it back to the kernel, whose
 #           OOM killer resolves it within the deadline.
@@ -243,6 +245,10 @@ policy it-wd "$base/wd" 'handoff: true' 'handoffDeadline: 30s' \
 	"preKillHook: {command: \"exec sleep $nap\", timeout: 60s}"
 policy it-deadline "$base/deadline" 'handoff: true' 'handoffDeadline: 1s' \
 	"preKillHook: {command: \"exec sleep $nap\", timeout: 60s}"
+memcg chain 40
+policy it-chain "$base/chain" 'handoff: true' 'handoffDeadline: 1s' \
+	'preKillHook: {command: "exec sleep 0.4", timeout: 800ms}' \
+	'victim: {prefer: {binaries: ["*/victim"]}}'
 out=$T_TMP/out2.jsonl err=$T_TMP/err2.log
 vigil_start "$out" "$err" run --config "$T_TMP/vigil.yaml" --policy-dir "$T_TMP/policies"
 wait_jq "$out" '.type == "policy_reload" and .result == "ok"' 20 ||
@@ -269,6 +275,26 @@ assert_eq "$(jq -r '.process.pid' <<<"$first")" "$small" "handoff: the first vic
 assert_eq "$(jq -r '.oom.detector' <<<"$first")" handoff "handoff: the detector"
 wait_dead "$trig" 15 || fail "handoff: the allocating hog was never resolved"
 assert_eq "$(kernel_oom_kills handoff)" 0 "handoff: the kernel's oom_kill counter"
+
+# chain: OOMs back to back in one memcg for longer than the deadline, each
+# resolved by the agent within it (a 0.4 s hook, then a kill).  Each OOM
+# gets its own deadline: the kernel must kill nothing.  (The watchdog used
+# to time every OOM from the first one, and gave the third back to the
+# kernel 1 s after the first began.)
+victims=()
+for _ in 1 2 3; do
+	hog chain victim 8 0
+	victims+=("$HOG_PID")
+	wait_rss "$HOG_PID" 7
+done
+hog chain memhog 60 20
+cpid=$HOG_PID
+for v in "${victims[@]}" "$cpid"; do
+	wait_dead "$v" 20 || fail "chain: pid $v was not killed ($(kernel_oom_kills chain) kernel kills so far)"
+done
+assert_eq "$(kernel_oom_kills chain)" 0 "chain: the kernel's oom_kill counter after back-to-back OOMs"
+assert_eq "$(count_jq "$out" '.type == "oom_kill" and .oom.policy == "it-chain"')" 4 \
+	"chain: the agent's kills (three victims, then the hog)"
 
 # deadline: the agent is alive but busy (its hook sleeps 30 s): after 1 s
 # the watchdog hands the OOM back to the kernel.
