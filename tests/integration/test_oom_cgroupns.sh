@@ -24,6 +24,8 @@
 set -u -o pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/oom.sh
+. "$(dirname "$0")/oom.sh"
 
 t_require_cmd unshare setsid
 attribution_hierarchy
@@ -72,15 +74,7 @@ oom:
 EOF
 : >"$T_TMP/policies/test.yaml"
 for c in group cgroup; do
-	mkcg "$base/$c"
-	d=$cgroot$base/$c
-	if [[ $hier == memory ]]; then
-		echo $((64 << 20)) >"$d/memory.limit_in_bytes" || fail "cannot limit $d"
-		[[ -e $d/memory.memsw.limit_in_bytes ]] && echo $((64 << 20)) >"$d/memory.memsw.limit_in_bytes"
-	else
-		echo $((64 << 20)) >"$d/memory.max" || fail "cannot limit $d"
-		[[ -e $d/memory.swap.max ]] && echo 0 >"$d/memory.swap.max"
-	fi
+	memcg "$c" 64
 	kind=$c
 	[[ $c == group ]] && kind=process_group
 	cat >>"$T_TMP/policies/test.yaml" <<EOF
@@ -97,22 +91,6 @@ spec:
   kill: $kind
 EOF
 done
-kernel_oom_kills() {
-	if [[ $hier == memory ]]; then
-		awk '$1 == "oom_kill" { print $2 }' "$cgroot$base/$1/memory.oom_control"
-	else
-		awk '$1 == "oom_kill" { print $2 }' "$cgroot$base/$1/memory.events"
-	fi
-}
-dead() { ! kill -0 "$1" 2>/dev/null || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
-wait_dead() {
-	local deadline=$((SECONDS + $2))
-	while ! dead "$1"; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.05
-	done
-}
-
 out=$T_TMP/out.jsonl err=$T_TMP/err.log
 : >"$nslog"
 VIGIL=$wrapper

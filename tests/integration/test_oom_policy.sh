@@ -27,6 +27,8 @@
 set -u -o pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=SCRIPTDIR/oom.sh
+. "$(dirname "$0")/oom.sh"
 
 attribution_hierarchy
 [[ -n $cgroot ]] || skip "no cgroup v1 memory hierarchy and no cgroup2 mount"
@@ -45,31 +47,6 @@ mkcg "$base"
 nap=29.$((RANDOM % 9000 + 1000))
 pkill_hooks() { pkill -f "sleep $nap" 2>/dev/null; return 0; }
 T_ON_EXIT+=("pkill_hooks")
-
-# memcg NAME MiB: a child of $base with that memory limit (and no swap).
-memcg() {
-	local d=$cgroot$base/$1
-	mkcg "$base/$1"
-	if [[ $hier == memory ]]; then
-		echo "$(($2 << 20))" >"$d/memory.limit_in_bytes" || fail "cannot limit $d"
-		[[ -e $d/memory.memsw.limit_in_bytes ]] &&
-			echo "$(($2 << 20))" >"$d/memory.memsw.limit_in_bytes"
-	else
-		echo "$(($2 << 20))" >"$d/memory.max" || fail "cannot limit $d"
-		[[ -e $d/memory.swap.max ]] && echo 0 >"$d/memory.swap.max"
-	fi
-	return 0
-}
-
-# kernel_oom_kills NAME: the kernel's own oom_kill count for the memcg.
-kernel_oom_kills() {
-	local d=$cgroot$base/$1
-	if [[ $hier == memory ]]; then
-		awk '$1 == "oom_kill" { print $2 }' "$d/memory.oom_control"
-	else
-		awk '$1 == "oom_kill" { print $2 }' "$d/memory.events"
-	fi
-}
 
 # hog NAME AS MiB RATE: start a copy of memhog named AS in memcg NAME,
 # allocating MiB at RATE MiB/s, then holding.  Sets HOG_PID.
@@ -93,18 +70,6 @@ wait_rss() {
 		kill -0 "$1" 2>/dev/null || fail "pid $1 died before reaching $2 MiB"
 		sleep 0.1
 	done
-}
-
-# dead PID: true once PID is gone (or a zombie).
-dead() { ! kill -0 "$1" 2>/dev/null || [[ $(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) == Z ]]; }
-
-wait_dead() {
-	local deadline=$((SECONDS + $2))
-	while ! dead "$1"; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.05
-	done
-	return 0
 }
 
 policy() { # NAME SCOPE-CGROUP BODY...
