@@ -12,9 +12,10 @@
  *
  * A container's cgroup also gets its pod's names when it enters the cache,
  * from the runtime's bundle (podmeta.c), before the on_new hooks run, so
- * policy engines classify it with them.  The names live and die with the
- * cgroup's entry.  A bundle not there yet is looked for again on later
- * lookups, at most once per CTR_POD_RETRY_NS doubling up to a minute.
+ * policy engines classify it with them.  The names are kept once per
+ * container id, shared by all its cached cgroups, and freed with the last
+ * of them.  A bundle not there yet is looked for again on later lookups,
+ * at most once per CTR_POD_RETRY_NS doubling up to a minute.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -49,68 +50,111 @@ int ctr_cache_set_state_dirs(struct vigil_ctr_cache *c, const char *const *dirs,
 
 int ctr_cache_init(struct vigil_ctr_cache *c, const char *mount)
 {
+	int err;
+
 	memset(c, 0, sizeof(*c));
 	snprintf(c->mount, sizeof(c->mount), "%s", mount ? mount : "");
 	c->unknown.info.runtime = VIGIL_RT_UNKNOWN;
-	c->unknown.pod_done = true;
 	c->pods.now_ns = mono_ns;
 	ctr_cache_set_state_dirs(c, podmeta_default_dirs, podmeta_default_ndirs);
-	return idmap_init(&c->map, 256);
+	err = idmap_init(&c->pods.by_id, 64);
+	return err ? err : idmap_init(&c->map, 256);
 }
 
-static void ctr_free(struct vigil_ctr *e)
+/* The by-id key: container ids are 64 random hex digits; the first 16 will do. */
+static uint64_t pod_key(const char *id)
+{
+	char head[17];
+	size_t n = strnlen(id, 16);
+
+	memcpy(head, id, n);
+	head[n] = '\0';
+	return strtoull(head, NULL, 16);
+}
+
+static void pod_unref(struct vigil_ctr_cache *c, struct ctr_pod *p)
+{
+	if (!p || --p->refs)
+		return;
+	if (p->indexed)
+		idmap_del(&c->pods.by_id, pod_key(p->id));
+	free(p);
+}
+
+static void ctr_free(struct vigil_ctr_cache *c, struct vigil_ctr *e)
 {
 	if (e)
-		free((void *)e->pod);
+		pod_unref(c, e->pod_entry);
 	free(e);
 }
 
 static void free_one(uint64_t key, void *val, void *ctx)
 {
-	ctr_free(val);
+	ctr_free(ctx, val);
 }
 
-/* Look e's container up in the runtime state; schedule a retry unless that decided. */
-static void pod_lookup(struct vigil_ctr_cache *c, struct vigil_ctr *e, uint64_t now)
+/* Look p's container up in the runtime state; schedule a retry unless that decided. */
+static void pod_lookup(struct vigil_ctr_cache *c, struct ctr_pod *p, uint64_t now)
 {
-	struct vigil_pod_meta m, *copy;
 	enum podmeta_result r;
 	uint64_t delay;
 
-	r = podmeta_lookup(c->pods.dirs, c->pods.ndirs, e->info.id, &m);
+	r = podmeta_lookup(c->pods.dirs, c->pods.ndirs, p->id, &p->meta);
 	c->pods.results[r]++;
-	if (r == PODMETA_FOUND && (copy = malloc(sizeof(*copy)))) {
-		*copy = m;
-		e->pod = copy;
-		e->pod_done = true;
+	if (r == PODMETA_FOUND || r == PODMETA_NOT_KUBERNETES) {
+		p->found = r == PODMETA_FOUND;
+		p->done = true;
 		return;
 	}
-	if (r == PODMETA_NOT_KUBERNETES) {
-		e->pod_done = true;
-		return;
-	}
-	/* Missing, unreadable, garbled (perhaps half-written), or no memory: later. */
-	delay = e->pod_tries < 6 ? CTR_POD_RETRY_NS << e->pod_tries : CTR_POD_RETRY_MAX_NS;
+	/* Missing, unreadable or garbled (perhaps half-written): later. */
+	delay = p->tries < 6 ? CTR_POD_RETRY_NS << p->tries : CTR_POD_RETRY_MAX_NS;
 	if (delay > CTR_POD_RETRY_MAX_NS)
 		delay = CTR_POD_RETRY_MAX_NS;
-	e->pod_tries++;
-	e->pod_retry_ns = now + delay;
+	p->tries++;
+	p->retry_ns = now + delay;
 }
 
-/* A new entry: its first lookup, if it is a container's. */
+/* e's names as its container's entry has them now, after a due retry. */
+static void pod_refresh(struct vigil_ctr_cache *c, struct vigil_ctr *e)
+{
+	struct ctr_pod *p = e->pod_entry;
+	uint64_t now;
+
+	if (!p->done && (now = c->pods.now_ns()) >= p->retry_ns)
+		pod_lookup(c, p, now);
+	e->pod = p->found ? &p->meta : NULL;
+}
+
+/* A new entry: its container's shared names, looked up the first time it is seen. */
 static void pod_first(struct vigil_ctr_cache *c, struct vigil_ctr *e)
 {
+	uint64_t key = pod_key(e->info.id);
+	struct ctr_pod *p;
+
 	e->pod = NULL;
-	e->pod_tries = 0;
-	e->pod_done = !e->info.id[0] || !c->pods.ndirs;
-	if (!e->pod_done)
-		pod_lookup(c, e, c->pods.now_ns());
+	e->pod_entry = NULL;
+	if (!e->info.id[0] || !c->pods.ndirs)
+		return;
+	p = idmap_get(&c->pods.by_id, key);
+	if (p && strcmp(p->id, e->info.id))
+		p = NULL;	/* another container with the same key: a private entry */
+	if (!p) {
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return;
+		snprintf(p->id, sizeof(p->id), "%s", e->info.id);
+		p->indexed = !idmap_get(&c->pods.by_id, key) && idmap_put(&c->pods.by_id, key, p) == 0;
+	}
+	p->refs++;
+	e->pod_entry = p;
+	pod_refresh(c, e);
 }
 
 void ctr_cache_free(struct vigil_ctr_cache *c)
 {
-	idmap_each(&c->map, free_one, NULL);
+	idmap_each(&c->map, free_one, c);
 	idmap_free(&c->map);
+	idmap_free(&c->pods.by_id);
 }
 
 /* Takes e (its id and cgroup path set); 0 or -ENOMEM (e freed). */
@@ -118,9 +162,9 @@ static int insert(struct vigil_ctr_cache *c, struct vigil_ctr *e)
 {
 	e->resolved = true;
 	cgroup_parse_path(e->cgroup, &e->info);
-	ctr_free(idmap_del(&c->map, e->cgroup_id));
+	ctr_free(c, idmap_del(&c->map, e->cgroup_id));
 	if (c->map.len >= CTR_CACHE_MAX) {
-		idmap_each(&c->map, free_one, NULL);
+		idmap_each(&c->map, free_one, c);
 		idmap_free(&c->map);
 		if (idmap_init(&c->map, 256) < 0) {
 			free(e);
@@ -156,17 +200,16 @@ void ctr_cache_forget(struct vigil_ctr_cache *c, uint64_t cgroup_id)
 	for (unsigned i = 0; e && i < c->nhooks; i++)
 		if (c->hooks[i].on_gone)
 			c->hooks[i].on_gone(c->hooks[i].ctx, e);
-	ctr_free(e);
+	ctr_free(c, e);
 }
 
 const struct vigil_ctr *ctr_lookup(struct vigil_ctr_cache *c, uint64_t cgroup_id)
 {
 	struct vigil_ctr *e = idmap_get(&c->map, cgroup_id);
-	uint64_t now;
 
 	if (e) {
-		if (!e->pod_done && (now = c->pods.now_ns()) >= e->pod_retry_ns)
-			pod_lookup(c, e, now);
+		if (e->pod_entry && !e->pod)
+			pod_refresh(c, e);
 		return e;
 	}
 	c->misses++;
@@ -280,25 +323,12 @@ void ctr_subject(const struct vigil_ctr *c, struct sel_subject *x)
 	x->comm = "";
 }
 
-struct pod_of {
-	const char *id;
-	const struct vigil_pod_meta *pod;
-};
-
-static void pod_of_one(uint64_t key, void *val, void *ctx)
-{
-	const struct vigil_ctr *e = val;
-	struct pod_of *x = ctx;
-
-	if (!x->pod && e->pod && !strcmp(e->info.id, x->id))
-		x->pod = e->pod;
-}
-
 const struct vigil_pod_meta *ctr_cache_pod_of(const struct vigil_ctr_cache *c, const char *id)
 {
-	struct pod_of x = { id, NULL };
+	const struct ctr_pod *p;
 
-	if (id[0])
-		idmap_each(&c->map, pod_of_one, &x);
-	return x.pod;
+	if (!id[0])
+		return NULL;
+	p = idmap_get(&c->pods.by_id, pod_key(id));
+	return p && p->found && !strcmp(p->id, id) ? &p->meta : NULL;
 }

@@ -20,14 +20,27 @@ struct vigil_ctr {
 	struct vigil_container info;
 	/*
 	 * The container's Kubernetes names, from the runtime's state
-	 * (podmeta.h); NULL while unknown.  A lookup that found no
-	 * config.json (or a bad one) is retried, with a growing delay, on
-	 * later lookups of this cgroup until one decides (pod_done).
+	 * (podmeta.h); NULL while unknown.  They belong to the container, not
+	 * to the cgroup: every cached cgroup of one container id shares one
+	 * entry (pod_entry), looked up once and freed with its last cgroup.
 	 */
 	const struct vigil_pod_meta *pod;
-	bool pod_done;
-	uint32_t pod_tries;
-	uint64_t pod_retry_ns;	/* CLOCK_MONOTONIC: no new lookup before this */
+	struct ctr_pod *pod_entry;	/* NULL: not a container, or no lookups */
+};
+
+/*
+ * One container id's pod names and lookup state.  A lookup that found no
+ * config.json (or a bad one) is retried, with a growing delay, on later
+ * lookups of any of its cgroups until one decides (done).
+ */
+struct ctr_pod {
+	char id[VIGIL_CONTAINER_ID_LEN + 1];
+	unsigned refs;		/* cached cgroups of this container */
+	bool indexed;		/* in the cache's by-id map (false: a key collision) */
+	bool found, done;
+	uint32_t tries;
+	uint64_t retry_ns;	/* CLOCK_MONOTONIC: no new lookup before this */
+	struct vigil_pod_meta meta;
 };
 
 struct vigil_ctr_cache {
@@ -50,6 +63,7 @@ struct vigil_ctr_cache {
 	unsigned nhooks;
 	/* Where container ids are looked up for pod names (podmeta.h). */
 	struct {
+		struct vigil_idmap by_id;	/* container id's first 16 hex digits -> struct ctr_pod * */
 		char dir[PODMETA_MAX_DIRS][PODMETA_DIR_LEN];
 		const char *dirs[PODMETA_MAX_DIRS];
 		size_t ndirs;		/* 0: no lookups */
@@ -89,7 +103,7 @@ void ctr_cache_each(const struct vigil_ctr_cache *c,
 		    void (*fn)(void *ctx, const struct vigil_ctr *e), void *ctx);
 /* A cgroup as policy selectors see it (no process-level fields; pod names "" while unknown). */
 void ctr_subject(const struct vigil_ctr *c, struct sel_subject *x);
-/* Pod names of container id as some cached cgroup of it has them, or NULL (a scan). */
+/* Pod names of container id as its cached cgroups have them, or NULL. */
 const struct vigil_pod_meta *ctr_cache_pod_of(const struct vigil_ctr_cache *c, const char *id);
 /* Number of containers whose root cgroup is cached. */
 unsigned long ctr_cache_containers(const struct vigil_ctr_cache *c);

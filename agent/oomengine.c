@@ -792,7 +792,7 @@ static void path_subject(const char *rel, const struct vigil_ctr_cache *pods,
 	tmp->resolved = true;
 	snprintf(tmp->cgroup, sizeof(tmp->cgroup), "%s", rel);
 	cgroup_parse_path(rel, &tmp->info);
-	/* Pod names: the container's, as the event cache knows them (a scan, so only on demand). */
+	/* Pod names: the container's, as the event cache knows them (only when a selector asks). */
 	if (pods && tmp->info.id[0])
 		tmp->pod = ctr_cache_pod_of(pods, tmp->info.id);
 	ctr_subject(tmp, x);
