@@ -565,6 +565,26 @@ attribution_hierarchy() {
 	return 0
 }
 
+# memory_hierarchy: sets memroot/memv to the memory controller's hierarchy
+# (the v1 memory mount, memv=1, else cgroup2, memv=2); skips the test if
+# there is none, or if cgroup2 does not delegate memory to children.
+memory_hierarchy() {
+	local mnt fstype opts
+	memroot='' memv=''
+	while read -r mnt fstype opts; do
+		if [[ $fstype == cgroup && ,$opts, == *,memory,* ]]; then
+			memroot=$mnt memv=1
+			break
+		fi
+		[[ $fstype == cgroup2 && -z $memroot ]] && memroot=$mnt memv=2
+	done < <(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; print $5, $(i+1), $(i+3) }' /proc/self/mountinfo)
+	[[ -n $memroot ]] || skip "no memory cgroup hierarchy mounted"
+	if [[ $memv == 2 ]] && ! grep -qw memory "$memroot/cgroup.subtree_control" 2>/dev/null; then
+		skip "cgroup2 at $memroot does not delegate the memory controller to children"
+	fi
+	return 0
+}
+
 # scrape FILE: GET /metrics from the agent on 127.0.0.1:$port into FILE.
 scrape() {
 	curl -fsS --max-time 5 -o "$1" "http://127.0.0.1:$port/metrics" 2>"$T_TMP/curl.err" ||

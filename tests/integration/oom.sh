@@ -39,3 +39,14 @@ wait_dead() {
 	done
 	return 0
 }
+
+# oom_config FILE PORT: the agent's config for the OOM tests: metrics on
+# PORT, detectors read every 20 ms, memcgs rescanned every 200 ms.
+oom_config() {
+	cat >"$1" <<EOF
+metrics_addr: "127.0.0.1:$2"
+oom:
+  interval_ms: 20
+  rescan_ms: 200
+EOF
+}

@@ -38,18 +38,7 @@ tol=$(( ${MEMSAMPLE_TOLERANCE_KIB:-0} * 1024 ))
 usage_tol=$((1 << 20))	# memcg charge stocks drain between two reads
 
 # The memory controller's hierarchy, and the one vigil attributes cgroup ids from.
-memroot='' memv=''
-while read -r mnt fstype opts; do
-	if [[ $fstype == cgroup && ,$opts, == *,memory,* ]]; then
-		memroot=$mnt memv=1
-		break
-	fi
-	[[ $fstype == cgroup2 && -z $memroot ]] && memroot=$mnt memv=2
-done < <(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") break; print $5, $(i+1), $(i+3) }' /proc/self/mountinfo)
-[[ -n $memroot ]] || skip "no memory cgroup hierarchy mounted"
-if [[ $memv == 2 ]] && ! grep -qw memory "$memroot/cgroup.subtree_control" 2>/dev/null; then
-	skip "cgroup2 at $memroot does not delegate the memory controller to children"
-fi
+memory_hierarchy
 attribution_hierarchy
 [[ -n $cgroot ]] || skip "no cgroup hierarchy to attribute from"
 

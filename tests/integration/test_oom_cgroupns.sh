@@ -66,12 +66,7 @@ chmod +x "$wrapper"
 
 port=$(free_port)
 mkdir -p "$T_TMP/policies" "$T_TMP/bin"
-cat >"$T_TMP/vigil.yaml" <<EOF
-metrics_addr: "127.0.0.1:$port"
-oom:
-  interval_ms: 20
-  rescan_ms: 200
-EOF
+oom_config "$T_TMP/vigil.yaml" "$port"
 : >"$T_TMP/policies/test.yaml"
 for c in group cgroup; do
 	memcg "$c" 64

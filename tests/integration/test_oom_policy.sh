@@ -90,12 +90,7 @@ EOF
 
 mkdir -p "$T_TMP/policies"
 echo "# vigil integration test ($T_MARK)" >"$T_TMP/policies/test.yaml"
-cat >"$T_TMP/vigil.yaml" <<EOF
-metrics_addr: "127.0.0.1:$port"
-oom:
-  interval_ms: 20
-  rescan_ms: 200
-EOF
+oom_config "$T_TMP/vigil.yaml" "$port"
 
 # ---------------------------------------------------------------- run 1: detectors
 
