@@ -66,17 +66,8 @@ done
 if [[ ${LEAK_NO_MAKE:-0} != 1 ]]; then
 	make --no-print-directory -s all || die "make failed; the benchmark links the agent's objects"
 fi
-libs=$(make --no-print-directory -s -f Makefile -f - leak-print-libs 2>/dev/null <<'EOF'
-leak-print-libs:
-	@echo $(LIBS)
-EOF
-) || libs=
-[[ -n $libs ]] || die "cannot read LIBS from the Makefile"
-objs=()
-for o in build/obj/agent/*.o build/obj/exporters/*.o; do
-	[[ -e $o && $o != build/obj/agent/main.o ]] && objs+=("$o")
-done
-((${#objs[@]})) || die "no objects under build/obj (run make)"
+# shellcheck source=SCRIPTDIR/link.sh
+. tests/bench/link.sh
 mkdir -p "$out" || die "cannot create $out"
 # shellcheck disable=SC2086 # $libs is a word list
 cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \

@@ -57,20 +57,8 @@ if [[ ${MICRO_NO_MAKE:-0} != 1 ]]; then
 	make --no-print-directory -s all || die "make failed; the benchmarks link the agent's objects"
 fi
 
-# The agent's link libraries, as the Makefile has them (they change as
-# modules land); the fallback is what the agent needed when this was written.
-libs=$(make --no-print-directory -s -f Makefile -f - micro-print-libs 2>/dev/null <<'EOF'
-micro-print-libs:
-	@echo $(LIBS)
-EOF
-) || libs=
-[[ -n $libs ]] || libs="-lbpf -lelf -lz -lyaml -ljson-c -levent_extra -levent_core -lm"
-
-objs=()
-for o in build/obj/agent/*.o build/obj/exporters/*.o; do
-	[[ -e $o && $o != build/obj/agent/main.o ]] && objs+=("$o")
-done
-((${#objs[@]})) || die "no objects under build/obj (run make)"
+# shellcheck source=SCRIPTDIR/link.sh
+. tests/bench/link.sh
 
 cflags=(-O2 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter
 	-iquote agent -iquote exporters -iquote bpf -iquote build -iquote tests/unit)
