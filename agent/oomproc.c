@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cgns.h"
+#include "clock.h"
 #include "oomproc.h"
 
 #ifndef SYS_pidfd_open
@@ -654,18 +655,10 @@ unsigned long oom_cgns_take_errors(void)
 	return n;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void ns_fail(struct ns_view *v, const char *why)
 {
 	v->state = NS_FAILED;
-	v->checked_ns = mono_ns();
+	v->checked_ns = clock_ns(CLOCK_MONOTONIC);
 	ns_errors++;
 	if (!v->logged) {
 		fprintf(stderr, "vigil: oom: the agent runs in a private cgroup namespace and its root "
@@ -732,7 +725,7 @@ static void ns_resolve(struct ns_view *v)
 	}
 	v->dev = st.st_dev;
 	v->ino = st.st_ino;
-	v->checked_ns = mono_ns();
+	v->checked_ns = clock_ns(CLOCK_MONOTONIC);
 	v->state = NS_ROOTED;
 }
 
@@ -754,7 +747,7 @@ static struct ns_view *ns_view_of(const char *mount, int kind)
 		strcpy(v->mount, mount);
 		v->kind = kind;
 	}
-	now = mono_ns();
+	now = clock_ns(CLOCK_MONOTONIC);
 	if (v->state == NS_ROOTED && now - v->checked_ns >= NS_RECHECK_NS) {
 		char dir[PATH_MAX];
 		struct stat st;
